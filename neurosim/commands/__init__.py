@@ -1,0 +1,1 @@
+"""Sub-commands of the ``neurosim`` command, one module each (see :mod:`neurosim.cli`)."""

@@ -1,0 +1,213 @@
+"""Layer specs: what each layer of a layered network is, without any weights or state.
+
+Shapes: a flat layer has shape ``(n,)``; an image-like layer has shape ``(C, H, W)``
+(channels first). Every layer infers its output shape from its input shape and raises
+``ValueError`` naming the field when the two do not fit; :class:`~neurosim.spec.network.Network`
+adds the file and layer index to the message.
+
+Output size of a convolution or pooling along one axis (floor division, as in PyTorch):
+``out = (in + 2 * padding - kernel) // stride + 1``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from .activations import ACTIVATIONS
+
+__all__ = ["Layer", "Dense", "Conv2D", "AvgPool2D", "MaxPool2D", "Flatten", "Dropout",
+           "LAYER_KINDS", "Shape"]
+
+Shape = tuple[int, ...]
+
+
+def _positive_int(value, field: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{field}: must be a positive integer, got {value!r}")
+
+
+def _pair(value, field: str) -> tuple[int, int]:
+    """Accept ``k`` or ``(kh, kw)``; return ``(kh, kw)``."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2:
+            raise ValueError(f"{field}: must be an integer or a pair of integers, got {value!r}")
+        pair = (value[0], value[1])
+    else:
+        pair = (value, value)
+    for v in pair:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ValueError(f"{field}: must be an integer or a pair of integers, got {value!r}")
+    return pair  # type: ignore[return-value]
+
+
+def _check_activation(name: str) -> None:
+    if name not in ACTIVATIONS:
+        known = ", ".join(sorted(ACTIVATIONS))
+        raise ValueError(f"activation: unknown activation {name!r} (known: {known})")
+
+
+def _window_out(shape: Shape, kernel: tuple[int, int], stride: tuple[int, int],
+                padding: tuple[int, int], what: str) -> tuple[int, int]:
+    if len(shape) != 3:
+        raise ValueError(f"input shape {shape} is not an image (C, H, W); {what} needs one")
+    _, h, w = shape
+    oh = (h + 2 * padding[0] - kernel[0]) // stride[0] + 1
+    ow = (w + 2 * padding[1] - kernel[1]) // stride[1] + 1
+    if oh <= 0 or ow <= 0:
+        raise ValueError(f"kernel_size: window {kernel} does not fit input {h}x{w} "
+                         f"with padding {padding}")
+    return oh, ow
+
+
+@dataclass(frozen=True, kw_only=True)
+class Layer:
+    """Base of all layer specs. ``kind`` is the name used in model files."""
+
+    kind: ClassVar[str] = ""
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        raise NotImplementedError
+
+    def param_shapes(self, input_shape: Shape) -> dict[str, Shape]:
+        """Shapes of the learned parameters (empty for layers without any)."""
+        return {}
+
+    @property
+    def activation_name(self) -> str | None:
+        return getattr(self, "activation", None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Dense(Layer):
+    """Fully connected: ``a = f(W x + b)``, ``W`` of shape ``(units, n_in)``.
+
+    MACs per sample: ``n_in * units``.
+    """
+
+    kind: ClassVar[str] = "dense"
+    units: int
+    activation: str = "identity"
+    use_bias: bool = True
+
+    def __post_init__(self):
+        _positive_int(self.units, "units")
+        _check_activation(self.activation)
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        if len(input_shape) != 1:
+            raise ValueError(f"input shape {input_shape} is not flat; add a flatten layer before "
+                             "this dense layer")
+        return (self.units,)
+
+    def param_shapes(self, input_shape: Shape) -> dict[str, Shape]:
+        shapes = {"W": (self.units, input_shape[0])}
+        if self.use_bias:
+            shapes["b"] = (self.units,)
+        return shapes
+
+
+@dataclass(frozen=True, kw_only=True)
+class Conv2D(Layer):
+    """2-D convolution (cross-correlation, as in every DL library), channels first.
+
+    ``y[o, i, j] = f(b[o] + sum_{c, u, v} W[o, c, u, v] * x_pad[c, i*s + u, j*s + v])``.
+    MACs per sample: ``C_in * kh * kw * C_out * H_out * W_out``.
+    """
+
+    kind: ClassVar[str] = "conv2d"
+    filters: int
+    kernel_size: int | tuple[int, int] = 3
+    stride: int | tuple[int, int] = 1
+    padding: int | tuple[int, int] = 0
+    activation: str = "identity"
+    use_bias: bool = True
+
+    def __post_init__(self):
+        _positive_int(self.filters, "filters")
+        object.__setattr__(self, "kernel_size", _pair(self.kernel_size, "kernel_size"))
+        object.__setattr__(self, "stride", _pair(self.stride, "stride"))
+        object.__setattr__(self, "padding", _pair(self.padding, "padding"))
+        for name in ("kernel_size", "stride"):
+            if min(getattr(self, name)) <= 0:
+                raise ValueError(f"{name}: must be positive, got {getattr(self, name)}")
+        if min(self.padding) < 0:
+            raise ValueError(f"padding: must be >= 0, got {self.padding}")
+        _check_activation(self.activation)
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        oh, ow = _window_out(input_shape, self.kernel_size, self.stride, self.padding, "conv2d")
+        return (self.filters, oh, ow)
+
+    def param_shapes(self, input_shape: Shape) -> dict[str, Shape]:
+        shapes = {"W": (self.filters, input_shape[0], *self.kernel_size)}
+        if self.use_bias:
+            shapes["b"] = (self.filters,)
+        return shapes
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Pool2D(Layer):
+    pool_size: int | tuple[int, int] = 2
+    stride: int | tuple[int, int] | None = None  # None: equal to pool_size
+
+    def __post_init__(self):
+        object.__setattr__(self, "pool_size", _pair(self.pool_size, "pool_size"))
+        stride = self.pool_size if self.stride is None else _pair(self.stride, "stride")
+        object.__setattr__(self, "stride", stride)
+        if min(self.pool_size) <= 0 or min(self.stride) <= 0:
+            raise ValueError(f"pool_size/stride: must be positive, got {self.pool_size}, "
+                             f"{self.stride}")
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        oh, ow = _window_out(input_shape, self.pool_size, self.stride, (0, 0), self.kind)
+        return (input_shape[0], oh, ow)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AvgPool2D(_Pool2D):
+    """Average pooling over ``pool_size`` windows: a linear layer with fixed weights 1/(kh*kw)."""
+
+    kind: ClassVar[str] = "avgpool2d"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MaxPool2D(_Pool2D):
+    """Max pooling over ``pool_size`` windows (no spiking twin: use avgpool2d to spike)."""
+
+    kind: ClassVar[str] = "maxpool2d"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Flatten(Layer):
+    """Reshape ``(C, H, W)`` to ``(C*H*W,)`` in C order (channel-major)."""
+
+    kind: ClassVar[str] = "flatten"
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        n = 1
+        for s in input_shape:
+            n *= s
+        return (n,)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Dropout(Layer):
+    """Inverted dropout during training (keep with probability ``1 - rate``, scale by
+    ``1 / (1 - rate)``); the identity at inference and in spiking mode."""
+
+    kind: ClassVar[str] = "dropout"
+    rate: float = 0.5
+
+    def __post_init__(self):
+        if isinstance(self.rate, bool) or not isinstance(self.rate, (int, float)) \
+                or not 0.0 <= self.rate < 1.0:
+            raise ValueError(f"rate: must be in [0, 1), got {self.rate!r}")
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        return tuple(input_shape)
+
+
+LAYER_KINDS: dict[str, type[Layer]] = {
+    cls.kind: cls for cls in (Dense, Conv2D, AvgPool2D, MaxPool2D, Flatten, Dropout)
+}
