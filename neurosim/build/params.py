@@ -1,0 +1,120 @@
+"""Parameters: the learned arrays of a layered network, kept apart from spec and state.
+
+``Params`` is a list with one dict per layer (``{}`` for layers without weights), mapping
+``"W"`` and ``"b"`` to float32 arrays of the shapes :meth:`Network.param_shapes` gives.
+
+On disk, a ``.npz`` archive (loaded with ``allow_pickle=False``: loading never runs code)
+holds the spec's TOML text under ``__spec__`` and each array under ``"{layer}.{name}"``;
+``load_params(save_params(...))`` gives the same spec and bit-identical arrays.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ..atomic import atomic_savez
+from ..errors import SpecError, where
+from ..spec.io import dumps_model, loads_model
+from ..spec.network import Network
+
+__all__ = ["Params", "init_params", "check_params", "save_params", "load_params"]
+
+Params = list[dict[str, np.ndarray]]
+DTYPE = np.float32
+
+
+def init_params(spec: Network, rng: np.random.Generator | None = None) -> Params:
+    """Fresh parameters: He or Glorot weights (``spec.init``), zero biases.
+
+    ``rng`` defaults to ``np.random.default_rng(spec.init.seed)``: same seed, same weights.
+    Fan-in of a conv kernel ``(C_out, C_in, kh, kw)`` is ``C_in * kh * kw``, fan-out
+    ``C_out * kh * kw``.
+    """
+    rng = np.random.default_rng(spec.init.seed) if rng is None else rng
+    params: Params = []
+    for shapes in spec.param_shapes():
+        layer = {}
+        if "W" in shapes:
+            shape = shapes["W"]
+            receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
+            fan_in, fan_out = shape[1] * receptive, shape[0] * receptive
+            if spec.init.weights == "he":
+                w = rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)
+            else:
+                a = np.sqrt(6.0 / (fan_in + fan_out))
+                w = rng.uniform(-a, a, size=shape)
+            layer["W"] = w.astype(DTYPE)
+        if "b" in shapes:
+            layer["b"] = np.zeros(shapes["b"], dtype=DTYPE)
+        params.append(layer)
+    return params
+
+
+def check_params(spec: Network, params: Params, source: str | None = None) -> Params:
+    """Check that ``params`` fit ``spec`` (names, shapes, finite values); return them as float32.
+
+    Raises :class:`SpecError` naming the file, the layer and the array.
+    """
+    source = source or spec.source
+    expected = spec.param_shapes()
+    if len(params) != len(expected):
+        raise SpecError(f"{where(source, field='parameters')}: {len(params)} layers of "
+                        f"parameters for a spec of {len(expected)} layers")
+    out: Params = []
+    for i, (layer, shapes, got) in enumerate(zip(spec.layers, expected, params)):
+        if set(got) != set(shapes):
+            raise SpecError(f"{where(source, i, layer.kind, 'parameters')}: expected arrays "
+                            f"{sorted(shapes)}, got {sorted(got)}")
+        arrays = {}
+        for name, shape in shapes.items():
+            a = np.asarray(got[name])
+            if a.shape != tuple(shape):
+                raise SpecError(f"{where(source, i, layer.kind, name)}: shape {a.shape} does "
+                                f"not match the spec's {tuple(shape)}")
+            if not np.all(np.isfinite(a)):
+                raise SpecError(f"{where(source, i, layer.kind, name)}: contains NaN or "
+                                "infinite values")
+            arrays[name] = a.astype(DTYPE, copy=False)
+        out.append(arrays)
+    return out
+
+
+def save_params(path, spec: Network, params: Params, **extra: np.ndarray) -> None:
+    """Write spec + parameters (+ ``extra`` arrays, e.g. optimizer state) atomically."""
+    arrays = {"__spec__": np.array(dumps_model(spec))}
+    for i, layer in enumerate(params):
+        for name, a in layer.items():
+            arrays[f"{i}.{name}"] = np.asarray(a)
+    for key, a in extra.items():
+        arrays[f"extra.{key}"] = np.asarray(a)
+    atomic_savez(path, **arrays)
+
+
+def load_params(path, *, with_extra: bool = False):
+    """Read ``(spec, params)`` (and a dict of the extra arrays when ``with_extra``)."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            files = {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such parameter file") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+        raise SpecError(f"{path}: not a readable parameter archive ({err})") from None
+    if "__spec__" not in files:
+        raise SpecError(f"{path}: __spec__: missing (not a neurosim parameter file)")
+    spec = loads_model(str(files.pop("__spec__")), f"{path} [__spec__]")
+    params: Params = [{} for _ in spec.layers]
+    extra = {}
+    for key, a in files.items():
+        head, _, name = key.partition(".")
+        if head == "extra":
+            extra[name] = a
+        elif head.isdigit() and int(head) < len(params):
+            params[int(head)][name] = a
+        else:
+            raise SpecError(f"{path}: {key}: unexpected array in parameter file")
+    params = check_params(spec, params, str(path))
+    return (spec, params, extra) if with_extra else (spec, params)
