@@ -153,7 +153,7 @@ class Network:
         if not self.layers:
             raise SpecError(f"{where(self.source, field='layers')}: a network needs at least "
                             "one layer")
-        self.shapes  # infer every shape now, so an impossible spec never exists
+        _ = self.shapes  # infer every shape now, so an impossible spec never exists
         last = self.layers[-1]
         if last.activation_name is None:
             raise SpecError(f"{where(self.source, len(self.layers) - 1, last.kind)}: the last "

@@ -1,0 +1,85 @@
+"""The import direction that keeps the data flow visible:
+
+``spec <- build <- {rate, spike} <- convert/compare <- plot``; Numba only in ``kernels`` (which
+imports nothing else of neurosim); matplotlib only in ``plot``; peers (torch, snntorch, brian2)
+never in the package; never unpickling.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parents[1] / "neurosim"
+
+
+def imports_of(path: Path) -> set[str]:
+    """Absolute module names imported by a file (relative imports resolved)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    parts = list(path.relative_to(PKG.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    package = parts if path.name == "__init__.py" else parts[:-1]
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                mod = ".".join(base + ([node.module] if node.module else []))
+                if node.module is None:
+                    found.update(f"{mod}.{a.name}" for a in node.names)
+                else:
+                    found.add(mod)
+            else:
+                found.add(node.module)
+    return found
+
+
+FILES = sorted(PKG.rglob("*.py"))
+
+
+def area(path: Path) -> str:
+    rel = path.relative_to(PKG).parts
+    return rel[0].removesuffix(".py") if len(rel) > 1 or rel[0] != "__init__.py" else "__init__"
+
+
+# area -> neurosim areas it must not import
+FORBIDDEN = {
+    "spec": {"build", "rate", "spike", "kernels", "convert", "compare", "plot", "commands",
+             "demos", "cli", "data"},
+    "build": {"rate", "spike", "convert", "compare", "plot", "commands", "demos", "cli"},
+    "rate": {"spike", "kernels", "convert", "compare", "plot", "commands", "demos", "cli"},
+    "spike": {"rate", "convert", "compare", "plot", "commands", "demos", "cli"},
+    "monitor": {"rate", "spike", "kernels", "convert", "compare", "plot", "commands", "demos",
+                "cli"},
+    "convert": {"compare", "plot", "commands", "demos", "cli"},
+    "compare": {"plot", "commands", "demos", "cli"},
+    "plot": {"commands", "demos", "cli"},
+}
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(PKG)))
+def test_import_direction(path):
+    mods = imports_of(path)
+    here = area(path)
+    inner = {m.split(".")[1] for m in mods if m.startswith("neurosim.") and m.count(".") >= 1}
+    bad = inner & FORBIDDEN.get(here, set())
+    assert not bad, f"{path.name} ({here}) imports {sorted(bad)}"
+    tops = {m.split(".")[0] for m in mods}
+    if here != "kernels":
+        assert "numba" not in tops, f"{path.name}: Numba belongs in neurosim/kernels only"
+    else:
+        assert inner <= {"kernels"}, f"{path.name}: kernels import only kernels ({inner})"
+    if here != "plot":
+        assert "matplotlib" not in tops, f"{path.name}: matplotlib belongs in neurosim/plot"
+    assert not tops & {"torch", "snntorch", "brian2", "pickle"}, f"{path.name}: {tops}"
+
+
+def test_no_file_allows_pickle():
+    for path in FILES:
+        text = path.read_text(encoding="utf-8")
+        assert "allow_pickle=True" not in text.replace(" ", ""), path
