@@ -1,0 +1,42 @@
+"""``neurosim demo NAME [--out DIR]``: run a teaching demo; ``neurosim demo --list`` lists them.
+
+Each demo writes labelled PNG figures into ``--out`` (default ``demo-out/NAME``) and prints its
+key numbers. See :mod:`neurosim.demos` and ``docs/tutorial.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import NeurosimError
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "demo", help="run a teaching demo (biological and artificial neurons side by side)",
+        description="Run a teaching demo: it writes PNG figures and prints its key numbers.")
+    p.add_argument("name", nargs="?", help="demo name (see --list)")
+    p.add_argument("--list", action="store_true", help="list the demos and exit")
+    p.add_argument("--out", default=None, help="folder for the figures (default demo-out/NAME)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--quick", action="store_true",
+                   help="shorter training and simulation (same facts, rougher figures)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..demos import DEMOS, format_results, run_demo
+
+    if args.list:
+        width = max(len(n) for n in DEMOS)
+        for name, demo in DEMOS.items():
+            print(f"{name.ljust(width)}  {demo.description}")
+        return 0
+    if not args.name:
+        raise NeurosimError("demo: give a demo NAME or --list")
+    out = args.out if args.out is not None else f"demo-out/{args.name}"
+    if args.name not in DEMOS:  # fail before importing anything heavy
+        raise NeurosimError(f"demo: unknown demo {args.name!r} (known: {', '.join(DEMOS)})")
+    results = run_demo(args.name, out, seed=args.seed, quick=args.quick)
+    print(format_results(args.name, results))
+    return 0
