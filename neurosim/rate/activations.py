@@ -1,0 +1,118 @@
+"""Activation functions of the classic mode: forward ``a = f(z)`` and local backward side by side.
+
+Each entry maps a name to ``(forward(z) -> a, backward(z, a, da) -> dz)``; ``backward`` returns
+``dL/dz = f'(z) * dL/da`` (for softmax, the Jacobian-vector product). The arrays keep the
+dtype of ``z`` (float32 in training, float64 in gradient checks).
+
+- ``relu``: ``f(z) = max(z, 0)``, ``f'(z) = [z > 0]``.
+- ``sigmoid``: ``f(z) = 1 / (1 + exp(-z))``, ``f' = f (1 - f)``.
+- ``tanh``: ``f' = 1 - f^2``.
+- ``identity``: ``f' = 1``.
+- ``softmax`` (over the last axis): ``dz_i = a_i (da_i - sum_j a_j da_j)``. With the
+  cross-entropy loss the trainer fuses the two (``dL/dz = p - y``), see :mod:`.losses`.
+- ``lif``: the LIF rate curve of :func:`neurosim.spec.activations.lif_rate` (Hz), exact in the
+  forward pass so that a trained network's rates equal the spec's closed form. Its exact
+  derivative ``dr/dj = r^2 tau_rc / (j (j - 1))`` is infinite at the threshold ``j = 1``, so the
+  backward pass uses the *soft-LIF* derivative of Hunsberger & Eliasmith (2015): the rate curve
+  with ``j - 1`` replaced by the softplus ``p = s ln(1 + exp((j - 1) / s))``, ``s =``
+  :data:`SOFT_LIF_SIGMA`::
+
+      dr/dj = r_s(p)^2 tau_rc / (p (p + 1)) * sigmoid((j - 1) / s),
+      r_s(p) = 1 / (tau_ref + tau_rc ln(1 + 1 / p)).
+
+  Above threshold by a few ``s`` it equals the exact derivative to float precision; below
+  threshold it is small but non-zero, so silent units still learn.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..spec.activations import LIF_TAU_RC, LIF_TAU_REF
+
+__all__ = ["ACTIVATION_OPS", "SOFT_LIF_SIGMA", "soft_lif_rate", "soft_lif_derivative"]
+
+#: Smoothing width of the soft-LIF derivative, in units of the normalised input current.
+SOFT_LIF_SIGMA = 0.05
+
+
+def _relu(z):
+    return np.maximum(z, 0)
+
+
+def _relu_back(z, a, da):
+    return da * (z > 0)
+
+
+def _sigmoid(z):
+    # exp of a non-positive number only, so no overflow for large |z|
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e)).astype(z.dtype, copy=False)
+
+
+def _sigmoid_back(z, a, da):
+    return da * a * (1 - a)
+
+
+def _tanh(z):
+    return np.tanh(z)
+
+
+def _tanh_back(z, a, da):
+    return da * (1 - a * a)
+
+
+def _identity(z):
+    return z
+
+
+def _identity_back(z, a, da):
+    return da
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _softmax_back(z, a, da):
+    return a * (da - np.sum(a * da, axis=-1, keepdims=True))
+
+
+def _lif(z):
+    out = np.zeros_like(z)
+    above = z > 1
+    out[above] = 1 / (LIF_TAU_REF + LIF_TAU_RC * np.log1p(1 / (z[above] - 1)))
+    return out
+
+
+def soft_lif_rate(j, sigma: float = SOFT_LIF_SIGMA):
+    """Soft-LIF rate (Hz): the LIF curve with ``j - 1`` replaced by a softplus of width sigma."""
+    j = np.asarray(j)
+    p = sigma * np.logaddexp(0, (j - 1) / sigma)
+    return 1 / (LIF_TAU_REF + LIF_TAU_RC * np.log1p(1 / p))
+
+
+def soft_lif_derivative(j, sigma: float = SOFT_LIF_SIGMA):
+    """``d soft_lif_rate / dj`` (Hz per unit current), the surrogate derivative of ``lif``."""
+    j = np.asarray(j)
+    x = (j - 1) / sigma
+    p = sigma * np.logaddexp(0, x)
+    p = np.maximum(p, np.finfo(j.dtype if j.dtype.kind == "f" else np.float64).tiny)
+    r = 1 / (LIF_TAU_REF + LIF_TAU_RC * np.log1p(1 / p))
+    sig = 0.5 * (1 + np.tanh(0.5 * x))  # logistic(x), overflow-free
+    return (r * r * LIF_TAU_RC / (p * (p + 1)) * sig).astype(j.dtype, copy=False)
+
+
+def _lif_back(z, a, da):
+    return da * soft_lif_derivative(z)
+
+
+ACTIVATION_OPS = {
+    "relu": (_relu, _relu_back),
+    "sigmoid": (_sigmoid, _sigmoid_back),
+    "tanh": (_tanh, _tanh_back),
+    "identity": (_identity, _identity_back),
+    "softmax": (_softmax, _softmax_back),
+    "lif": (_lif, _lif_back),
+}

@@ -1,0 +1,82 @@
+"""Operation counts of one classic (rate) inference pass, per sample, per layer.
+
+Definitions are those of :mod:`neurosim.monitor.opcounts`:
+
+- dense: ``macs = n_in * units``; ``effective_macs = nnz(x) * units``.
+- conv2d: ``macs = C_in kh kw C_out H_out W_out`` (padding taps included);
+  ``effective_macs = C_out * sum_{c,h,w} [x[c,h,w] != 0] * n_h(h) * n_w(w)``, where ``n_h(h)``
+  is the number of output rows whose window covers input row ``h`` (fewer at the edges), so
+  padding zeros and zero activations are both excluded.
+- avgpool2d: ``macs = kh kw C H_out W_out`` (one accumulate per window input); effective as
+  for conv with ``C_out = 1`` per channel. maxpool2d: counted the same way (one comparison per
+  window input).
+- flatten, dropout: no operations, no neurons.
+
+``neurons`` is the number of output units of layers that compute (dense, conv2d, pooling).
+Activation functions are not counted. Layer names are ``"{index}:{kind}"``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..monitor.opcounts import LayerOps, OpCounts
+from .network import INFERENCE_BATCH, _chunks, _prepare, _run
+
+__all__ = ["classic_opcounts", "window_coverage"]
+
+
+def window_coverage(size: int, kernel: int, stride: int, padding: int) -> np.ndarray:
+    """``n(h)``: how many output positions' windows cover input position ``h`` (0..size-1)."""
+    out = (size + 2 * padding - kernel) // stride + 1
+    cover = np.zeros(size + 2 * padding, dtype=np.int64)
+    for i in range(out):
+        cover[i * stride:i * stride + kernel] += 1
+    return cover[padding:padding + size]
+
+
+def _nonzero_weighted(x_nz: np.ndarray, layer, in_shape) -> float:
+    """``sum_{c,h,w} nnz[c,h,w] n_h(h) n_w(w)`` for a count map ``x_nz (C, H, W)``."""
+    kh, kw = layer.kernel_size if layer.kind == "conv2d" else layer.pool_size
+    sh, sw = layer.stride
+    ph, pw = layer.padding if layer.kind == "conv2d" else (0, 0)
+    nh = window_coverage(in_shape[1], kh, sh, ph)
+    nw = window_coverage(in_shape[2], kw, sw, pw)
+    return float(np.einsum("chw,h,w->", x_nz, nh, nw))
+
+
+def classic_opcounts(spec, params, x) -> OpCounts:
+    """Per-sample MACs, effective MACs and neurons of each layer, averaged over the batch ``x``
+    (inference mode), as an :class:`~neurosim.monitor.opcounts.OpCounts` with
+    ``mode="classic"``."""
+    x = _prepare(spec, params, x)
+    n = len(x)
+    shapes = spec.shapes
+    # count of non-zero inputs per position of each layer's input, summed over samples
+    nnz = [np.zeros(s, dtype=np.int64) for s in shapes[:-1]]
+    for s in _chunks(n, INFERENCE_BATCH):
+        a = x[s]
+        nnz[0] += np.count_nonzero(a, axis=0)
+        _, caches, _ = _run(spec, params, a, training=False, rng=None)
+        for i, (_, _, out) in enumerate(caches[:-1]):
+            nnz[i + 1] += np.count_nonzero(out, axis=0)
+    layers = []
+    for i, layer in enumerate(spec.layers):
+        in_shape, out_shape = shapes[i], shapes[i + 1]
+        name = f"{i}:{layer.kind}"
+        kind = layer.kind
+        if kind == "dense":
+            macs = in_shape[0] * layer.units
+            eff = float(nnz[i].sum()) / max(n, 1) * layer.units
+        elif kind in ("conv2d", "avgpool2d", "maxpool2d"):
+            window = (layer.kernel_size if kind == "conv2d" else layer.pool_size)
+            per_out = int(np.prod(window)) * (in_shape[0] if kind == "conv2d" else 1)
+            macs = per_out * int(np.prod(out_shape))
+            fan = layer.filters if kind == "conv2d" else 1
+            eff = _nonzero_weighted(nnz[i], layer, in_shape) / max(n, 1) * fan
+        else:
+            layers.append(LayerOps(name=name))
+            continue
+        layers.append(LayerOps(name=name, macs=float(macs), effective_macs=eff,
+                               neurons=int(np.prod(out_shape))))
+    return OpCounts(mode="classic", layers=tuple(layers))

@@ -1,0 +1,249 @@
+"""Mini-batch training of a layered network in the classic mode (backprop).
+
+:class:`Trainer` follows scikit-learn's convention: the constructor only stores its
+arguments, :meth:`Trainer.fit` learns and returns ``self``, and what was learned ends in ``_``
+(``params_``, ``history_``, ``best_epoch_``).
+
+Randomness (all from explicit generators, so the same seed gives the same parameters):
+
+- initial weights from ``default_rng(seed)`` (``seed`` defaults to ``spec.init.seed``);
+- the validation split from ``default_rng([seed, 1])`` (``seed`` defaults to
+  ``spec.training.seed``), so it is the same on every run and on resume;
+- the per-epoch shuffling and the dropout masks from one generator ``default_rng(seed)``
+  (``spec.training.seed`` by default), whose state is saved in the checkpoint.
+
+Checkpoints (``checkpoint_path``, an ``.npz`` written atomically through
+:func:`neurosim.build.params.save_params`) are written at the end of every epoch and again
+when training is interrupted (``KeyboardInterrupt``): they hold the parameters, the optimizer
+state, the epoch counter, the generator state (PCG64's 128-bit state and increment as pairs of
+uint64), the best parameters so far, the early-stopping counters and the history. The
+checkpoint always describes an *epoch boundary* (an interrupted epoch is re-run from its
+start), so ``fit(..., resume=True)`` after an interruption gives bit-identical parameters to a
+run that was never interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..build.params import init_params, load_params, save_params
+from ..errors import DataError, NeurosimError, where
+from .network import _loss_grads, _prepare, evaluate_loss
+from .optimizers import make_optimizer
+from .schedules import learning_rate
+
+__all__ = ["Trainer", "HISTORY_KEYS"]
+
+HISTORY_KEYS = ("loss", "acc", "val_loss", "val_acc", "lr", "time")
+_MASK64 = (1 << 64) - 1
+
+
+def _rng_to_arrays(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    st = rng.bit_generator.state
+    if st["bit_generator"] != "PCG64":
+        raise ValueError("checkpoints support the PCG64 generator only")
+    s, inc = st["state"]["state"], st["state"]["inc"]
+    return {"rng.state": np.array([s >> 64, s & _MASK64], dtype=np.uint64),
+            "rng.inc": np.array([inc >> 64, inc & _MASK64], dtype=np.uint64),
+            "rng.extra": np.array([st["has_uint32"], st["uinteger"]], dtype=np.uint64)}
+
+
+def _rng_from_arrays(arrays) -> np.random.Generator:
+    hi, lo = (int(v) for v in arrays["rng.state"])
+    ihi, ilo = (int(v) for v in arrays["rng.inc"])
+    has, uint = (int(v) for v in arrays["rng.extra"])
+    rng = np.random.default_rng()
+    rng.bit_generator.state = {"bit_generator": "PCG64",
+                               "state": {"state": (hi << 64) | lo, "inc": (ihi << 64) | ilo},
+                               "has_uint32": has, "uinteger": uint}
+    return rng
+
+
+def _copy(params):
+    return [{k: v.copy() for k, v in p.items()} for p in params]
+
+
+class Trainer:
+    """Train ``spec`` by mini-batch backprop with the settings of ``spec.training``.
+
+    ``seed`` overrides both ``spec.init.seed`` and ``spec.training.seed``; ``progress`` shows a
+    tqdm bar (only on a terminal); ``checkpoint_path`` is where checkpoints go (``None``: no
+    checkpoints, and no resume).
+    """
+
+    def __init__(self, spec, *, seed=None, progress=True, checkpoint_path=None):
+        self.spec = spec
+        self.seed = seed
+        self.progress = progress
+        self.checkpoint_path = checkpoint_path
+
+    # ------------------------------------------------------------------ data checks
+    def _labels(self, y, n, what):
+        y = np.asarray(y)
+        src = self.spec.source
+        if y.ndim != 1 or len(y) != n:
+            raise DataError(f"{where(src, field=what)}: {n} samples but labels of shape "
+                            f"{y.shape}")
+        if y.dtype.kind not in "iu":
+            raise DataError(f"{where(src, field=what)}: labels must be integers, got {y.dtype}")
+        k = int(np.prod(self.spec.output_shape))
+        if n and (y.min() < 0 or y.max() >= k):
+            raise DataError(f"{where(src, field=what)}: labels must lie in [0, {k}) for an "
+                            f"output of {k} units, got [{y.min()}, {y.max()}]")
+        return y.astype(np.int64)
+
+    # ------------------------------------------------------------------ checkpoint
+    def _boundary(self, epoch, params, opt, rng, best, stopped):
+        """Everything needed to continue from the start of ``epoch``, as arrays."""
+        extra = {"epoch": np.array(epoch, dtype=np.int64),
+                 "stopped": np.array(int(stopped), dtype=np.int64),
+                 "best_loss": np.array(best["loss"], dtype=np.float64),
+                 "best_epoch": np.array(best["epoch"], dtype=np.int64),
+                 "wait": np.array(best["wait"], dtype=np.int64)}
+        extra |= _rng_to_arrays(rng)
+        extra |= {f"opt.{k}": a.copy() for k, a in opt.state_arrays().items()}
+        for i, p in enumerate(best["params"]):
+            for k, a in p.items():
+                extra[f"best.{i}.{k}"] = a.copy()
+        for k in HISTORY_KEYS:
+            extra[f"history.{k}"] = np.asarray(self.history_[k], dtype=np.float64)
+        return _copy(params), extra
+
+    def _write(self, boundary):
+        if self.checkpoint_path is not None:
+            params, extra = boundary
+            save_params(self.checkpoint_path, self.spec, params, **extra)
+
+    def _resume(self, params, opt, best):
+        path = Path(self.checkpoint_path) if self.checkpoint_path is not None else None
+        if path is None or not path.exists():
+            raise NeurosimError(f"{path}: no checkpoint to resume from")
+        spec, saved, extra = load_params(path, with_extra=True)
+        if spec.layers != self.spec.layers or spec.input_shape != self.spec.input_shape:
+            raise NeurosimError(f"{path}: checkpoint is of a different network "
+                                f"({spec.name!r}) than {self.spec.name!r}")
+        try:
+            for p, s in zip(params, saved):
+                for k in p:
+                    p[k][...] = s[k]
+            opt.load_state_arrays({k[4:]: a for k, a in extra.items() if k.startswith("opt.")})
+            rng = _rng_from_arrays(extra)
+            best["loss"] = float(extra["best_loss"])
+            best["epoch"] = int(extra["best_epoch"])
+            best["wait"] = int(extra["wait"])
+            best["params"] = [{k: extra[f"best.{i}.{k}"].astype(v.dtype) for k, v in p.items()}
+                              for i, p in enumerate(params)]
+            self.history_ = {k: [float(v) for v in extra[f"history.{k}"]] for k in HISTORY_KEYS}
+            return int(extra["epoch"]), bool(int(extra["stopped"])), rng
+        except (KeyError, ValueError) as err:
+            raise NeurosimError(f"{path}: not a complete training checkpoint ({err})") from None
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, x, y, x_val=None, y_val=None, *, epochs=None, resume=False):
+        """Train on ``(x, y)``; validate on ``(x_val, y_val)`` or, when ``x_val`` is ``None``,
+        on a ``spec.training.validation_fraction`` split of ``x`` (fixed by the seed).
+
+        ``epochs`` overrides ``spec.training.epochs``. ``resume=True`` continues from the
+        checkpoint at ``checkpoint_path``. Returns ``self`` with ``params_``, ``history_``
+        (per epoch: ``loss``, ``acc`` on the training batches in training mode, ``val_loss``,
+        ``val_acc`` in inference mode, ``lr``, ``time`` in seconds of the training pass) and
+        ``best_epoch_`` (0-based epoch of the lowest validation loss; the training loss when
+        there is no validation data). With ``patience > 0`` training stops after
+        ``patience`` epochs without improvement and ``params_`` are the best ones.
+        """
+        spec, tr = self.spec, self.spec.training
+        epochs = tr.epochs if epochs is None else int(epochs)
+        init_seed = spec.init.seed if self.seed is None else self.seed
+        train_seed = tr.seed if self.seed is None else self.seed
+
+        params = init_params(spec, np.random.default_rng(init_seed))
+        x = _prepare(spec, params, x)
+        y = self._labels(y, len(x), "labels")
+        if x_val is None:
+            n_val = int(round(tr.validation_fraction * len(x)))
+            perm = np.random.default_rng([train_seed, 1]).permutation(len(x))
+            val_idx, tr_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+            x_val, y_val, x, y = x[val_idx], y[val_idx], x[tr_idx], y[tr_idx]
+        else:
+            x_val = _prepare(spec, params, x_val)
+            y_val = self._labels(y_val, len(x_val), "validation labels")
+        if len(x) == 0:
+            raise DataError(f"{where(spec.source, field='data')}: no training samples")
+
+        weights = [p[k] for p in params for k in sorted(p)]
+        opt = make_optimizer(tr, weights)
+        rng = np.random.default_rng(train_seed)
+        best = {"loss": np.inf, "epoch": -1, "wait": 0, "params": _copy(params)}
+        self.history_ = {k: [] for k in HISTORY_KEYS}
+        start, stopped = 0, False
+        if resume:
+            start, stopped, rng = self._resume(params, opt, best)
+
+        n = len(x)
+        bs = tr.batch_size
+        n_batches = -(-n // bs)
+        boundary = self._boundary(start, params, opt, rng, best, stopped)
+        bar = None
+        if self.progress and not stopped and start < epochs:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=(epochs - start) * n_batches, unit="batch", file=sys.stderr,
+                       desc=spec.name, leave=True, disable=None)
+        try:
+            epoch = start
+            while epoch < epochs and not stopped:
+                lr = learning_rate(tr, epoch, epochs)
+                t0 = time.perf_counter()
+                perm = rng.permutation(n)
+                tot_loss, correct = 0.0, 0
+                for b in range(n_batches):
+                    idx = perm[b * bs:(b + 1) * bs]
+                    yb = y[idx]
+                    loss, grads, out = _loss_grads(spec, params, x[idx], yb, training=True,
+                                                   rng=rng)
+                    opt.step(weights, [g[k] for g in grads for k in sorted(g)], lr)
+                    tot_loss += loss * len(idx)
+                    correct += int(np.count_nonzero(
+                        np.argmax(out.reshape(len(idx), -1), axis=1) == yb))
+                    if bar is not None:
+                        bar.update(1)
+                        if b % 20 == 0:
+                            bar.set_postfix(epoch=epoch + 1, loss=f"{loss:.4f}")
+                elapsed = time.perf_counter() - t0
+                if not np.isfinite(tot_loss):
+                    raise NeurosimError(f"{where(spec.source, field='training.learning_rate')}"
+                                        f": the loss diverged (NaN/inf) in epoch {epoch + 1}; "
+                                        "try a smaller learning rate")
+                val_loss, val_acc = evaluate_loss(spec, params, x_val, y_val)
+                h = self.history_
+                h["loss"].append(tot_loss / n)
+                h["acc"].append(correct / n)
+                h["val_loss"].append(val_loss)
+                h["val_acc"].append(val_acc)
+                h["lr"].append(lr)
+                h["time"].append(elapsed)
+                score = val_loss if len(x_val) else tot_loss / n
+                if score < best["loss"]:
+                    best.update(loss=score, epoch=epoch, wait=0, params=_copy(params))
+                else:
+                    best["wait"] += 1
+                if tr.patience and best["wait"] >= tr.patience:
+                    stopped = True
+                if bar is not None:
+                    bar.set_postfix(epoch=epoch + 1, loss=f"{h['loss'][-1]:.4f}",
+                                    acc=f"{h['acc'][-1]:.3f}", val_acc=f"{val_acc:.3f}")
+                epoch += 1
+                boundary = self._boundary(epoch, params, opt, rng, best, stopped)
+                self._write(boundary)
+        except KeyboardInterrupt:
+            self._write(boundary)
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+        self.best_epoch_ = best["epoch"]
+        self.params_ = _copy(best["params"]) if (tr.patience and best["epoch"] >= 0) else params
+        return self
