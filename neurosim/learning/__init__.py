@@ -1,0 +1,1 @@
+"""Learning rules of spiking neurons (spike-timing-dependent plasticity)."""

@@ -129,3 +129,134 @@ def hotel_neuron_figure(path, features, weights, bias, x, z, outputs, distances,
     a1.grid(alpha=0.3)
     a1.legend(fontsize=8)
     return save(fig, path)
+
+
+# --------------------------------------------------------------------------------------------
+# 6. STDP
+
+def _shade(ax, onsets, length, t0, t1, dt, label=None, color="gold", alpha=0.3) -> None:
+    """Shade pattern segments that overlap ``[t0, t1)`` (steps), x axis in ms from ``t0``."""
+    first = True
+    for o in onsets:
+        if o + length <= t0 or o >= t1:
+            continue
+        ax.axvspan((max(o, t0) - t0) * dt, (min(o + length, t1) - t0) * dt, color=color,
+                   alpha=alpha, lw=0, label=label if first else None)
+        first = False
+
+
+def stdp_window_figure(path, fine, closed, delays, simulated, rule) -> Path:
+    """The STDP window: closed form and the online rule run on single pairs."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    ax.axhline(0, color="k", lw=0.5)
+    ax.axvline(0, color="k", lw=0.5)
+    pos, neg = fine >= 0, fine < 0
+    ax.fill_between(fine[pos], closed[pos], color="tab:blue", alpha=0.2)
+    ax.fill_between(fine[neg], closed[neg], color="tab:red", alpha=0.2)
+    ax.plot(fine, closed, color="k", lw=1.5,
+            label=f"closed form: +{rule.a_plus:.3g} exp(-Δt/{rule.tau_plus:g} ms), "
+                  f"-{rule.a_minus:.3g} exp(Δt/{rule.tau_minus:g} ms)")
+    ax.plot(delays, simulated, "o", color="tab:purple", ms=5,
+            label="online trace rule, one simulated pre/post pair each")
+    ax.text(45, rule.a_plus * 0.55, "pre before post:\npotentiation (LTP)", color="tab:blue")
+    ax.text(-98, -rule.a_minus * 0.75, "post before pre:\ndepression (LTD)", color="tab:red")
+    ax.set_xlabel("Δt = t_post - t_pre (ms)")
+    ax.set_ylabel("weight change Δw (weight units, w in [0, 1])")
+    ax.set_title("STDP learning window (Bi & Poo 1998; Song, Miller & Abbott 2000)")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    return save(fig, path)
+
+
+def stdp_pattern_figure(path, inputs, result, neuron, carriers, latencies, dt,
+                        measure_steps) -> Path:
+    """Pattern learning: input, potential before/after, selectivity, latency, weights."""
+    steps = inputs.spikes.shape[0]
+    seg = inputs.pattern_steps
+    fig = plt.figure(figsize=(12, 10))
+    gs = fig.add_gridspec(3, 2)
+
+    # (a) input raster: 100 pattern afferents (top) and 100 others, first 500 ms
+    ax = fig.add_subplot(gs[0, 0])
+    show = 500
+    idx = np.concatenate([np.flatnonzero(carriers)[:100], np.flatnonzero(~carriers)[:100]])
+    t, a = np.nonzero(inputs.spikes[:show, idx])
+    col = np.where(a < 100, "tab:blue", "gray")
+    ax.scatter(t * dt, a, s=1.5, c=col, marker="|")
+    _shade(ax, inputs.onsets, seg, 0, show, dt, label="pattern segment")
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel("afferent (100 pattern carriers on top of 100 others)")
+    ax.set_title("input: the pattern hides in Poisson noise (first 500 ms)")
+    ax.set_xlim(0, show * dt)
+    ax.legend(loc="upper right", fontsize=8)
+
+    # (b) final weights
+    ax = fig.add_subplot(gs[0, 1])
+    bins = np.linspace(0, 1, 26)
+    ax.hist(result.weights[carriers], bins=bins, alpha=0.7, color="tab:blue",
+            label="pattern afferents")
+    ax.hist(result.weights[~carriers], bins=bins, alpha=0.7, color="gray",
+            label="other afferents")
+    ax.set_yscale("log")
+    ax.set_xlabel("synaptic weight after learning (weight units, initial 0.475)")
+    ax.set_ylabel("number of synapses")
+    ax.set_title("weights: STDP keeps a subset of pattern synapses")
+    ax.legend(fontsize=8)
+
+    # (c, d) potential over the first and the last second
+    rec = result.window_steps
+    for col_i, (v, t0, title) in enumerate(((result.potential_start, 0, "first second"),
+                                            (result.potential_end, steps - rec,
+                                             "last second"))):
+        ax = fig.add_subplot(gs[1, col_i])
+        tt = np.arange(rec) * dt
+        ax.plot(tt, v, color="k", lw=0.7, label="membrane potential")
+        ax.axhline(neuron.threshold, color="tab:red", ls="--", lw=1, label="threshold")
+        _shade(ax, inputs.onsets, seg, t0, t0 + rec, dt, label="pattern segment")
+        ax.set_xlabel(f"time from {t0 * dt / 1000:g} s (ms)")
+        ax.set_ylabel("potential (arbitrary units)")
+        ax.set_title(f"{title}: " + ("fires at random" if col_i == 0 else
+                                     "fires inside the pattern"))
+        ax.set_ylim(bottom=min(0, v.min()))
+        ax.legend(fontsize=8, loc="lower left", framealpha=0.95)
+
+    # (e) selectivity over time
+    ax = fig.add_subplot(gs[2, 0])
+    bin_steps = int(round(1000 / dt))
+    edges = np.arange(0, steps + 1, bin_steps)
+    frac, rate, chance = [], [], []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        s = result.spike_steps[(result.spike_steps >= lo) & (result.spike_steps < hi)]
+        frac.append(inputs.in_pattern[s].mean() if s.size else np.nan)
+        rate.append(s.size / (bin_steps * dt * 1e-3))
+        chance.append(inputs.in_pattern[lo:hi].mean())
+    centers = (edges[:-1] + bin_steps / 2) * dt / 1000
+    ax.plot(centers, frac, "o-", color="tab:blue", label="fraction of output spikes in pattern")
+    ax.plot(centers, chance, ":", color="tab:blue", label="chance (time in pattern)")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("fraction of spikes in pattern")
+    ax.set_ylim(-0.02, 1.05)
+    ax2 = ax.twinx()
+    ax2.plot(centers, rate, "s-", color="tab:orange", ms=3, label="output rate (Hz)")
+    ax2.set_ylabel("output rate (Hz)", color="tab:orange")
+    lines = ax.get_legend_handles_labels()
+    lines2 = ax2.get_legend_handles_labels()
+    ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], fontsize=8, loc="center right")
+    ax.set_title(f"selectivity per 1 s bin (measured over first/last "
+                 f"{measure_steps * dt / 1000:g} s)")
+
+    # (f) latency of the first spike after pattern onset
+    ax = fig.add_subplot(gs[2, 1])
+    onset_s = inputs.onsets * dt / 1000
+    ok = ~np.isnan(latencies)
+    ax.plot(onset_s[ok], latencies[ok], ".", color="tab:green", label="fired in the pattern")
+    ax.plot(onset_s[~ok], np.full((~ok).sum(), seg * dt), "x", color="gray", ms=4,
+            label="no spike in the pattern")
+    ax.set_xlabel("time of the pattern presentation (s)")
+    ax.set_ylabel("latency after pattern onset (ms)")
+    ax.set_ylim(-2, seg * dt + 5)
+    ax.set_title("once selective, it fires at a fixed, slowly shrinking latency", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.suptitle("A LIF neuron with STDP learns a repeating spike pattern "
+                 "(after Masquelier, Guyonneau & Thorpe 2008)")
+    return save(fig, path)
