@@ -260,3 +260,86 @@ def stdp_pattern_figure(path, inputs, result, neuron, carriers, latencies, dt,
     fig.suptitle("A LIF neuron with STDP learns a repeating spike pattern "
                  "(after Masquelier, Guyonneau & Thorpe 2008)")
     return save(fig, path)
+
+
+# --------------------------------------------------------------------------------------------
+# 2. McCulloch-Pitts, perceptron, XOR
+
+def _logic_points(ax, inputs, targets, title) -> None:
+    for cls, marker, color in ((0, "o", "tab:red"), (1, "s", "tab:blue")):
+        sel = np.asarray(targets) == cls
+        ax.scatter(inputs[sel, 0], inputs[sel, 1], s=120, marker=marker, color=color,
+                   edgecolor="k", zorder=3, label=f"target {cls}")
+    ax.set_xlim(-0.5, 1.5)
+    ax.set_ylim(-0.5, 1.5)
+    ax.set_aspect("equal")
+    ax.set_xlabel("input x1 (0/1)")
+    ax.set_ylabel("input x2 (0/1)")
+    ax.set_title(title, fontsize=10)
+
+
+def _line(ax, w, b, label, color="k") -> None:
+    """Draw ``w . x + b = 0`` and shade the side where it is positive."""
+    xs = np.linspace(-0.5, 1.5, 50)
+    gx, gy = np.meshgrid(xs, xs)
+    z = w[0] * gx + w[1] * gy + b
+    ax.contourf(gx, gy, (z > 0).astype(float), levels=[-0.5, 0.5, 1.5],
+                colors=["mistyrose", "lightsteelblue"], alpha=0.5)
+    if abs(w[1]) > 1e-12:
+        ax.plot(xs, -(w[0] * xs + b) / w[1], color=color, label=label)
+    elif abs(w[0]) > 1e-12:
+        ax.axvline(-b / w[0], color=color, label=label)
+
+
+def perceptron_figure(path, inputs, targets, thresholds, mp, rosenblatt) -> Path:
+    """McCulloch-Pitts AND/OR, the perceptron's learning curves, its final lines."""
+    fig, axes = plt.subplots(2, 3, figsize=(12, 8))
+    for ax, (name, theta) in zip(axes[0, :2], thresholds.items()):
+        _line(ax, np.array([1.0, 1.0]), -theta + 1e-9, f"x1 + x2 = {theta:g}")
+        _logic_points(ax, inputs, targets[name],
+                      f"McCulloch-Pitts {name}: fire iff x1 + x2 >= {theta:g}\n"
+                      f"outputs {mp[name].tolist()}")
+        ax.legend(fontsize=7, loc="upper left")
+    ax = axes[0, 2]
+    for name, (_, _, hist) in rosenblatt.items():
+        ax.plot(np.arange(len(hist)), 100 * hist, "o-", ms=3, label=name)
+    ax.axhline(75, color="gray", ls="--", lw=1, label="75% (3 of 4)")
+    ax.set_xlabel("epoch (one pass over the 4 examples)")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_ylim(-5, 105)
+    ax.set_title("Rosenblatt's rule: AND, OR learned; XOR never", fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    for ax, (name, (w, b, hist)) in zip(axes[1], rosenblatt.items()):
+        _line(ax, w, b, f"{w[0]:.2f} x1 + {w[1]:+.2f} x2 {b:+.2f} = 0")
+        _logic_points(ax, inputs, targets[name],
+                      f"perceptron on {name}: accuracy {100 * hist[-1]:.0f}% "
+                      f"(best {100 * hist.max():.0f}%)")
+        ax.legend(fontsize=7, loc="upper left")
+    fig.suptitle("Threshold units: blue region = unit fires (output 1)")
+    return save(fig, path)
+
+
+def xor_backprop_figure(path, inputs, targets, grid, p1, history, acc, hidden) -> Path:
+    """Decision map of the two-layer XOR network and its training curve."""
+    fig, (a0, a1) = plt.subplots(1, 2, figsize=(11, 4.6))
+    cs = a0.contourf(grid, grid, p1, levels=np.linspace(0, 1, 11), cmap="RdBu", alpha=0.8)
+    a0.contour(grid, grid, p1, levels=[0.5], colors="k", linewidths=1.5)
+    fig.colorbar(cs, ax=a0, label="P(class 1) (probability)")
+    _logic_points(a0, inputs, targets, f"2-layer net ({hidden} tanh + softmax) on XOR: "
+                  f"accuracy {100 * acc:.0f}%\nblack line: decision boundary P = 0.5")
+    a0.legend(fontsize=7, loc="upper left")
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    a1.semilogy(epochs, history["loss"], color="tab:blue", label="cross-entropy loss")
+    a1.set_xlabel("epoch (one Adam step on the 4 examples)")
+    a1.set_ylabel("loss (nats, log scale)")
+    a2 = a1.twinx()
+    a2.plot(epochs, 100 * np.asarray(history["acc"]), color="tab:orange", label="accuracy")
+    a2.set_ylabel("training accuracy (%)", color="tab:orange")
+    a2.set_ylim(-5, 105)
+    h1, l1 = a1.get_legend_handles_labels()
+    h2, l2 = a2.get_legend_handles_labels()
+    a1.legend(h1 + h2, l1 + l2, fontsize=8, loc="center right")
+    a1.set_title("backpropagation solves XOR")
+    a1.grid(alpha=0.3)
+    return save(fig, path)
