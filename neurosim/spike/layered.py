@@ -1,0 +1,227 @@
+"""Run a layered network spec (the ``models/*.toml`` the classic mode trains) as spiking neurons.
+
+Each dense, conv2d and avgpool2d layer is a layer of integrate-and-fire neurons (threshold
+``theta = 1`` after normalisation, reset by subtraction), biases are constant input currents
+added at every step, and propagation is event-driven: only neurons that spiked in a step do
+work, each spike adding its fan-out of weights to its targets (see
+:mod:`neurosim.kernels.layers`). The whole ``T``-step loop of a batch runs in compiled code.
+
+Readout: ``count`` (spike counts of the spiking output layer; ties broken by the membrane
+potential, which for reset by subtraction is the input integrated beyond the last spike) or
+``membrane`` (the output layer does not spike and its membrane potential, the time integral of
+its input current, is read out; Rueckauer et al. 2017).
+
+Operation counts (per sample, definitions in :mod:`neurosim.monitor.opcounts`): synaptic
+operations are counted by the kernels as spikes times their exact fan-out and attributed to
+the receiving layer; neuron updates are ``T`` per neuron (the update is clock-driven); with the
+``current`` encoder, the first layer's analog input costs its classic MACs at every step
+(``input_macs_counted = "every_step"``, the syops-counter/SpikingJelly convention) although the
+engine computes that constant current once per sample.
+
+Checkpoints: one run of ``T`` steps records the readout at every step in ``checkpoints`` (all
+``<= T``), so the accuracy at every shorter ``T`` comes from the same simulation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..build.layered import LayeredNet, build_layered
+from ..build.params import Params
+from ..errors import DataError
+from ..kernels import layers as K
+from ..monitor.opcounts import LayerOps, OpCounts
+from ..spec.network import Network
+from . import encoders
+
+__all__ = ["SpikeResult", "run_spiking", "run_layered", "predict_from_readout"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpikeResult:
+    """What one spiking run of a layered network gives.
+
+    Arrays have one row per sample. ``output`` is what the readout reads at ``timesteps``:
+    spike counts (``readout="count"``) or membrane potentials (``"membrane"``).
+    ``predictions_at[k]`` and ``opcounts_at[k]`` are the predictions and per-sample op counts
+    after ``checkpoints[k]`` steps (the last checkpoint is ``timesteps``). ``layer_spikes[s, l]``
+    is the number of spikes of layer ``l`` in sample ``s``. ``raster`` (optional) holds, for
+    sample ``raster_sample``, one boolean array ``(T, n_neurons)`` per layer, neurons in the
+    classic (channels-first, flattened) order; ``neuron_counts`` (optional) one array
+    ``(n, n_neurons)`` of spike counts per layer, same order.
+    """
+
+    predictions: np.ndarray
+    output: np.ndarray
+    output_counts: np.ndarray
+    output_potentials: np.ndarray
+    layer_spikes: np.ndarray
+    opcounts: OpCounts
+    timesteps: int
+    checkpoints: tuple[int, ...]
+    predictions_at: np.ndarray
+    opcounts_at: tuple[OpCounts, ...]
+    layer_names: tuple[str, ...]
+    layer_neurons: tuple[int, ...]
+    readout: str
+    encoder: str
+    raster: tuple[np.ndarray, ...] | None = None
+    raster_sample: int | None = None
+    neuron_counts: tuple[np.ndarray, ...] | None = None
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.predictions.shape[0])
+
+    def accuracy(self, y) -> float:
+        """Fraction of correct predictions after ``timesteps`` steps."""
+        return float(np.mean(self.predictions == np.asarray(y)))
+
+    def accuracy_at(self, y) -> dict[int, float]:
+        """Accuracy after each checkpoint: ``{T: accuracy}``."""
+        y = np.asarray(y)
+        return {t: float(np.mean(p == y)) for t, p in zip(self.checkpoints, self.predictions_at)}
+
+    def firing_rates(self, at: int | None = None) -> dict[str, float]:
+        """Mean firing rate per layer (spikes per neuron per step) after ``at`` steps."""
+        k = self.checkpoints.index(self.timesteps if at is None else at)
+        ops = self.opcounts_at[k]
+        t = self.checkpoints[k]
+        return {x.name: x.spikes / (x.neurons * t) for x in ops.layers}
+
+
+def predict_from_readout(counts: np.ndarray, potentials: np.ndarray, readout: str) -> np.ndarray:
+    """Arg-max of spike counts (ties broken by membrane potential) or of potentials."""
+    if readout == "membrane":
+        return np.argmax(potentials, axis=-1)
+    best = counts.max(axis=-1, keepdims=True)
+    return np.argmax(np.where(counts == best, potentials, -np.inf), axis=-1)
+
+
+def _checkpoints(timesteps: int, checkpoints) -> np.ndarray:
+    if isinstance(timesteps, bool) or not isinstance(timesteps, (int, np.integer)) \
+            or timesteps <= 0:
+        raise DataError(f"timesteps: must be a positive integer, got {timesteps!r}")
+    ck = sorted({int(t) for t in (checkpoints or ())} | {int(timesteps)})
+    if ck[0] <= 0 or ck[-1] > timesteps:
+        raise DataError(f"checkpoints: must lie in 1..{timesteps}, got {list(checkpoints)}")
+    return np.asarray(ck, dtype=np.int64)
+
+
+def run_layered(net: LayeredNet, x, *, timesteps: int, encoder: str = "current",
+                readout: str = "count", rng: np.random.Generator | None = None,
+                checkpoints=(), record_sample: int | None = None, record_counts: bool = False,
+                v_init: float = 0.0, progress: bool = True, batch_size: int = 256,
+                reference: bool = False) -> SpikeResult:
+    """Simulate a prepared :class:`LayeredNet` on samples ``x`` (``(n, *input_shape)``).
+
+    ``v_init`` is the initial membrane potential as a fraction of the threshold.
+    ``reference=True`` runs the NumPy twin instead of the compiled kernel (slow; for tests).
+    """
+    from tqdm.auto import tqdm
+
+    if encoder not in encoders.ENCODERS:
+        raise DataError(f"encoder: must be one of {', '.join(encoders.ENCODERS)}, "
+                        f"got {encoder!r}")
+    x = np.asarray(x, dtype=np.float32)
+    n = x.shape[0]
+    x = x.reshape(n, -1)
+    if x.shape[1] != net.n_inputs:
+        raise DataError(f"input: samples have {x.shape[1]} values, the network expects "
+                        f"{net.n_inputs}")
+    if not np.all(np.isfinite(x)):
+        raise DataError("input: contains NaN or infinite values")
+    x = np.ascontiguousarray(x[:, net.in_perm])
+    ck = _checkpoints(timesteps, checkpoints)
+    n_ck, n_layers, n_out = ck.size, net.n_layers, net.n_neurons[-1]
+    n_total = int(sum(net.n_neurons))
+    out_counts = np.zeros((n, n_ck, n_out), np.float32)
+    out_v = np.zeros((n, n_ck, n_out), np.float32)
+    sops = np.zeros((n, n_ck, n_layers), np.int64)
+    spikes = np.zeros((n, n_ck, n_layers), np.int64)
+    input_macs = np.zeros(n, np.int64)
+    counts = np.zeros((n if record_counts else 0, n_total), np.int32)
+    raster = np.zeros((timesteps if record_sample is not None else 0, n_total), np.uint8)
+    spike_input = 0 if encoder == "current" else 1
+    sim = K.simulate_layered
+    if reference:
+        from . import reference_layers
+        sim = reference_layers.simulate_layered
+    bs = max(1, int(batch_size))
+    no_spikes = np.zeros((0, 0, 0), np.uint8)
+    with tqdm(total=n, desc=f"spiking T={timesteps}", unit="sample",
+              disable=not progress, leave=False) as bar:
+        for a in range(0, n, bs):
+            b = min(n, a + bs)
+            xs = encoders.encode(encoder, x[a:b], timesteps, rng) if spike_input else no_spikes
+            rs = record_sample - a if record_sample is not None and a <= record_sample < b \
+                else -1
+            sim(net.geom, net.thr, net.poolw, net.w_all, net.b_all, net.ptr_all, net.tgt_all,
+                net.kof_all, x[a:b], xs, spike_input, ck, np.float32(v_init),
+                out_counts[a:b], out_v[a:b], sops[a:b], spikes[a:b], input_macs[a:b],
+                counts[a:b] if record_counts else counts, raster, rs)
+            bar.update(b - a)
+    preds_at = predict_from_readout(out_counts, out_v, readout).T  # (n_ck, n)
+    ops_at = tuple(_opcounts(net, encoder, int(t), sops[:, k].mean(0), spikes[:, k].mean(0),
+                             input_macs.mean()) for k, t in enumerate(ck))
+    offs = net.offsets
+    sizes = net.n_neurons
+
+    def classic_order(a, li):
+        out = np.zeros_like(a[..., offs[li]:offs[li] + sizes[li]])
+        out[..., net.to_classic[li]] = a[..., offs[li]:offs[li] + sizes[li]]
+        return out
+
+    rast = None
+    if record_sample is not None:
+        rast = tuple(classic_order(raster, li).astype(bool) for li in range(n_layers))
+    ncounts = None
+    if record_counts:
+        ncounts = tuple(classic_order(counts, li) for li in range(n_layers))
+    return SpikeResult(
+        predictions=preds_at[-1], output=(out_v if readout == "membrane" else out_counts)[:, -1],
+        output_counts=out_counts[:, -1], output_potentials=out_v[:, -1],
+        layer_spikes=spikes[:, -1], opcounts=ops_at[-1], timesteps=int(timesteps),
+        checkpoints=tuple(int(t) for t in ck), predictions_at=preds_at, opcounts_at=ops_at,
+        layer_names=net.names, layer_neurons=net.n_neurons, readout=readout, encoder=encoder,
+        raster=rast, raster_sample=record_sample, neuron_counts=ncounts)
+
+
+def _opcounts(net: LayeredNet, encoder: str, t: int, sops, spikes, input_macs) -> OpCounts:
+    layers = []
+    for li, name in enumerate(net.names):
+        macs = eff = 0.0
+        if li == 0 and encoder == "current":
+            macs = float(net.classic_macs[0]) * t
+            eff = float(input_macs) * t
+        layers.append(LayerOps(name=name, macs=macs, effective_macs=eff, sops=float(sops[li]),
+                               neuron_updates=float(net.n_neurons[li]) * t,
+                               spikes=float(spikes[li]), neurons=net.n_neurons[li]))
+    return OpCounts(mode="spiking", layers=tuple(layers), timesteps=t,
+                    input_macs_counted="every_step" if encoder == "current" else None)
+
+
+def run_spiking(spec: Network, params: Params, x, *, timesteps: int, encoder: str = "current",
+                readout: str = "count", rng: np.random.Generator | None = None,
+                record_sample: int | None = None, checkpoints=(), progress: bool = True,
+                batch_size: int = 256, record_counts: bool = False,
+                v_init: float = 0.0) -> SpikeResult:
+    """Run ``spec`` with ``params`` as a spiking network on samples ``x`` for ``timesteps``.
+
+    ``params`` should already be normalised for spiking (see :func:`neurosim.convert.convert`);
+    every spiking neuron has threshold 1. ``encoder``: ``current``, ``poisson``, ``regular`` or
+    ``latency`` (see :mod:`neurosim.spike.encoders`); ``poisson`` needs ``rng``. ``readout``:
+    ``count`` or ``membrane``. ``checkpoints``: extra step counts ``< timesteps`` at which the
+    readout and op counts are also recorded. ``record_sample``: index of a sample whose spike
+    raster is kept. ``record_counts``: keep every neuron's spike count (memory: n x neurons).
+
+    Raises :class:`~neurosim.errors.SpecError` for layers without a spiking form or parameters
+    that do not fit the spec, :class:`~neurosim.errors.DataError` for bad inputs.
+    """
+    net = build_layered(spec, params, readout=readout)
+    return run_layered(net, x, timesteps=timesteps, encoder=encoder, readout=readout, rng=rng,
+                       checkpoints=checkpoints, record_sample=record_sample,
+                       record_counts=record_counts, v_init=v_init, progress=progress,
+                       batch_size=batch_size)
