@@ -1,0 +1,72 @@
+"""``neurosim evaluate RUN_DIR``: test accuracy, MACs per sample and a confusion matrix of a
+trained run (``params.npz`` from ``neurosim train``).
+
+The data set is the one named in the run's ``metrics.json`` (or ``--dataset``/``--data-dir``);
+writes ``confusion-matrix.png`` and ``evaluation.json`` into the run folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .train import DATASET_CHOICES
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "evaluate", help="test accuracy, MACs and confusion matrix of a trained run",
+        description="Evaluate a run folder written by 'neurosim train'.")
+    p.add_argument("run_dir", help="run folder with params.npz")
+    p.add_argument("--dataset", choices=DATASET_CHOICES, default=None,
+                   help="data set (default: the one the run was trained on)")
+    p.add_argument("--data-dir", default=None, help="folder of the IDX files or the .npz file")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..atomic import atomic_write_text
+    from ..build.params import load_params
+    from ..errors import NeurosimError
+    from ..plot.training import confusion_matrix, plot_confusion_matrix
+    from ..rate import classic_opcounts, predict
+    from ..rate.network import _prepare
+    from .train import load_data_for
+
+    run_dir = Path(args.run_dir)
+    if not run_dir.is_dir():
+        raise NeurosimError(f"{run_dir}: no such run folder")
+    spec, params = load_params(run_dir / "params.npz")
+    dataset, data_dir, seed = args.dataset, args.data_dir, None
+    metrics_path = run_dir / "metrics.json"
+    if metrics_path.exists():
+        try:
+            metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+            saved = metrics["dataset"]
+            dataset = dataset or saved["name"]
+            data_dir = data_dir or saved.get("data_dir")
+            seed = metrics.get("seeds", {}).get("training")
+        except (ValueError, KeyError, TypeError) as err:
+            raise NeurosimError(f"{metrics_path}: not a readable metrics file ({err})") from None
+    ds = load_data_for(spec, dataset, data_dir, seed)
+    x_test = _prepare(spec, params, ds.x_test)
+    pred = predict(spec, params, x_test)
+    acc = float((pred == ds.y_test).mean())
+    ops = classic_opcounts(spec, params, x_test)
+    k = max(ds.n_classes, int(pred.max()) + 1)
+    cm = confusion_matrix(ds.y_test, pred, k)
+    plot_confusion_matrix(cm, run_dir / "confusion-matrix.png",
+                          title=f"{spec.name} on {ds.name} test set: {100 * acc:.2f}% correct")
+    atomic_write_text(run_dir / "evaluation.json", json.dumps({
+        "test_accuracy": acc, "n_test": int(len(ds.y_test)), "dataset": ds.description,
+        "confusion_matrix": cm.tolist(), "opcounts_per_sample": ops.to_dict()}, indent=2))
+    print(f"{spec.name}: test accuracy {100 * acc:.2f}% ({int((pred == ds.y_test).sum())}/"
+          f"{len(ds.y_test)}) on {ds.name}")
+    print(f"MACs per sample: {ops.macs:,.0f} ({ops.effective_macs:,.0f} with non-zero input)")
+    for layer in ops.layers:
+        if layer.macs:
+            print(f"  {layer.name:<14} {layer.macs:>14,.0f} MACs  "
+                  f"{layer.effective_macs:>14,.0f} effective")
+    print(f"confusion matrix: {run_dir / 'confusion-matrix.png'}")
+    return 0

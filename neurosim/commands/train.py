@@ -1,0 +1,123 @@
+"""``neurosim train MODEL.toml``: train a layered model in the classic mode (backprop).
+
+Writes into the run folder (``--out``, default ``runs/<model name>``): ``params.npz`` (the spec
+and the learned parameters), ``metrics.json`` (test accuracy, per-epoch history, classic
+operation counts per sample, data set description, seed, timing), ``training-curves.png`` and
+``checkpoint.npz`` (written every epoch and on Ctrl-C; ``--resume`` continues from it and
+gives the same parameters as an uninterrupted run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from ..errors import DataError, where
+
+DATASET_CHOICES = ("digits", "mnist", "fashion-mnist", "kmnist", "npz")
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "train", help="train a layered model in the classic (rate) mode",
+        description="Train a layered model by backprop and write params.npz, metrics.json, "
+                    "training-curves.png and a checkpoint into the run folder.")
+    p.add_argument("model", help="model file (models/*.toml)")
+    p.add_argument("--dataset", choices=DATASET_CHOICES, default=None,
+                   help="data set (default: the model's [data] dataset)")
+    p.add_argument("--data-dir", default=None,
+                   help="folder of the IDX files, or the .npz file for --dataset npz")
+    p.add_argument("--epochs", type=int, default=None, help="override [training] epochs")
+    p.add_argument("--seed", type=int, default=None,
+                   help="override the initialisation, shuffling and data-split seeds")
+    p.add_argument("--out", default=None, help="run folder (default runs/<model name>)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from the run folder's checkpoint.npz")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def load_data_for(spec, dataset=None, data_dir=None, seed=None):
+    """The data set a spec is trained or evaluated on, shaped to its input and checked
+    against its output size."""
+    from ..data import load_dataset
+
+    name = dataset or spec.data.dataset
+    split_seed = spec.training.seed if seed is None else seed
+    ds = load_dataset(name, data_dir=data_dir, scaling=spec.data.scaling, seed=split_seed,
+                      input_shape=spec.input_shape)
+    units = int(spec.output_shape[0]) if len(spec.output_shape) == 1 else 0
+    if units < ds.n_classes:
+        last = len(spec.layers) - 1
+        raise DataError(f"{where(spec.source, last, spec.layers[last].kind, 'units')}: "
+                        f"{units} output units but the data set {name} has {ds.n_classes} "
+                        "classes")
+    return ds
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..build.params import save_params
+    from ..errors import NeurosimError
+    from ..plot.training import plot_training_curves
+    from ..rate import Trainer, classic_opcounts
+    from ..rate.network import _prepare, evaluate_loss
+    from ..spec import load_model
+
+    if args.epochs is not None and args.epochs < 0:
+        raise NeurosimError(f"--epochs: must be >= 0, got {args.epochs}")
+    if args.seed is not None and args.seed < 0:
+        raise NeurosimError(f"--seed: must be >= 0, got {args.seed}")
+    spec = load_model(args.model)
+    ds = load_data_for(spec, args.dataset, args.data_dir, args.seed)
+    out = Path(args.out) if args.out is not None else Path("runs") / spec.name
+    if out.exists() and not out.is_dir():
+        raise NeurosimError(f"{out}: --out exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+
+    t0 = time.perf_counter()
+    trainer = Trainer(spec, seed=args.seed, progress=not args.no_progress,
+                      checkpoint_path=out / "checkpoint.npz")
+    trainer.fit(ds.x_train, ds.y_train, epochs=args.epochs, resume=args.resume)
+    train_seconds = time.perf_counter() - t0
+    params = trainer.params_
+
+    x_test = _prepare(spec, params, ds.x_test)
+    test_loss, test_acc = evaluate_loss(spec, params, x_test, ds.y_test)
+    ops = classic_opcounts(spec, params, x_test)
+    save_params(out / "params.npz", spec, params)
+    h = trainer.history_
+    metrics = {
+        "model": spec.name,
+        "model_file": str(args.model),
+        "dataset": {"name": ds.name, "description": ds.description,
+                    "data_dir": None if args.data_dir is None else str(args.data_dir),
+                    "scaling": spec.data.scaling, "n_train": int(len(ds.x_train)),
+                    "n_test": int(len(ds.x_test)), "input_shape": list(ds.input_shape)},
+        "seed": args.seed,
+        "seeds": {"init": spec.init.seed if args.seed is None else args.seed,
+                  "training": spec.training.seed if args.seed is None else args.seed},
+        "test_accuracy": test_acc,
+        "test_loss": test_loss,
+        "best_epoch": trainer.best_epoch_,
+        "epochs_run": len(h["loss"]),
+        "n_params": int(sum(a.size for p in params for a in p.values())),
+        "history": h,
+        "opcounts_per_sample": ops.to_dict(),
+        "timing": {"wall_seconds": train_seconds,
+                   "mean_epoch_seconds": float(np.mean(h["time"])) if h["time"] else None,
+                   "blas_threads_note": "epoch time of the training pass only"},
+    }
+    from ..atomic import atomic_write_text
+    atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2, allow_nan=True))
+    if h["loss"]:
+        plot_training_curves(h, out / "training-curves.png",
+                             title=f"{spec.name} on {ds.name}: test accuracy "
+                                   f"{100 * test_acc:.2f}%")
+    print(f"{spec.name}: test accuracy {100 * test_acc:.2f}% on {len(ds.x_test)} {ds.name} "
+          f"test samples after {len(h['loss'])} epochs; {ops.macs:,.0f} MACs per sample "
+          f"({ops.effective_macs:,.0f} effective); run folder {out}")
+    return 0

@@ -1,0 +1,149 @@
+"""Training speed of the classic mode against PyTorch (CPU), side by side in one run.
+
+The same architectures (``models/fmnist-mlp.toml`` and ``models/fmnist-cnn.toml``, the PyTorch
+network built layer by layer from the spec and started from the *same* initial weights), the
+same Fashion-MNIST training images in the same order, the same batch size, the same optimizer
+(Adam with the spec's learning rate, betas and eps), and the same number of threads (PyTorch's
+intra-op threads set to the BLAS threads NumPy uses). Prints seconds per epoch of the training
+pass (forward, backward, update; no validation) and the ratio neurosim / PyTorch.
+
+Targets: MLP epoch time <= 1.2x PyTorch, CNN <= 2x PyTorch.
+
+    pip install torch==2.13.0          # CPU wheel; torch is used by this script only
+    python scripts/bench_train.py [--n-train 60000] [--epochs 2] [--threads 2]
+
+Timings on a shared machine are noisy; each figure is the fastest of ``--epochs`` epochs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def set_threads(n: int) -> None:
+    # must happen before NumPy loads OpenBLAS
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(n)
+
+
+def torch_net(spec, params):
+    """The PyTorch twin of a spec, with the same initial weights (the softmax is left to
+    ``CrossEntropyLoss``)."""
+    import torch
+    from torch import nn
+
+    acts = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "identity": nn.Identity}
+    mods = []
+    shapes = spec.shapes
+    for i, layer in enumerate(spec.layers):
+        p = params[i]
+        if layer.kind == "dense":
+            m = nn.Linear(shapes[i][0], layer.units, bias="b" in p)
+        elif layer.kind == "conv2d":
+            m = nn.Conv2d(shapes[i][0], layer.filters, layer.kernel_size, layer.stride,
+                          layer.padding, bias="b" in p)
+        elif layer.kind == "avgpool2d":
+            m = nn.AvgPool2d(layer.pool_size, layer.stride)
+        elif layer.kind == "maxpool2d":
+            m = nn.MaxPool2d(layer.pool_size, layer.stride)
+        elif layer.kind == "flatten":
+            m = nn.Flatten()
+        else:
+            m = nn.Dropout(layer.rate)
+        if "W" in p:
+            with torch.no_grad():
+                m.weight.copy_(torch.from_numpy(p["W"]))
+                if "b" in p:
+                    m.bias.copy_(torch.from_numpy(p["b"]))
+        mods.append(m)
+        act = layer.activation_name
+        if act is not None and act != "softmax" and i < len(spec.layers):
+            if act != "identity":
+                mods.append(acts[act]())
+    return nn.Sequential(*mods)
+
+
+def bench_torch(spec, params, x, y, epochs, seed):
+    import numpy as np
+    import torch
+
+    tr = spec.training
+    net = torch_net(spec, params)
+    opt = torch.optim.Adam(net.parameters(), lr=tr.learning_rate, betas=(tr.beta1, tr.beta2),
+                           eps=tr.eps)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    rng = np.random.default_rng(seed)
+    times = []
+    net.train()
+    for _ in range(epochs):
+        perm = torch.from_numpy(rng.permutation(len(x)))
+        t0 = time.perf_counter()
+        for b in range(0, len(x), tr.batch_size):
+            idx = perm[b:b + tr.batch_size]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(net(xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def bench_neurosim(spec, x, y, epochs, seed):
+    import numpy as np
+
+    from neurosim.rate import Trainer
+
+    # a tiny validation set: only the training pass is timed (history "time")
+    t = Trainer(spec, seed=seed, progress=False).fit(x, y, x[:64], y[:64], epochs=epochs)
+    return float(np.min(t.history_["time"]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n-train", type=int, default=20000,
+                    help="training images per epoch (Fashion-MNIST has 60,000)")
+    ap.add_argument("--epochs", type=int, default=2, help="epochs per framework; fastest kept")
+    ap.add_argument("--threads", type=int, default=2, help="BLAS / PyTorch threads")
+    ap.add_argument("--models", nargs="+", default=["fmnist-mlp", "fmnist-cnn"])
+    args = ap.parse_args()
+    set_threads(args.threads)
+
+    import numpy as np
+    import torch
+
+    from neurosim.build.params import init_params
+    from neurosim.data import load_dataset
+    from neurosim.spec import load_model
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    targets = {"fmnist-mlp": 1.2, "fmnist-cnn": 2.0}
+    rows = []
+    for name in args.models:
+        spec = load_model(ROOT / "models" / f"{name}.toml")
+        ds = load_dataset("fashion-mnist", input_shape=spec.input_shape)
+        x = np.ascontiguousarray(ds.x_train[:args.n_train])
+        y = ds.y_train[:args.n_train]
+        params = init_params(spec, np.random.default_rng(0))
+        t_ns = bench_neurosim(spec, x, y, args.epochs, 0)
+        t_pt = bench_torch(spec, params, x, y, args.epochs, 0)
+        rows.append((name, t_ns, t_pt, t_ns / t_pt, targets.get(name)))
+        print(f"{name}: neurosim {t_ns:.2f} s/epoch, PyTorch {t_pt:.2f} s/epoch, "
+              f"ratio {t_ns / t_pt:.2f}", flush=True)
+    print(f"\n{args.n_train} Fashion-MNIST images per epoch, batch size "
+          f"{spec.training.batch_size}, Adam, {args.threads} threads, torch {torch.__version__}, "
+          f"numpy {np.__version__}")
+    print(f"{'model':<12} {'neurosim s':>11} {'PyTorch s':>10} {'ratio':>6} {'target':>7}")
+    for name, a, b, r, tgt in rows:
+        mark = "" if tgt is None else ("  ok" if r <= tgt else "  over")
+        print(f"{name:<12} {a:>11.2f} {b:>10.2f} {r:>6.2f} {'<= ' + str(tgt):>7}{mark}")
+
+
+if __name__ == "__main__":
+    main()
