@@ -1,0 +1,357 @@
+"""Numba kernels of the population engine: neuron step, event propagation, whole time loop.
+
+Data layout (built by :mod:`neurosim.build.populations`; every population is a contiguous
+range of global neuron indices ``[start, end)``):
+
+- ``X`` float64 ``(5, N)``: neuron state rows ``V, A, M, H, N`` (membrane potential; the
+  adaptation/recovery variable ``w`` or ``u``; Hodgkin-Huxley gates). McCulloch-Pitts units
+  keep their accumulated input in row ``V`` and the last summed input in row ``A``.
+- ``S`` float64 ``(C, N)``: one row per synaptic channel (exponential current or
+  conductance); delta channels have a row that stays zero (their events go to ``X[V]``).
+- ``refc`` int32 ``(N,)``: refractory countdown in steps (for HH: 1 while above threshold).
+- ``pop_info`` int64 ``(P, 5)``: ``start, end, model, counter index of neuron updates,
+  counter index of spikes``; ``pop_par`` float64 ``(P, NPAR)`` model parameters (layouts
+  below); ``pop_chan`` float64 ``(P, C)``: how much one unit of channel ``c`` moves ``v`` over
+  a step (exact integrals, see :mod:`neurosim.build.populations`).
+- ``chan_kind`` int64 ``(C,)`` (0 delta, 1 current, 2 conductance), ``chan_decay``
+  ``exp(-dt / tau)``, ``chan_erev`` reversal potentials.
+- ``i_ext`` float64 ``(T, N)``: external drive; row ``step`` (or row 0 when ``T == 1``).
+- projections: ``proj_info`` int64 ``(Q, 8)``: ``pre_start, pre_end, post_start, channel,
+  delay steps, row offset into indptr, dense flag, counter index of SOPs``; ``indptr`` int64,
+  ``indices`` int32 (global target index; unused by dense rows, whose targets are
+  ``post_start + k``), ``weights`` float64. A spike of neuron ``i`` reads only its own row:
+  event-driven propagation.
+- ``ring`` float64 ``(L, C, N)``: delayed input, slot ``step % L``; ``L = 1`` without delays.
+
+Every kernel changes state in place and adds counts to ``counters`` (int64).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from .config import JIT
+
+__all__ = ["neuron_step", "propagate", "run_network", "MODEL_IF", "MODEL_LIF", "MODEL_ALIF",
+           "MODEL_IZH", "MODEL_ADEX", "MODEL_HH", "MODEL_MP", "NPAR", "ROW_V", "ROW_A",
+           "ROW_M", "ROW_H", "ROW_N", "N_ROWS"]
+
+MODEL_IF, MODEL_LIF, MODEL_ALIF, MODEL_IZH, MODEL_ADEX, MODEL_HH, MODEL_MP = range(7)
+ROW_V, ROW_A, ROW_M, ROW_H, ROW_N = range(5)
+N_ROWS = 5
+#: Parameter slots per population. Layouts (index: meaning):
+#: IF: 0 c_m, 1 v_th, 2 v_reset, 3 subtract?, 4 ref steps.
+#: LIF/ALIF: 0 tau_m, 1 r_m, 2 v_rest, 3 v_th, 4 v_reset, 5 subtract?, 6 ref steps,
+#:   7 exp(-dt/tau_m), 8 exp(-dt/tau_w), 9 b, 10 w->v coupling over a step, 11 conductances?
+#: Izhikevich: 0 a, 1 b, 2 c, 3 d, 4 v_peak, 5 ref steps.
+#: AdEx: 0 c_m, 1 g_l, 2 e_l, 3 v_t, 4 delta_t, 5 a, 6 tau_w, 7 b, 8 v_reset, 9 v_peak,
+#:   10 ref steps.
+#: HH: 0 c_m, 1 g_na, 2 g_k, 3 g_l, 4 e_na, 5 e_k, 6 e_l, 7 v_th, 8 phi, 9 rk4?.
+#: McCulloch-Pitts: 0 theta.
+NPAR = 12
+
+
+@numba.njit(**JIT)
+def _hh_rates(v):
+    """HH opening/closing rates (1/ms) at 6.3 C; ``x / expm1(x)`` is finite at x = 0."""
+    xm = -(v + 40.0) / 10.0
+    am = 1.0 if abs(xm) < 1e-9 else xm / math.expm1(xm)
+    xn = -(v + 55.0) / 10.0
+    an = 0.1 if abs(xn) < 1e-9 else 0.1 * xn / math.expm1(xn)
+    bm = 4.0 * math.exp(-(v + 65.0) / 18.0)
+    ah = 0.07 * math.exp(-(v + 65.0) / 20.0)
+    bh = 1.0 / (1.0 + math.exp(-(v + 35.0) / 10.0))
+    bn = 0.125 * math.exp(-(v + 65.0) / 80.0)
+    return am, bm, ah, bh, an, bn
+
+
+@numba.njit(**JIT)
+def _hh_deriv(v, m, h, n, par, i_tot, g_syn, ge_syn):
+    am, bm, ah, bh, an, bn = _hh_rates(v)
+    phi = par[8]
+    gna = par[1] * m * m * m * h
+    gk = par[2] * n * n * n * n
+    dv = (-gna * (v - par[4]) - gk * (v - par[5]) - par[3] * (v - par[6])
+          + i_tot + ge_syn - g_syn * v) / par[0]
+    return (dv, phi * (am * (1.0 - m) - bm * m), phi * (ah * (1.0 - h) - bh * h),
+            phi * (an * (1.0 - n) - bn * n))
+
+
+@numba.njit(**JIT)
+def neuron_step(step, dt, X, S, refc, pop_info, pop_par, pop_chan, chan_kind, chan_decay,
+                chan_erev, i_ext, spikes, counters):
+    """Advance every neuron by one step of ``dt`` (ms); write spiking indices to ``spikes``.
+
+    Integrates each population with its model's rule (exact for IF/LIF/ALIF with current
+    synapses, exponential Euler with conductances, Euler for Izhikevich/AdEx, exponential
+    Euler or RK4 for HH), applies threshold, reset and refractoriness, then decays the
+    synaptic channels by ``exp(-dt / tau)``. Returns the number of spikes (indices ascending).
+    """
+    n_chan = S.shape[0]
+    row = step if i_ext.shape[0] > 1 else 0
+    n_spk = 0
+    for p in range(pop_info.shape[0]):
+        start = pop_info[p, 0]
+        end = pop_info[p, 1]
+        model = pop_info[p, 2]
+        par = pop_par[p]
+        first = n_spk
+        for i in range(start, end):
+            # Synaptic input held over the step: summed currents, conductances, g * E.
+            cur = 0.0
+            gsum = 0.0
+            gesum = 0.0
+            for c in range(n_chan):
+                k = chan_kind[c]
+                if k == 1:
+                    cur += S[c, i]
+                elif k == 2:
+                    gsum += S[c, i]
+                    gesum += S[c, i] * chan_erev[c]
+            drive = i_ext[row, i]
+            ref = False
+            if model != MODEL_HH and refc[i] > 0:
+                refc[i] -= 1
+                ref = refc[i] > 0
+            v = X[ROW_V, i]
+            spiked = False
+            if model == MODEL_LIF or model == MODEL_ALIF:
+                w = X[ROW_A, i] if model == MODEL_ALIF else 0.0
+                if not ref:
+                    r_m = par[1]
+                    if par[11] > 0.0:
+                        g_tot = 1.0 + r_m * gsum
+                        v_inf = (par[2] + r_m * (drive - w + cur + gesum)) / g_tot
+                        v = v_inf + (v - v_inf) * math.exp(-dt * g_tot / par[0])
+                    else:
+                        v_inf = par[2] + r_m * drive
+                        syn = 0.0
+                        for c in range(n_chan):
+                            if chan_kind[c] == 1:
+                                syn += pop_chan[p, c] * S[c, i]
+                        v = v_inf + (v - v_inf) * par[7] + r_m * (syn - par[10] * w)
+                if model == MODEL_ALIF:
+                    w *= par[8]
+                if not ref and v > par[3]:
+                    spiked = True
+                    v = v - (par[3] - par[4]) if par[5] > 0.0 else par[4]
+                    w += par[9]
+                    refc[i] = int(par[6])
+                if model == MODEL_ALIF:
+                    X[ROW_A, i] = w
+            elif model == MODEL_IF:
+                if not ref:
+                    syn = 0.0
+                    for c in range(n_chan):
+                        if chan_kind[c] == 1:
+                            syn += pop_chan[p, c] * S[c, i]
+                    v += (drive * dt + syn + dt * (gesum - gsum * v)) / par[0]
+                    if v > par[1]:
+                        spiked = True
+                        v = v - (par[1] - par[2]) if par[3] > 0.0 else par[2]
+                        refc[i] = int(par[4])
+            elif model == MODEL_IZH:
+                u = X[ROW_A, i]
+                i_tot = drive + cur + gesum - gsum * v
+                u_new = u + dt * par[0] * (par[1] * v - u)
+                if not ref:
+                    v = v + dt * (0.04 * v * v + 5.0 * v + 140.0 - u + i_tot)
+                    if v >= par[4]:
+                        spiked = True
+                        v = par[2]
+                        u_new += par[3]
+                        refc[i] = int(par[5])
+                X[ROW_A, i] = u_new
+            elif model == MODEL_ADEX:
+                w = X[ROW_A, i]
+                i_tot = drive + cur + gesum - gsum * v
+                w_new = w + dt * (par[5] * (v - par[2]) - w) / par[6]
+                if not ref:
+                    v = v + dt * (-par[1] * (v - par[2])
+                                  + par[1] * par[4] * math.exp((v - par[3]) / par[4])
+                                  - w + i_tot) / par[0]
+                    if v > par[9]:
+                        spiked = True
+                        v = par[8]
+                        w_new += par[7]
+                        refc[i] = int(par[10])
+                X[ROW_A, i] = w_new
+            elif model == MODEL_HH:
+                if v <= par[7]:
+                    refc[i] = 0  # below threshold again: the next crossing is a spike
+                m = X[ROW_M, i]
+                h = X[ROW_H, i]
+                n = X[ROW_N, i]
+                i_tot = drive + cur
+                if par[9] > 0.0:
+                    k1 = _hh_deriv(v, m, h, n, par, i_tot, gsum, gesum)
+                    hd = 0.5 * dt
+                    k2 = _hh_deriv(v + hd * k1[0], m + hd * k1[1], h + hd * k1[2],
+                                   n + hd * k1[3], par, i_tot, gsum, gesum)
+                    k3 = _hh_deriv(v + hd * k2[0], m + hd * k2[1], h + hd * k2[2],
+                                   n + hd * k2[3], par, i_tot, gsum, gesum)
+                    k4 = _hh_deriv(v + dt * k3[0], m + dt * k3[1], h + dt * k3[2],
+                                   n + dt * k3[3], par, i_tot, gsum, gesum)
+                    s6 = dt / 6.0
+                    v_new = v + s6 * (k1[0] + 2.0 * k2[0] + 2.0 * k3[0] + k4[0])
+                    m_new = m + s6 * (k1[1] + 2.0 * k2[1] + 2.0 * k3[1] + k4[1])
+                    h_new = h + s6 * (k1[2] + 2.0 * k2[2] + 2.0 * k3[2] + k4[2])
+                    n_new = n + s6 * (k1[3] + 2.0 * k2[3] + 2.0 * k3[3] + k4[3])
+                else:
+                    am, bm, ah, bh, an, bn = _hh_rates(v)
+                    phi = par[8]
+                    gna = par[1] * m * m * m * h
+                    gk = par[2] * n * n * n * n
+                    a_v = -(gna + gk + par[3] + gsum) / par[0]
+                    b_v = (gna * par[4] + gk * par[5] + par[3] * par[6] + gesum + i_tot) / par[0]
+                    v_new = -b_v / a_v + (v + b_v / a_v) * math.exp(a_v * dt)
+                    m_new = am / (am + bm) + (m - am / (am + bm)) * math.exp(-phi * (am + bm) * dt)
+                    h_new = ah / (ah + bh) + (h - ah / (ah + bh)) * math.exp(-phi * (ah + bh) * dt)
+                    n_new = an / (an + bn) + (n - an / (an + bn)) * math.exp(-phi * (an + bn) * dt)
+                v = v_new
+                X[ROW_M, i] = m_new
+                X[ROW_H, i] = h_new
+                X[ROW_N, i] = n_new
+                if v > par[7] and refc[i] == 0:
+                    spiked = True
+                    refc[i] = 1
+            else:  # McCulloch-Pitts
+                total = v + drive + cur
+                X[ROW_A, i] = total
+                v = 0.0
+                spiked = total >= par[0]
+            X[ROW_V, i] = v
+            if spiked:
+                spikes[n_spk] = i
+                n_spk += 1
+        counters[pop_info[p, 3]] += end - start
+        counters[pop_info[p, 4]] += n_spk - first
+    for c in range(n_chan):
+        if chan_kind[c] != 0:
+            d = chan_decay[c]
+            for i in range(S.shape[1]):
+                S[c, i] *= d
+    return n_spk
+
+
+@numba.njit(**JIT)
+def propagate(step, spikes, n_spk, X, S, ring, proj_info, indptr, indices, weights, chan_kind,
+              counters):
+    """Deliver this step's spikes through every projection, then the delayed input due now.
+
+    Event-driven: a spike of neuron ``i`` walks only row ``i`` of each projection whose
+    presynaptic range holds ``i`` (CSR row or dense row), adding its weights to the targets'
+    channel (to ``v`` for delta synapses) now, or to ring slot ``(step + delay) % L``. Adds the
+    row lengths (synaptic operations) to ``counters``.
+    """
+    n_slots = ring.shape[0]
+    for q in range(proj_info.shape[0]):
+        pre_start = proj_info[q, 0]
+        pre_end = proj_info[q, 1]
+        post_start = proj_info[q, 2]
+        c = proj_info[q, 3]
+        delay = proj_info[q, 4]
+        off = proj_info[q, 5]
+        dense = proj_info[q, 6] != 0
+        delta = chan_kind[c] == 0
+        slot = (step + delay) % n_slots
+        ops = 0
+        for s in range(n_spk):
+            i = spikes[s]
+            if i < pre_start or i >= pre_end:
+                continue
+            r = off + i - pre_start
+            a = indptr[r]
+            b = indptr[r + 1]
+            ops += b - a
+            if delay > 0:
+                for k in range(a, b):
+                    t = post_start + (k - a) if dense else indices[k]
+                    ring[slot, c, t] += weights[k]
+            elif delta:
+                for k in range(a, b):
+                    t = post_start + (k - a) if dense else indices[k]
+                    X[ROW_V, t] += weights[k]
+            elif dense:
+                for k in range(a, b):
+                    S[c, post_start + (k - a)] += weights[k]
+            else:
+                for k in range(a, b):
+                    S[c, indices[k]] += weights[k]
+        counters[proj_info[q, 7]] += ops
+    if n_slots > 1:
+        slot = step % n_slots
+        for c in range(S.shape[0]):
+            for t in range(S.shape[1]):
+                x = ring[slot, c, t]
+                if x != 0.0:
+                    if chan_kind[c] == 0:
+                        X[ROW_V, t] += x
+                    else:
+                        S[c, t] += x
+                    ring[slot, c, t] = 0.0
+
+
+@numba.njit(**JIT)
+def run_network(step0, n_steps, dt, X, S, refc, pop_info, pop_par, pop_chan, chan_kind,
+                chan_decay, chan_erev, i_ext, proj_info, indptr, indices, weights, ring,
+                counters, spikes, spk_mask, spk_i, spk_t, spk_count, rec_idx, rec_row, rec_out,
+                pop_counts):
+    """The whole time loop: ``n_steps`` steps from global step ``step0``, in one call.
+
+    Per step: record the chosen state (``rec_out[:, s] = X[rec_row, rec_idx]``, or
+    ``S[rec_row - 5, rec_idx]`` for synaptic rows, the value at the start of the step), update
+    the neurons, append spikes of neurons with ``spk_mask`` set to the preallocated buffers
+    ``spk_i``/``spk_t`` (``spk_count[0]`` entries used), count spikes per population in
+    ``pop_counts[:, s]`` (when it has columns), propagate. Stops early, returning the number of
+    steps done, when the spike buffers might overflow in the next step; the caller grows them
+    and calls again.
+    """
+    n = X.shape[1]
+    cap = spk_i.shape[0]
+    for s in range(n_steps):
+        if spk_count[0] + n > cap:
+            return s
+        step = step0 + s
+        for r in range(rec_idx.shape[0]):
+            row = rec_row[r]
+            rec_out[r, s] = X[row, rec_idx[r]] if row < 5 else S[row - 5, rec_idx[r]]
+        n_spk = neuron_step(step, dt, X, S, refc, pop_info, pop_par, pop_chan, chan_kind,
+                            chan_decay, chan_erev, i_ext, spikes, counters)
+        if n_spk > 0:
+            m = spk_count[0]
+            for k in range(n_spk):
+                i = spikes[k]
+                if spk_mask[i]:
+                    spk_i[m] = i
+                    spk_t[m] = step
+                    m += 1
+            spk_count[0] = m
+            if pop_counts.shape[1] > 0:
+                p = 0
+                for k in range(n_spk):
+                    while spikes[k] >= pop_info[p, 1]:
+                        p += 1
+                    pop_counts[p, s] += 1
+            propagate(step, spikes, n_spk, X, S, ring, proj_info, indptr, indices, weights,
+                      chan_kind, counters)
+        elif ring.shape[0] > 1:
+            propagate(step, spikes, 0, X, S, ring, proj_info, indptr, indices, weights,
+                      chan_kind, counters)
+    return n_steps
+
+
+#: dtypes of every array argument of :func:`run_network`, in order (the wrappers coerce to
+#: these so that one compiled signature serves every call).
+RUN_DTYPES = {
+    "X": np.float64, "S": np.float64, "refc": np.int32, "pop_info": np.int64,
+    "pop_par": np.float64, "pop_chan": np.float64, "chan_kind": np.int64,
+    "chan_decay": np.float64, "chan_erev": np.float64, "i_ext": np.float64,
+    "proj_info": np.int64, "indptr": np.int64, "indices": np.int32, "weights": np.float64,
+    "ring": np.float64, "counters": np.int64, "spikes": np.int32, "spk_mask": np.uint8,
+    "spk_i": np.int32, "spk_t": np.int32, "spk_count": np.int64, "rec_idx": np.int64,
+    "rec_row": np.int64, "rec_out": np.float64, "pop_counts": np.int32,
+}
