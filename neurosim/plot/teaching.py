@@ -343,3 +343,115 @@ def xor_backprop_figure(path, inputs, targets, grid, p1, history, acc, hidden) -
     a1.set_title("backpropagation solves XOR")
     a1.grid(alpha=0.3)
     return save(fig, path)
+
+
+# --------------------------------------------------------------------------------------------
+# 7. what a network sees
+
+def _image(ax, img, title=None, cmap="gray_r", vmin=None, vmax=None, fontsize=8):
+    im = ax.imshow(img, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=fontsize)
+    return im
+
+
+def first_layer_weights_figure(path, weights, test_acc) -> Path:
+    """First-layer weights (one 8x8 image per hidden unit), blue excites, red inhibits."""
+    n = len(weights)
+    cols = 8
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols + 1.2, 1.4 * rows + 0.8))
+    lim = float(np.abs(weights).max())
+    im = None
+    for i, ax in enumerate(np.ravel(axes)):
+        if i < n:
+            im = _image(ax, weights[i], f"unit {i}", cmap="RdBu", vmin=-lim, vmax=lim)
+        else:
+            ax.axis("off")
+    fig.suptitle(f"First-layer weights of a 64-32-10 digits net (test accuracy "
+                 f"{100 * test_acc:.1f}%): each 8x8 image is one hidden unit's input weights")
+    fig.tight_layout(rect=(0, 0, 0.9, 1))
+    cax = fig.add_axes((0.91, 0.15, 0.02, 0.7))
+    fig.colorbar(im, cax=cax, label="weight (per unit of pixel intensity)")
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=DPI, format="png")
+    plt.close(fig)
+    return Path(path)
+
+
+def feature_visualisation_figure(path, hidden_imgs, hidden_traces, hidden_ids, out_imgs,
+                                 out_traces, out_probs) -> Path:
+    """Inputs optimised to excite hidden units and output neurons, and the activation rise."""
+    fig = plt.figure(figsize=(12, 6.8))
+    gs = fig.add_gridspec(3, 10, height_ratios=[1, 1.1, 2.0])
+    for i, (img, tr, u) in enumerate(zip(hidden_imgs[:8], hidden_traces, hidden_ids)):
+        ax = fig.add_subplot(gs[0, i])
+        _image(ax, img, f"hidden {u}\n{tr[0]:.2f} -> {tr[-1]:.1f}", vmin=0, vmax=1)
+    for c, (img, tr, p) in enumerate(zip(out_imgs, out_traces, out_probs)):
+        ax = fig.add_subplot(gs[1, c])
+        _image(ax, img, f"output '{c}'\nlogit {tr[0]:.1f} -> {tr[-1]:.1f}\nP = {p:.2f}",
+               vmin=0, vmax=1, fontsize=7)
+    ax = fig.add_subplot(gs[2, :5])
+    for tr, u in zip(hidden_traces, hidden_ids):
+        ax.semilogy(np.maximum(tr, 1e-3), lw=1, label=f"hidden {u}")
+    ax.set_xlabel("gradient-ascent iteration")
+    ax.set_ylabel("activation (ReLU output, log scale)")
+    ax.set_title("hidden units: activation from faint noise to optimised input", fontsize=10)
+    ax.legend(fontsize=7, ncol=2)
+    ax.grid(alpha=0.3)
+    ax = fig.add_subplot(gs[2, 5:])
+    for c, tr in enumerate(out_traces):
+        ax.plot(tr, lw=1, label=f"'{c}'")
+    ax.set_xlabel("gradient-ascent iteration")
+    ax.set_ylabel("output logit (pre-softmax)")
+    ax.set_title("output neurons: logit during ascent", fontsize=10)
+    ax.legend(fontsize=7, ncol=5)
+    ax.grid(alpha=0.3)
+    fig.suptitle("Feature visualisation: the input (pixel intensity 0-1, dark = ink) that "
+                 "excites each neuron most, from faint noise")
+    return save(fig, path)
+
+
+def memorisation_figure(path, train_imgs, train_labels, vis_imgs, conf_train, conf_test,
+                        r_own, r_other, train_acc, test_acc) -> Path:
+    """A net trained on 20 images: its training set, its output visualisations, confidence
+    on seen vs unseen images, and how much each visualisation resembles its class."""
+    fig = plt.figure(figsize=(12, 7.8))
+    gs = fig.add_gridspec(4, 10, height_ratios=[1, 1, 1, 2.6])
+    order = np.argsort(train_labels, kind="stable")
+    for k in range(2):
+        for c in range(10):
+            ax = fig.add_subplot(gs[k, c])
+            i = order[2 * c + k] if 2 * c + k < len(order) else None
+            if i is not None:
+                _image(ax, train_imgs[i], f"train '{train_labels[i]}'", vmin=0, vmax=1)
+    for c in range(10):
+        ax = fig.add_subplot(gs[2, c])
+        _image(ax, vis_imgs[c], f"vis '{c}' r={r_own[c]:.2f}", vmin=0, vmax=1)
+    ax = fig.add_subplot(gs[3, :5])
+    bins = np.linspace(0, 1, 21)
+    ax.hist(conf_test, bins=bins, density=True, alpha=0.6, color="tab:orange",
+            label=f"unseen test images (n={len(conf_test)}, mean {conf_test.mean():.2f})")
+    ax.hist(conf_train, bins=bins, density=True, alpha=0.6, color="tab:blue",
+            label=f"its 20 training images (mean {conf_train.mean():.2f})")
+    ax.set_xlabel("probability given to the true class")
+    ax.set_ylabel("density (1 / unit probability)")
+    ax.set_title(f"confidence: train accuracy {100 * train_acc:.0f}%, unseen "
+                 f"{100 * test_acc:.0f}%", fontsize=10)
+    ax.legend(fontsize=8, loc="upper center")
+    ax = fig.add_subplot(gs[3, 6:])
+    xs = np.arange(10)
+    ax.bar(xs - 0.2, r_own, width=0.4, color="tab:blue", label="vs its class's training images")
+    ax.bar(xs + 0.2, r_other, width=0.4, color="gray", label="vs other classes' training images")
+    ax.set_xticks(xs)
+    ax.set_xlabel("output neuron (class)")
+    ax.set_ylabel("Pearson correlation r")
+    ax.set_title("visualisations resemble the memorised images", fontsize=10)
+    ax.set_ylim(min(0.0, float(np.min(r_other)) - 0.05), 1.0)
+    ax.axhline(0, color="k", lw=0.5)
+    ax.legend(fontsize=8)
+    fig.suptitle("Memorisation: a 64-32-10 net trained on 2 images per class "
+                 "(pixel intensity 0-1, dark = ink)")
+    return save(fig, path)
