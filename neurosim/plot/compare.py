@@ -1,0 +1,159 @@
+"""Figures of a classic-vs-spiking comparison (:class:`neurosim.compare.Comparison`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ..atomic import atomic_path  # noqa: E402
+
+__all__ = ["plot_comparison", "plot_accuracy", "plot_operations", "plot_firing_rates",
+           "plot_raster"]
+
+
+def _save(fig, path) -> Path:
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_accuracy(comp, path) -> Path:
+    """Spiking accuracy against the number of time steps, classic accuracy as a line."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ts = np.array(sorted(comp.accuracy_curve))
+    ax.plot(ts, [100 * comp.accuracy_curve[t] for t in ts], "-", color="C1", lw=1.5,
+            label=f"spiking ({comp.encoder} input, {comp.readout} readout)")
+    ax.plot(comp.timesteps, [100 * comp.spiking_accuracy[t] for t in comp.timesteps], "o",
+            color="C1", label="spiking at the requested T")
+    ax.axhline(100 * comp.classic_accuracy, color="C0", ls="--",
+               label=f"classic ({100 * comp.classic_accuracy:.2f}%)")
+    ax.axhspan(100 * (comp.classic_accuracy - 0.01), 100 * comp.classic_accuracy, color="C0",
+               alpha=0.1, label="within 1 point of classic")
+    if comp.latency is not None:
+        ax.axvline(comp.latency, color="grey", lw=0.8, ls=":",
+                   label=f"latency: {comp.latency} steps")
+    ax.set_xscale("log")
+    low = min(100 * min(comp.accuracy_curve[t] for t in ts if t >= min(comp.timesteps)) - 5,
+              100 * comp.classic_accuracy - 10)
+    ax.set_ylim(max(0.0, low), 100.5)
+    ax.set(xlabel="time steps T (log scale)", ylabel="test accuracy (%)",
+           title=f"{comp.model}: accuracy vs time steps ({comp.n_samples} test samples)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_operations(comp, path) -> Path:
+    """Operations per sample per layer (at the longest T) and energy per sample per mode."""
+    t = comp.timesteps[-1]
+    spk = {x.name: x for x in comp.spiking_ops[t].layers}
+    rows = [c for c in comp.classic_ops.layers if c.macs > 0 or c.name in spk]
+    names = [c.name for c in rows] + ["total"]
+    series = {
+        "classic dense MACs": [c.macs for c in rows] + [comp.classic_ops.macs],
+        "classic effective MACs": [c.effective_macs for c in rows]
+        + [comp.classic_ops.effective_macs],
+        f"spiking SOPs (T={t})": [spk[c.name].sops if c.name in spk else 0 for c in rows]
+        + [comp.spiking_ops[t].sops],
+        f"spiking analog-input MACs (T={t})": [spk[c.name].macs if c.name in spk else 0
+                                               for c in rows] + [comp.spiking_ops[t].macs],
+        f"neuron updates (T={t})": [spk[c.name].neuron_updates if c.name in spk else 0
+                                    for c in rows] + [comp.spiking_ops[t].neuron_updates],
+    }
+    fig, (ax, ax_e) = plt.subplots(1, 2, figsize=(13, 4.8),
+                                   gridspec_kw={"width_ratios": [3, 2]})
+    x = np.arange(len(names))
+    width = 0.8 / len(series)
+    for k, (label, vals) in enumerate(series.items()):
+        v = np.asarray(vals, float)
+        ax.bar(x + (k - (len(series) - 1) / 2) * width, np.where(v > 0, v, np.nan), width,
+               label=label)
+    ax.set_yscale("log")
+    ax.set_xticks(x, names, rotation=20)
+    ax.set(xlabel="layer", ylabel="operations per sample (log scale)",
+           title=f"operations per sample, per layer (spiking at T={t})")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=7)
+
+    labels = ["classic\n(dense)", "classic\n(effective)"] + [f"spiking\nT={s}"
+                                                            for s in comp.timesteps]
+    energies = [comp.classic_energy_j, comp.classic_effective_energy_j] + \
+        [comp.spiking_energy_j[s] for s in comp.timesteps]
+    colors = ["C0", "C0"] + ["C1"] * len(comp.timesteps)
+    bars = ax_e.bar(np.arange(len(labels)), np.asarray(energies) * 1e6, color=colors)
+    bars[1].set_alpha(0.5)
+    ax_e.set_xticks(np.arange(len(labels)), labels, fontsize=8)
+    ax_e.set(ylabel="energy per sample (uJ)",
+             title=f"energy per sample ({comp.energy_table.name}; memory traffic excluded)")
+    ax_e.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_firing_rates(comp, path) -> Path:
+    """Mean firing rate per layer (spikes per neuron per step) at each requested T."""
+    names = list(comp.firing_rates[comp.timesteps[-1]])
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    x = np.arange(len(names))
+    width = 0.8 / len(comp.timesteps)
+    for k, t in enumerate(comp.timesteps):
+        ax.bar(x + (k - (len(comp.timesteps) - 1) / 2) * width,
+               [comp.firing_rates[t][n] for n in names], width, label=f"T={t}")
+    ax.axhline(comp.break_even_rate[comp.timesteps[-1]], color="k", ls="--", lw=1,
+               label=f"break-even mean rate at T={comp.timesteps[-1]}")
+    ax.set_xticks(x, names, rotation=20)
+    ax.set(xlabel="layer", ylabel="firing rate (spikes per neuron per step)",
+           title=f"{comp.model}: firing rate per layer")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_raster(comp, path) -> Path:
+    """One sample's spike raster per layer, next to the classic activations of that layer."""
+    raster, acts = comp.raster, comp.raster_activations
+    n = len(raster)
+    fig, axes = plt.subplots(n, 2, figsize=(12, 2.2 * n + 0.8), squeeze=False,
+                             gridspec_kw={"width_ratios": [3, 1]})
+    for li, (r, a) in enumerate(zip(raster, acts)):
+        ax, ax_a = axes[li]
+        t_idx, n_idx = np.nonzero(r)
+        ax.scatter(t_idx, n_idx, s=1.0, marker="|", color="k", linewidths=0.5)
+        ax.set_xlim(-0.5, r.shape[0] - 0.5)
+        ax.set_ylim(-0.5, r.shape[1] - 0.5)
+        silent = li == n - 1 and comp.readout == "membrane"
+        ax.set(ylabel=f"{comp.layer_names[li]}\nneuron"
+               + ("\n(non-spiking:\nmembrane readout)" if silent else ""))
+        if li == 0:
+            ax.set_title(f"spike raster of test sample (label {comp.raster_label})")
+        ax_a.plot(a, np.arange(a.size), ".", ms=1.5, color="C0", label="classic activation")
+        ax_a.plot(r.sum(axis=0) / r.shape[0], np.arange(r.shape[1]), ".", ms=1.5,
+                  color="C1", label="spike rate (per step)")
+        ax_a.set_ylim(-0.5, a.size - 0.5)
+        if li == 0:
+            ax_a.set_title("classic activation vs spike rate")
+            ax_a.legend(fontsize=7, markerscale=5)
+        if li == n - 1:
+            ax.set_xlabel("time step")
+            ax_a.set_xlabel("classic activation / lambda; spikes per step")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_comparison(comp, out_dir) -> list[Path]:
+    """All comparison figures into ``out_dir``; returns their paths."""
+    out = Path(out_dir)
+    paths = [plot_accuracy(comp, out / "accuracy_vs_timesteps.png"),
+             plot_operations(comp, out / "operations_energy.png"),
+             plot_firing_rates(comp, out / "firing_rates.png")]
+    if comp.raster is not None:
+        paths.append(plot_raster(comp, out / "raster.png"))
+    return paths
