@@ -455,3 +455,101 @@ def memorisation_figure(path, train_imgs, train_labels, vis_imgs, conf_train, co
     fig.suptitle("Memorisation: a 64-32-10 net trained on 2 images per class "
                  "(pixel intensity 0-1, dark = ink)")
     return save(fig, path)
+
+
+# --------------------------------------------------------------------------------------------
+# 3. LIF
+
+def lif_trace_figure(path, t, v, current, spike_times, neuron, isi_closed) -> Path:
+    """Membrane potential of a LIF neuron under a current step, with its landmarks."""
+    fig, (a0, a1) = plt.subplots(2, 1, figsize=(10, 6), sharex=True, height_ratios=[3, 1])
+    a0.plot(t, v, color="k", lw=1.2, label="membrane potential v")
+    spike_top = neuron.v_th + 20.0
+    for i, s in enumerate(spike_times):
+        a0.plot([s, s], [neuron.v_th, spike_top], color="tab:red", lw=1.5,
+                label="spike (drawn; the model has no spike shape)" if i == 0 else None)
+    a0.axhline(neuron.v_th, color="tab:red", ls="--", lw=1, label=f"threshold {neuron.v_th:g} mV")
+    a0.axhline(neuron.v_reset, color="tab:blue", ls=":", lw=1,
+               label=f"rest = reset {neuron.v_reset:g} mV")
+    v_inf = neuron.v_rest + neuron.r_m * current.max()
+    a0.axhline(v_inf, color="gray", ls="-.", lw=1,
+               label=f"v_inf = v_rest + R I = {v_inf:g} mV (never reached)")
+    if len(spike_times):
+        s0 = spike_times[0]
+        a0.axvspan(s0, s0 + neuron.t_ref, color="orange", alpha=0.4,
+                   label=f"refractory period {neuron.t_ref:g} ms")
+    if len(spike_times) > 2:
+        s1, s2 = spike_times[1], spike_times[2]
+        y = neuron.v_th + 8
+        a0.annotate("", xy=(s2, y), xytext=(s1, y), arrowprops=dict(arrowstyle="<->"))
+        a0.text((s1 + s2) / 2, y + 1, f"ISI {s2 - s1:.1f} ms\n(closed form {isi_closed:.2f})",
+                ha="center", va="bottom", fontsize=8)
+    a0.set_ylabel("v (mV)")
+    a0.set_ylim(neuron.v_reset - 5, spike_top + 10)
+    a0.set_title(f"LIF neuron (tau_m = {neuron.tau_m:g} ms, R = {neuron.r_m:g} MOhm) under a "
+                 f"{current.max():g} nA current step")
+    a0.legend(fontsize=8, loc="upper right", ncol=2)
+    a0.grid(alpha=0.3)
+    a1.plot(t, current, color="tab:green")
+    a1.set_xlabel("time (ms)")
+    a1.set_ylabel("I (nA)")
+    a1.grid(alpha=0.3)
+    return save(fig, path)
+
+
+def lif_fi_figure(path, currents, lif_sim, if_sim, fine, lif_closed, if_closed, neuron,
+                  twin) -> Path:
+    """f-I curves: LIF (simulated on its closed form), IF with reset by subtraction, ReLU."""
+    fig, (a0, a1) = plt.subplots(1, 2, figsize=(12, 4.8))
+    slope = float(twin.rate(1.0))
+    for ax, top in ((a0, None), (a1, 2.5)):
+        ax.plot(fine, slope * np.maximum(fine, 0), color="tab:orange", lw=4, alpha=0.35,
+                label=f"ReLU: {slope:.1f} Hz/nA x max(I, 0)")
+        ax.plot(fine, if_closed, color="tab:orange", lw=1,
+                label="IF, reset by subtraction: closed form")
+        ax.plot(currents, if_sim, "s", color="tab:orange", ms=4, mfc="none",
+                label="IF: simulated")
+        ax.plot(fine, lif_closed, color="tab:blue", lw=1.2, label="LIF: closed form 1000 / T")
+        ax.plot(currents, lif_sim, "o", color="tab:blue", ms=4, label="LIF: simulated")
+        ax.set_xlabel("input current I (nA)")
+        ax.set_ylabel("firing rate (Hz)")
+        ax.grid(alpha=0.3)
+        if top is not None:
+            ax.set_xlim(0, top)
+            ax.set_ylim(0, slope * top * 1.05)
+    rh = (neuron.v_th - neuron.v_rest) / neuron.r_m
+    a1.axvline(rh, color="gray", ls=":", lw=1)
+    a1.text(rh + 0.03, 5, f"rheobase {rh:g} nA", fontsize=8)
+    a0.axhline(1000 / neuron.t_ref, color="gray", ls=":", lw=1)
+    a0.text(0.1, 1000 / neuron.t_ref + 5, f"LIF ceiling 1 / t_ref = {1000 / neuron.t_ref:g} Hz",
+            fontsize=8)
+    a0.set_ylim(0, 1000 / neuron.t_ref * 1.15)
+    a0.set_title("f-I curves: the IF neuron IS a ReLU; LIF is a softened one")
+    a1.set_title("zoom near threshold")
+    a0.legend(fontsize=8, loc="center right")
+    return save(fig, path)
+
+
+def rate_code_figure(path, values, example_trains, counts, expected, r_max, window_ms) -> Path:
+    """Poisson rate code: example spike trains per value, and counts vs value."""
+    fig, (a0, a1) = plt.subplots(1, 2, figsize=(12, 4.6))
+    for v, train in zip(values, example_trains):
+        ts = np.flatnonzero(train)
+        a0.plot(ts, np.full(ts.size, v), "|", color="k", ms=8)
+    a0.set_xlabel("time (ms)")
+    a0.set_ylabel(f"encoded value x (rate = x * {r_max:g} Hz)")
+    a0.set_title("one Poisson spike train per value")
+    a0.set_xlim(0, window_ms)
+    mean, sd = counts.mean(axis=1), counts.std(axis=1, ddof=1)
+    a1.plot(values, expected, color="tab:orange",
+            label=f"expected x * {r_max:g} Hz * {window_ms / 1000:g} s")
+    a1.fill_between(values, expected - np.sqrt(expected), expected + np.sqrt(expected),
+                    color="tab:orange", alpha=0.2, label="Poisson ±1 SD (sqrt of mean)")
+    a1.errorbar(values, mean, yerr=sd, fmt="o", color="tab:blue", capsize=3,
+                label=f"measured mean ± SD over {counts.shape[1]} trials")
+    a1.set_xlabel("encoded value x (dimensionless)")
+    a1.set_ylabel(f"spike count in {window_ms:g} ms")
+    a1.set_title("rate code: count grows linearly with the value")
+    a1.legend(fontsize=8)
+    a1.grid(alpha=0.3)
+    return save(fig, path)
