@@ -1,0 +1,126 @@
+"""compare(): one result object whose numbers follow from their definitions; the
+``neurosim compare`` command end to end on the digits data."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+
+from neurosim.build.params import init_params, save_params
+from neurosim.compare import LATENCY_GAP, compare
+from neurosim.data import Dataset
+from neurosim.errors import NeurosimError, SpecError
+from neurosim.monitor.energy import EnergyTable
+from neurosim.spec import AvgPool2D, Conv2D, Dense, Flatten, Network
+
+#: Energies are sums of float64 products of counts and pJ costs.
+ENERGY_RTOL = 1e-9
+
+
+def _toy():
+    rng = np.random.default_rng(0)
+    spec = Network(name="toy", input_shape=(1, 6, 6), layers=(
+        Conv2D(filters=3, kernel_size=3, padding=1, activation="relu"), AvgPool2D(pool_size=2),
+        Flatten(), Dense(units=4, activation="softmax")))
+    params = init_params(spec, rng)
+    x = rng.random((80, 1, 6, 6)).astype(np.float32)
+    y = rng.integers(0, 4, 80)
+    ds = Dataset(name="toy", x_train=x[:60], y_train=y[:60], x_test=x[60:], y_test=y[60:],
+                 input_shape=(1, 6, 6), n_classes=4, description="random images")
+    return spec, params, ds
+
+
+def test_comparison_numbers_follow_their_definitions():
+    from neurosim.rate import classic_opcounts, predict
+
+    spec, params, ds = _toy()
+    table = EnergyTable(name="test", e_mac_pj=4.0, e_ac_pj=1.0, e_update_pj=0.5, source="test")
+    comp = compare(spec, params, ds, timesteps=(40, 10, 20), energy_table=table,
+                   progress=False)
+    assert comp.timesteps == (10, 20, 40)
+    assert comp.classic_accuracy == pytest.approx(np.mean(predict(spec, params, ds.x_test)
+                                                          == ds.y_test))
+    assert comp.classic_ops == classic_opcounts(spec, params, ds.x_test)
+    for t in comp.timesteps:
+        o = comp.spiking_ops[t]
+        assert o.timesteps == t and o.mode == "spiking"
+        # analog input: the first layer's classic MACs at every step
+        assert o.macs == comp.classic_ops.layers[0].macs * t
+        expected = (o.macs * 4.0 + o.sops * 1.0 + o.neuron_updates * 0.5) * 1e-12
+        assert comp.spiking_energy_j[t] == pytest.approx(expected, rel=ENERGY_RTOL)
+        # at the break-even rate, the spiking energy model equals the classic energy
+        n_send = sum(x.neurons for x in o.layers[:-1])
+        r = comp.break_even_rate[t]
+        spiking_at_r = o.macs * 4.0 + r * t * n_send * comp.mean_fanout * 1.0
+        assert spiking_at_r == pytest.approx(comp.classic_ops.macs * 4.0, rel=1e-9)
+        assert comp.spiking_accuracy[t] == comp.accuracy_curve[t]
+    assert comp.classic_energy_j == pytest.approx(comp.classic_ops.macs * 4e-12, rel=ENERGY_RTOL)
+    first = [t for t in sorted(comp.accuracy_curve)
+             if comp.accuracy_curve[t] >= comp.classic_accuracy - LATENCY_GAP]
+    assert comp.latency == (first[0] if first else None)
+    d = json.loads(json.dumps(comp.to_dict()))
+    assert d["energy"]["memory_traffic_included"] is False
+    assert set(d["accuracy"]["spiking"]) == {"10", "20", "40"}
+    assert d["ops"]["spiking"]["40"]["input_macs_counted"] == "every_step"
+    md = comp.to_markdown()
+    for needle in ("Memory traffic is left out", "Break-even rate", "Latency", table.source,
+                   "| 40 |"):
+        assert needle in md
+    # the raster of the recorded sample has one (T, neurons) array per spiking layer
+    assert [r.shape for r in comp.raster] == [(40, 108), (40, 27), (40, 4)]
+
+
+def test_compare_refuses_non_spiking_specs():
+    _, _, ds = _toy()
+    spec = Network(name="tanh", input_shape=(1, 6, 6), layers=(
+        Flatten(), Dense(units=5, activation="tanh"), Dense(units=4, activation="softmax")))
+    with pytest.raises(SpecError, match=r"layer 1 \(dense\).*tanh.*relu"):
+        compare(spec, init_params(spec), ds, timesteps=(5,), progress=False)
+
+
+def _command(argv):
+    from neurosim.commands import compare as cmd
+
+    parser = argparse.ArgumentParser()
+    cmd.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["compare", *argv])
+    return args.func(args)
+
+
+def test_compare_command_on_digits(tmp_path, models_dir):
+    """Trains the digits MLP, converts, simulates, writes the report and figures; then reuses
+    the trained parameters with --params."""
+    out = tmp_path / "cmp"
+    assert _command([str(models_dir / "digits-mlp.toml"), "--samples", "120", "--timesteps",
+                     "10,40", "--out", str(out), "--no-progress"]) == 0
+    for name in ("report.md", "report.json", "params.npz", "accuracy_vs_timesteps.png",
+                 "operations_energy.png", "firing_rates.png", "raster.png"):
+        assert (out / name).stat().st_size > 0, name
+    report = json.loads((out / "report.json").read_text())
+    assert report["n_samples"] == 120 and report["timesteps"] == [10, 40]
+    # a trained MLP on digits: classic accuracy well above chance, spiking close at T=40
+    assert report["accuracy"]["classic"] > 0.9
+    assert report["accuracy"]["spiking"]["40"] > report["accuracy"]["classic"] - 0.05
+    again = tmp_path / "again"
+    assert _command([str(models_dir / "digits-mlp.toml"), "--params", str(out), "--samples",
+                     "120", "--timesteps", "40", "--out", str(again), "--no-progress"]) == 0
+    report2 = json.loads((again / "report.json").read_text())
+    assert report2["accuracy"]["classic"] == report["accuracy"]["classic"]
+
+
+def test_compare_command_errors(tmp_path, models_dir):
+    spec = Network(name="other", input_shape=(64,), layers=(Dense(units=10,
+                                                                  activation="softmax"),))
+    run = tmp_path / "run"
+    save_params(run / "params.npz", spec, init_params(spec))
+    with pytest.raises(NeurosimError, match="does not match"):
+        _command([str(models_dir / "digits-mlp.toml"), "--params", str(run), "--out",
+                  str(tmp_path / "o")])
+    with pytest.raises(NeurosimError, match="no such run folder"):
+        _command([str(models_dir / "digits-mlp.toml"), "--params", str(tmp_path / "nope")])
+    with pytest.raises(SystemExit):
+        _command([str(models_dir / "digits-mlp.toml"), "--timesteps", "10,-3"])
+
