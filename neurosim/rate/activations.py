@@ -41,7 +41,9 @@ def _relu(z):
 
 
 def _relu_back(z, a, da):
-    return da * (z > 0)
+    # da is always a fresh array owned by the backward pass, so it may be overwritten
+    np.multiply(da, z > 0, out=da)
+    return da
 
 
 def _sigmoid(z):

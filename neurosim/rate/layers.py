@@ -87,31 +87,94 @@ def col2im(dcols, x_shape, kernel, stride, padding, out_hw):
     return np.ascontiguousarray(dxp[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3))
 
 
+def _wide_cols(x, kernel, padding):
+    """Stride-1 im2col over *wide* rows: column ``(n, i, j')`` for ``j'`` in ``[0, W_pad)``.
+
+    In the flattened padded image, the inputs of output row ``i`` for tap ``(u, v)`` are the
+    contiguous run ``[(i + u) W_pad + v, ... + W_out)``, so the whole tap row ``(c, u, v, n)`` is
+    one contiguous run of ``H_out W_pad`` values starting at ``u W_pad + v``. Copying runs of
+    that length is several times faster than runs of ``W_out``; the price is ``W_pad - W_out``
+    extra (discarded) columns per output row. The buffer has ``kw`` spare values at its end
+    because the last run reads up to ``kw - 1`` values past the last image.
+    """
+    (kh, kw), (ph, pw) = kernel, padding
+    n, c, h, w = x.shape
+    hp, wp = h + 2 * ph, w + 2 * pw
+    oh = hp - kh + 1
+    plane = hp * wp
+    buf = np.zeros(n * c * plane + kw, dtype=x.dtype)
+    buf[:n * c * plane].reshape(n, c, hp, wp)[:, :, ph:ph + h, pw:pw + w] = x
+    it = buf.itemsize
+    win = as_strided(buf, shape=(c, kh, kw, n, oh * wp),
+                     strides=(plane * it, wp * it, it, c * plane * it, it), writeable=False)
+    return np.ascontiguousarray(win).reshape(c * kh * kw, n * oh * wp)
+
+
+def _wide_col2im(dcols, x_shape, kernel, padding):
+    """Adjoint of :func:`_wide_cols` for wide columns whose extra entries are zero."""
+    (kh, kw), (ph, pw) = kernel, padding
+    n, c, h, w = x_shape
+    hp, wp = h + 2 * ph, w + 2 * pw
+    run = (hp - kh + 1) * wp
+    d = dcols.reshape(c, kh, kw, n, run)
+    # one zero-padded plane per (channel, sample), with kw - 1 spare values for the runs that
+    # spill past the plane's end (they only carry the zero extra columns)
+    acc = np.zeros((c, n, hp * wp + kw - 1), dtype=dcols.dtype)
+    for u in range(kh):
+        for v in range(kw):
+            start = u * wp + v
+            acc[:, :, start:start + run] += d[:, u, v]
+    dx = acc[:, :, :hp * wp].reshape(c, n, hp, wp)[:, :, ph:ph + h, pw:pw + w]
+    return np.ascontiguousarray(dx.transpose(1, 0, 2, 3))
+
+
 def conv2d_forward(layer, p, x, training, rng):
-    """``z[n, f, i, j] = b[f] + sum_{c,u,v} W[f, c, u, v] x_pad[n, c, i s + u, j s + v]``."""
+    """``z[n, f, i, j] = b[f] + sum_{c,u,v} W[f, c, u, v] x_pad[n, c, i s + u, j s + v]``.
+
+    Stride 1 uses the wide lowering of :func:`_wide_cols`, other strides :func:`im2col`.
+    """
     w = p["W"]
     f = w.shape[0]
-    cols, (oh, ow) = im2col(x, layer.kernel_size, layer.stride, layer.padding)
-    z = w.reshape(f, -1) @ cols  # (F, N H_out W_out): one BLAS call for the whole batch
+    n = x.shape[0]
+    if layer.stride == (1, 1):
+        cols = _wide_cols(x, layer.kernel_size, layer.padding)
+        wp = x.shape[3] + 2 * layer.padding[1]
+        oh = x.shape[2] + 2 * layer.padding[0] - layer.kernel_size[0] + 1
+        ow = wp - layer.kernel_size[1] + 1
+        row = wp
+    else:
+        cols, (oh, ow) = im2col(x, layer.kernel_size, layer.stride, layer.padding)
+        row = ow
+    z = w.reshape(f, -1) @ cols  # (F, N H_out row): one BLAS call for the whole batch
     if "b" in p:
         z += p["b"][:, None]
-    n = x.shape[0]
-    z = np.ascontiguousarray(z.reshape(f, n, oh, ow).transpose(1, 0, 2, 3))
-    return z, (cols, x.shape, (oh, ow))
+    z = np.ascontiguousarray(z.reshape(f, n, oh, row)[:, :, :, :ow].transpose(1, 0, 2, 3))
+    return z, (cols, x.shape, (oh, ow), row)
 
 
 def conv2d_backward(layer, p, cache, dz, need_dx):
-    cols, x_shape, out_hw = cache
+    """``dW = dZ cols^T``, ``db = sum dZ``, ``dx = col2im(W^T dZ)``."""
+    cols, x_shape, (oh, ow), row = cache
     w = p["W"]
     f = w.shape[0]
-    dzt = np.ascontiguousarray(dz.transpose(1, 0, 2, 3)).reshape(f, -1)  # (F, N H_out W_out)
+    n = x_shape[0]
+    if row == ow:
+        dzt = np.ascontiguousarray(dz.transpose(1, 0, 2, 3)).reshape(f, -1)
+    else:  # wide columns: the extra columns get zero gradient
+        dzt = np.zeros((f, n, oh, row), dtype=dz.dtype)
+        dzt[:, :, :, :ow] = dz.transpose(1, 0, 2, 3)
+        dzt = dzt.reshape(f, -1)
     grads = {"W": (dzt @ cols.T).reshape(w.shape)}
     if "b" in p:
-        grads["b"] = dzt.sum(axis=1)
+        grads["b"] = dz.sum(axis=(0, 2, 3))
     dx = None
     if need_dx:
         dcols = w.reshape(f, -1).T @ dzt
-        dx = col2im(dcols, x_shape, layer.kernel_size, layer.stride, layer.padding, out_hw)
+        if layer.stride == (1, 1):
+            dx = _wide_col2im(dcols, x_shape, layer.kernel_size, layer.padding)
+        else:
+            dx = col2im(dcols, x_shape, layer.kernel_size, layer.stride, layer.padding,
+                        (oh, ow))
     return dx, grads
 
 
@@ -127,6 +190,13 @@ def _taps(layer, x_shape):
     return taps, (oh, ow)
 
 
+def _tiles(layer, x_shape) -> bool:
+    """Whether the pooling windows tile the input exactly (stride = window, no remainder),
+    so that a reshape to ``(N, C, H_out, kh, W_out, kw)`` is exact."""
+    (kh, kw), (sh, sw) = layer.pool_size, layer.stride
+    return (kh, kw) == (sh, sw) and x_shape[2] % kh == 0 and x_shape[3] % kw == 0
+
+
 def avgpool2d_forward(layer, p, x, training, rng):
     """``z[n, c, i, j] = mean_{u,v} x[n, c, i s + u, j s + v]`` (a fixed linear layer)."""
     taps, _ = _taps(layer, x.shape)
@@ -139,9 +209,14 @@ def avgpool2d_forward(layer, p, x, training, rng):
 
 def avgpool2d_backward(layer, p, x_shape, dz, need_dx):
     """Each input in a window receives ``dz / (kh kw)``; inputs in no window receive 0."""
-    taps, _ = _taps(layer, x_shape)
-    dx = np.zeros(x_shape, dtype=dz.dtype)
+    taps, (oh, ow) = _taps(layer, x_shape)
     share = dz * dz.dtype.type(1.0 / len(taps))
+    if _tiles(layer, x_shape):  # one broadcast copy instead of kh * kw strided additions
+        (kh, kw), (n, c) = layer.pool_size, x_shape[:2]
+        dx = np.empty((n, c, oh, kh, ow, kw), dtype=dz.dtype)
+        dx[...] = share[:, :, :, None, :, None]
+        return dx.reshape(x_shape), {}
+    dx = np.zeros(x_shape, dtype=dz.dtype)
     for t in taps:
         dx[t] += share
     return dx, {}

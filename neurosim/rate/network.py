@@ -21,8 +21,9 @@ from .losses import LOSSES
 __all__ = ["forward", "activations", "predict", "accuracy", "loss_and_grads", "input_gradient",
            "evaluate_loss"]
 
-#: Samples per chunk when a whole data set goes through the network in inference mode.
-INFERENCE_BATCH = 512
+#: Samples per chunk when a whole data set goes through the network in inference mode
+#: (bounds the memory of the convolution's column matrices).
+INFERENCE_BATCH = 256
 
 
 def _dtype(params):
@@ -96,7 +97,7 @@ def forward(spec, params, x, *, training=False, rng=None) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros((0, *spec.output_shape), x.dtype)
 
 
-def activations(spec, params, x, *, batch_size=INFERENCE_BATCH) -> list[np.ndarray]:
+def activations(spec, params, x, *, batch_size=512) -> list[np.ndarray]:
     """Inference-mode output (after the activation) of every layer: a list with one array
     ``(N, *shape_i)`` per layer (dropout is the identity). Used for data-based normalisation
     when a trained network is converted to a spiking one."""
@@ -111,7 +112,7 @@ def activations(spec, params, x, *, batch_size=INFERENCE_BATCH) -> list[np.ndarr
             for i, parts in enumerate(per_layer)]
 
 
-def predict(spec, params, x, *, batch_size=INFERENCE_BATCH) -> np.ndarray:
+def predict(spec, params, x, *, batch_size=512) -> np.ndarray:
     """Class indices: arg-max of the output of each sample."""
     x = _prepare(spec, params, x)
     out = [np.argmax(_run(spec, params, x[s], training=False, rng=None, keep=False)[0]

@@ -174,8 +174,17 @@ class Trainer:
         if len(x) == 0:
             raise DataError(f"{where(spec.source, field='data')}: no training samples")
 
-        weights = [p[k] for p in params for k in sorted(p)]
-        opt = make_optimizer(tr, weights)
+        # every parameter array becomes a view into one flat buffer, so that the optimizer
+        # updates all of them with a few whole-buffer NumPy operations per step
+        keys = [(i, k) for i, p in enumerate(params) for k in sorted(p)]
+        flat_w = np.concatenate([params[i][k].ravel() for i, k in keys])
+        offset = 0
+        for i, k in keys:
+            a = params[i][k]
+            params[i][k] = flat_w[offset:offset + a.size].reshape(a.shape)
+            offset += a.size
+        flat_g = np.empty_like(flat_w)
+        opt = make_optimizer(tr, [flat_w])
         rng = np.random.default_rng(train_seed)
         best = {"loss": np.inf, "epoch": -1, "wait": 0, "params": _copy(params)}
         self.history_ = {k: [] for k in HISTORY_KEYS}
@@ -204,7 +213,8 @@ class Trainer:
                     yb = y[idx]
                     loss, grads, out = _loss_grads(spec, params, x[idx], yb, training=True,
                                                    rng=rng)
-                    opt.step(weights, [g[k] for g in grads for k in sorted(g)], lr)
+                    np.concatenate([grads[i][k].ravel() for i, k in keys], out=flat_g)
+                    opt.step([flat_w], [flat_g], lr)
                     tot_loss += loss * len(idx)
                     correct += int(np.count_nonzero(
                         np.argmax(out.reshape(len(idx), -1), axis=1) == yb))
@@ -235,6 +245,11 @@ class Trainer:
                 if bar is not None:
                     bar.set_postfix(epoch=epoch + 1, loss=f"{h['loss'][-1]:.4f}",
                                     acc=f"{h['acc'][-1]:.3f}", val_acc=f"{val_acc:.3f}")
+                    if bar.disable:  # not a terminal (a log file): one line per epoch
+                        print(f"{spec.name}: epoch {epoch + 1}/{epochs} loss {h['loss'][-1]:.4f}"
+                              f" acc {h['acc'][-1]:.4f} val_loss {val_loss:.4f} val_acc "
+                              f"{val_acc:.4f} lr {lr:.2e} {elapsed:.1f} s", file=sys.stderr,
+                              flush=True)
                 epoch += 1
                 boundary = self._boundary(epoch, params, opt, rng, best, stopped)
                 self._write(boundary)
@@ -245,5 +260,5 @@ class Trainer:
             if bar is not None:
                 bar.close()
         self.best_epoch_ = best["epoch"]
-        self.params_ = _copy(best["params"]) if (tr.patience and best["epoch"] >= 0) else params
+        self.params_ = _copy(best["params"] if (tr.patience and best["epoch"] >= 0) else params)
         return self
