@@ -13,6 +13,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ..atomic import atomic_path  # noqa: E402
@@ -552,4 +553,84 @@ def rate_code_figure(path, values, example_trains, counts, expected, r_max, wind
     a1.set_title("rate code: count grows linearly with the value")
     a1.legend(fontsize=8)
     a1.grid(alpha=0.3)
+    return save(fig, path)
+
+
+# --------------------------------------------------------------------------------------------
+# 4. Izhikevich gallery and AdEx
+
+def izhikevich_gallery_figure(path, t, traces, names, rates, stats, step, rz_runs, t_rz,
+                              rz_inputs) -> Path:
+    """Six panels: five classes under the same step, and the resonator's pulse protocol."""
+    fig, axes = plt.subplots(3, 2, figsize=(12, 9), sharex=True)
+    for ax, (k, v) in zip(np.ravel(axes), traces.items()):
+        ax.plot(t, v, color="k", lw=0.8)
+        s = stats[k]
+        ax.set_title(f"{k} ({names[k]}): {rates[k]:.0f} Hz, {s['bursts']} burst(s), "
+                     f"last/first ISI {s['adaptation']:.2f}", fontsize=10)
+        ax.set_ylabel("v (mV)")
+        ax.set_ylim(-110, 40)  # room below the trace for the input current
+        ax.grid(alpha=0.3)
+        a2 = ax.twinx()
+        a2.plot(t, step, color="tab:green", lw=1, alpha=0.6)
+        a2.set_ylim(-1, 60)
+        a2.set_yticks([0, 10])
+        a2.set_ylabel("I (mV/ms)", color="tab:green", fontsize=8)
+    ax = axes[2, 1]
+    colors = {g: c for g, c in zip(rz_runs, ("tab:blue", "tab:red"))}
+    for g, r in rz_runs.items():
+        ax.plot(t_rz, r.traces["v"], color=colors[g], lw=1,
+                label=f"pulses {g:g} ms apart: {r.n_spikes} spike(s)")
+    ax.set_title("RZ (resonator): rings at ~25 Hz; fires only for pulses in phase",
+                 fontsize=10)
+    ax.set_ylabel("v (mV)")
+    ax.set_ylim(-110, 40)
+    ax.legend(fontsize=8, loc="upper right")
+    ax.grid(alpha=0.3)
+    a2 = ax.twinx()
+    for g, i in rz_inputs.items():
+        a2.plot(t_rz, i, color=colors[g], lw=1, alpha=0.6)
+    a2.set_ylim(-0.2, 14)
+    a2.set_yticks([0, float(max(i.max() for i in rz_inputs.values()))])
+    a2.set_ylabel("I (mV/ms)", fontsize=8)
+    for ax in axes[-1]:
+        ax.set_xlabel("time (ms)")
+    fig.suptitle("Izhikevich (2003) firing patterns: same model, four parameters; "
+                 "green: input current")
+    return save(fig, path)
+
+
+def isi_figure(path, isis, burst_ms, adex, adex_i) -> Path:
+    """Interspike intervals per class (bursts = short intervals), and AdEx adaptation."""
+    fig = plt.figure(figsize=(12, 7.5))
+    gs = fig.add_gridspec(2, 2)
+    ax = fig.add_subplot(gs[:, 0])
+    markers = dict(zip(isis, "osD^v"))
+    for k, isi in isis.items():
+        ax.semilogy(np.arange(1, isi.size + 1), isi, marker=markers[k], ms=4, lw=1, label=k)
+    ax.axhline(burst_ms, color="gray", ls="--", lw=1,
+               label=f"{burst_ms:g} ms: shorter = inside a burst")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    ax.set_xlabel("interval number (1 = first interval after step onset)")
+    ax.set_ylabel("interspike interval (ms, log scale)")
+    ax.set_title("ISIs: RS/LTS lengthen (adapt), IB one initial burst,\n"
+                 "CH alternates bursts and pauses, FS short and steady", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3, which="both")
+    ax = fig.add_subplot(gs[0, 1])
+    ax.plot(adex.t, adex.traces["v"], color="k", lw=0.8)
+    ax.set_ylabel("v (mV)")
+    ax.set_title(f"AdEx (Brette & Gerstner 2005) under a {adex_i:g} nA step", fontsize=10)
+    ax.grid(alpha=0.3)
+    a2 = ax.twinx()
+    a2.plot(adex.t, adex.traces["w"], color="tab:purple", lw=1.2)
+    a2.set_ylabel("adaptation current w (nA)", color="tab:purple")
+    ax.set_xlabel("time (ms)")
+    ax = fig.add_subplot(gs[1, 1])
+    ax.plot(np.arange(1, adex.isi.size + 1), adex.isi, "o-", color="tab:purple")
+    ax.set_xlabel("interval number")
+    ax.set_ylabel("interspike interval (ms)")
+    ax.set_title("AdEx: intervals grow as w builds up, then settle", fontsize=10)
+    ax.grid(alpha=0.3)
     return save(fig, path)
