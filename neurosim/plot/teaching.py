@@ -634,3 +634,75 @@ def isi_figure(path, isis, burst_ms, adex, adex_i) -> Path:
     ax.set_title("AdEx: intervals grow as w builds up, then settle", fontsize=10)
     ax.grid(alpha=0.3)
     return save(fig, path)
+
+
+# --------------------------------------------------------------------------------------------
+# 5. Hodgkin-Huxley
+
+def hh_action_potential_figure(path, t, traces, stim, neuron) -> Path:
+    """v, gates m/h/n, ionic currents and the stimulus during one action potential."""
+    fig, axes = plt.subplots(4, 1, figsize=(9, 10), sharex=True,
+                             height_ratios=[2.2, 1.5, 1.8, 0.7])
+    ax = axes[0]
+    ax.plot(t, traces["v"], color="k", lw=1.5, label="membrane potential v")
+    ax.axhline(neuron.e_na, color="tab:red", ls=":", lw=1, label=f"E_Na = {neuron.e_na:g} mV")
+    ax.axhline(neuron.e_k, color="tab:blue", ls=":", lw=1, label=f"E_K = {neuron.e_k:g} mV")
+    ax.axhline(traces["v"][0], color="gray", ls="--", lw=0.8,
+               label=f"rest {traces['v'][0]:.1f} mV")
+    k = int(np.argmax(traces["v"]))
+    ax.annotate(f"peak {traces['v'][k]:.1f} mV", xy=(t[k], traces["v"][k]),
+                xytext=(t[k] + 3, traces["v"][k] - 5), arrowprops=dict(arrowstyle="->"),
+                fontsize=9)
+    ax.set_ylabel("v (mV)")
+    ax.set_title("Hodgkin-Huxley action potential (squid axon, 6.3 °C)")
+    ax.legend(fontsize=8, loc="upper right")
+    ax.grid(alpha=0.3)
+    ax = axes[1]
+    for g, c, what in (("m", "tab:red", "Na activation (fast)"),
+                       ("h", "tab:orange", "Na inactivation (slow)"),
+                       ("n", "tab:blue", "K activation (slow)")):
+        ax.plot(t, traces[g], color=c, lw=1.5, label=f"{g}: {what}")
+    ax.set_ylabel("gate open fraction (0-1)")
+    ax.legend(fontsize=8, loc="upper right")
+    ax.grid(alpha=0.3)
+    ax = axes[2]
+    for name, c, label in (("i_na", "tab:red", "I_Na = g_Na m^3 h (v - E_Na)"),
+                           ("i_k", "tab:blue", "I_K = g_K n^4 (v - E_K)"),
+                           ("i_l", "gray", "I_L = g_L (v - E_L)")):
+        ax.plot(t, traces[name], color=c, lw=1.5, label=label)
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_ylabel("ionic current (uA/cm², outward +)")
+    ax.legend(fontsize=8, loc="upper right")
+    ax.grid(alpha=0.3)
+    ax = axes[3]
+    ax.plot(t, stim, color="tab:green")
+    ax.set_ylabel("stimulus\n(uA/cm²)")
+    ax.set_xlabel("time (ms)")
+    ax.grid(alpha=0.3)
+    return save(fig, path)
+
+
+def hh_fi_figure(path, currents, rates, i_on, r_on, examples, counted_ms) -> Path:
+    """HH f-I curve with its abrupt onset, and traces just below and above it."""
+    fig = plt.figure(figsize=(12, 5))
+    gs = fig.add_gridspec(2, 2, width_ratios=[1.2, 1])
+    ax = fig.add_subplot(gs[:, 0])
+    ax.plot(currents, rates, "o-", color="k", ms=3, label=f"simulated ({counted_ms:g} ms "
+            "counted after warm-up)")
+    ax.axvline(i_on, color="tab:red", ls="--", lw=1,
+               label=f"onset {i_on:g} uA/cm²: jumps 0 -> {r_on:.0f} Hz")
+    ax.set_xlabel("constant input current (uA/cm²)")
+    ax.set_ylabel("firing rate (Hz)")
+    ax.set_title("HH f-I curve: no slow firing (class II onset)")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    for row, (i, r) in enumerate(examples.items()):
+        ax = fig.add_subplot(gs[row, 1])
+        ax.plot(r.t, r.traces["v"], color="k", lw=0.8)
+        ax.set_ylabel("v (mV)")
+        ax.set_title(f"I = {i:g} uA/cm²: {r.n_spikes} spike(s) in 150 ms", fontsize=9)
+        ax.set_ylim(-85, 50)
+        ax.grid(alpha=0.3)
+        if row == 1:
+            ax.set_xlabel("time (ms)")
+    return save(fig, path)
