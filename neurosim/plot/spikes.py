@@ -1,0 +1,76 @@
+"""Figures of spiking simulations: spike raster, membrane traces, population rates."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ..atomic import atomic_path  # noqa: E402
+
+__all__ = ["plot_raster", "plot_traces", "plot_rates", "smooth_rate"]
+
+
+def _save(fig, path) -> None:
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+
+
+def plot_raster(spikes: dict, path, *, title: str = "spike raster",
+                max_neurons: int = 1000) -> None:
+    """One dot per spike; populations stacked, each colour a population. ``spikes`` maps a
+    population to an object with ``indices``, ``times`` (ms) and ``size``; at most
+    ``max_neurons`` neurons of each are drawn so that dots stay visible."""
+    fig, ax = plt.subplots(figsize=(9, 5))
+    offset = 0
+    for name, tr in spikes.items():
+        shown = min(tr.size, max_neurons)
+        sel = tr.indices < shown
+        ax.plot(tr.times[sel], tr.indices[sel] + offset, ".", ms=1, mew=0,
+                label=f"{name} ({shown} of {tr.size} neurons)", rasterized=True)
+        offset += shown
+    ax.set(xlabel="time (ms)", ylabel="neuron (stacked by population)", title=title)
+    if spikes:
+        ax.legend(loc="upper right", markerscale=8)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def plot_traces(t, state: dict, indices: dict, path, *, title: str = "state traces") -> None:
+    """One panel per recorded variable (membrane potential in mV, synaptic inputs in the
+    drive units, gates dimensionless), one line per recorded neuron."""
+    panels = [(pop, var, arr) for pop, vars_ in state.items() for var, arr in vars_.items()]
+    n = max(len(panels), 1)
+    fig, axes = plt.subplots(n, 1, figsize=(9, 2.4 * n), sharex=True, squeeze=False)
+    for ax, (pop, var, arr) in zip(axes[:, 0], panels, strict=False):
+        for row, idx in zip(arr, indices[pop], strict=True):
+            ax.plot(t, row, lw=0.8, label=f"{pop}[{idx}]")
+        unit = "mV" if var == "v" else ("" if var in ("m", "h", "n") else "drive units")
+        ax.set(ylabel=f"{var} ({unit})" if unit else var, title=f"{pop}: {var}")
+        ax.legend(loc="upper right", fontsize=7)
+    axes[-1, 0].set_xlabel("time (ms)")
+    fig.suptitle(title)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def smooth_rate(rate: np.ndarray, dt: float, width: float = 5.0) -> np.ndarray:
+    """Rate (Hz) smoothed by a flat window of ``width`` ms."""
+    k = max(int(round(width / dt)), 1)
+    return np.convolve(rate, np.ones(k) / k, mode="same")
+
+
+def plot_rates(t, rates: dict, dt: float, path, *, title: str = "population rates",
+               width: float = 5.0) -> None:
+    """Population rate (Hz) over time, smoothed over ``width`` ms."""
+    fig, ax = plt.subplots(figsize=(9, 3.5))
+    for name, r in rates.items():
+        ax.plot(t, smooth_rate(r, dt, width), lw=1, label=f"{name} (mean {r.mean():.1f} Hz)")
+    ax.set(xlabel="time (ms)", ylabel=f"rate (Hz, {width:g} ms window)", title=title)
+    if rates:
+        ax.legend(loc="upper right")
+    fig.tight_layout()
+    _save(fig, path)
