@@ -706,3 +706,100 @@ def hh_fi_figure(path, currents, rates, i_on, r_on, examples, counted_ms) -> Pat
         if row == 1:
             ax.set_xlabel("time (ms)")
     return save(fig, path)
+
+
+# --------------------------------------------------------------------------------------------
+# 8. same input, two modes
+
+def same_input_figure(path, image, label, acts, probs, raster, classic_pred, spike_pred,
+                      timesteps) -> Path:
+    """Classic activations per layer (top) and spiking rasters per layer (bottom)."""
+    n_layers = len(acts)
+    fig = plt.figure(figsize=(14, 7.5))
+    gs = fig.add_gridspec(2, n_layers + 1, width_ratios=[0.8] + [1] * n_layers)
+    ax = fig.add_subplot(gs[0, 0])
+    _image(ax, image, f"input: test digit '{label}'\n(pixel intensity 0-1)", vmin=0, vmax=1,
+           fontsize=10)
+    for li, a in enumerate(acts):
+        ax = fig.add_subplot(gs[0, li + 1])
+        last = li == n_layers - 1
+        vals = probs if last else a
+        color = ["tab:red" if (last and k == classic_pred) else "tab:blue"
+                 for k in range(vals.size)]
+        ax.bar(np.arange(vals.size), vals, color=color, width=0.9)
+        ax.set_xlabel("neuron index")
+        ax.set_ylabel("softmax probability" if last else "ReLU activation (dimensionless)")
+        ax.set_title(f"classic layer {li}: " + (f"predicts '{classic_pred}'" if last else
+                                                f"{np.count_nonzero(a)}/{a.size} active"),
+                     fontsize=10)
+        if last:
+            ax.set_xticks(range(vals.size))
+        ax.grid(axis="y", alpha=0.3)
+    ax = fig.add_subplot(gs[1, 0])
+    ax.axis("off")
+    ax.text(0.0, 0.5, "spiking mode:\n\ninput pixel i spikes\nwith probability x_i\nat each "
+            f"step\n(Poisson rate code),\n{timesteps} steps;\nIF neurons,\nthreshold 1,\n"
+            "reset by subtraction", fontsize=10, va="center")
+    for li, r in enumerate(raster):
+        ax = fig.add_subplot(gs[1, li + 1])
+        t, n = np.nonzero(r)
+        last = li == n_layers - 1
+        col = np.where(last & (n == spike_pred), "tab:red", "k") if last else "k"
+        ax.scatter(t, n, s=4 if not last else 10, marker="|", c=col)
+        ax.set_xlim(0, timesteps)
+        ax.set_ylim(-0.5, r.shape[1] - 0.5)
+        ax.set_xlabel("time step")
+        ax.set_ylabel("neuron index")
+        counts = r.sum(axis=0)
+        ax.set_title(f"spiking layer {li}: {int(counts.sum())} spikes" +
+                     (f", predicts '{spike_pred}'" if last else ""), fontsize=10)
+        if last:
+            ax.set_yticks(range(r.shape[1]))
+    fig.suptitle("The same digit through the same network: classic activations (top) and "
+                 "spike rasters (bottom)")
+    return save(fig, path)
+
+
+def same_input_costs_figure(path, expected, rates, classic_ops, spk_ops, acc_classic, acc_at,
+                            n_eval, e_classic, e_spiking, timesteps) -> Path:
+    """Rates vs scaled activations, MACs vs SOPs per layer, accuracy vs time steps."""
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.8))
+    ax = axes[0]
+    for li, (e, r) in enumerate(zip(expected, rates)):
+        ax.plot(e, r, "o", ms=4, alpha=0.7, label=f"layer {li}")
+    ax.plot([0, 1], [0, 1], "k--", lw=1, label="rate = activation / lambda")
+    ax.set_xlabel("classic activation / layer scale lambda (clipped to 1)")
+    ax.set_ylabel(f"spike rate over {timesteps} steps (spikes/step)")
+    ax.set_title("each spiking neuron fires at its scaled\nclassic activation", fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    ax = axes[1]
+    names = [x.name for x in classic_ops.layers]
+    xs = np.arange(len(names))
+    ax.bar(xs - 0.27, [x.macs for x in classic_ops.layers], width=0.27, color="tab:blue",
+           label=f"classic MACs (total {classic_ops.macs:,.0f})")
+    ax.bar(xs, [x.effective_macs for x in classic_ops.layers], width=0.27, color="lightblue",
+           label=f"classic effective MACs ({classic_ops.effective_macs:,.0f})")
+    ax.bar(xs + 0.27, [x.sops for x in spk_ops.layers], width=0.27, color="tab:orange",
+           label=f"spiking SOPs over {timesteps} steps ({spk_ops.sops:,.0f})")
+    ax.set_yscale("log")
+    ax.set_xticks(xs, [f"layer {n}" for n in names], fontsize=8)
+    ax.set_ylabel("operations per image (log scale)")
+    ax.set_title(f"cost of this image: classic {e_classic * 1e9:.1f} nJ, spiking "
+                 f"{e_spiking * 1e9:.1f} nJ\n(4.6 pJ/MAC, 0.9 pJ/SOP, 45 nm, Horowitz 2014)",
+                 fontsize=10)
+    ax.legend(fontsize=8, loc="upper right")
+    ax.grid(axis="y", alpha=0.3)
+    ax = axes[2]
+    ts = sorted(acc_at)
+    ax.plot(ts, [100 * acc_at[t] for t in ts], "o-", color="tab:orange", label="spiking")
+    ax.axhline(100 * acc_classic, color="tab:blue", ls="--",
+               label=f"classic {100 * acc_classic:.1f}%")
+    ax.set_xlabel("time steps T")
+    ax.set_ylabel(f"test accuracy on {n_eval} images (%)")
+    low = min(min(acc_at.values()), acc_classic)
+    ax.set_ylim(max(0.0, 100 * low - 5), 100.5)
+    ax.set_title("spiking accuracy approaches classic as T grows", fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return save(fig, path)
