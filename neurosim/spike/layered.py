@@ -114,10 +114,11 @@ def run_layered(net: LayeredNet, x, *, timesteps: int, encoder: str = "current",
                 readout: str = "count", rng: np.random.Generator | None = None,
                 checkpoints=(), record_sample: int | None = None, record_counts: bool = False,
                 v_init: float = 0.0, progress: bool = True, batch_size: int = 256,
-                reference: bool = False) -> SpikeResult:
+                parallel: bool = True, reference: bool = False) -> SpikeResult:
     """Simulate a prepared :class:`LayeredNet` on samples ``x`` (``(n, *input_shape)``).
 
     ``v_init`` is the initial membrane potential as a fraction of the threshold.
+    ``parallel``: spread the samples of a batch over Numba's threads (results are identical).
     ``reference=True`` runs the NumPy twin instead of the compiled kernel (slow; for tests).
     """
     from tqdm.auto import tqdm
@@ -145,7 +146,7 @@ def run_layered(net: LayeredNet, x, *, timesteps: int, encoder: str = "current",
     counts = np.zeros((n if record_counts else 0, n_total), np.int32)
     raster = np.zeros((timesteps if record_sample is not None else 0, n_total), np.uint8)
     spike_input = 0 if encoder == "current" else 1
-    sim = K.simulate_layered
+    sim = K.simulate_layered_parallel if parallel else K.simulate_layered
     if reference:
         from . import reference_layers
         sim = reference_layers.simulate_layered
@@ -207,7 +208,7 @@ def run_spiking(spec: Network, params: Params, x, *, timesteps: int, encoder: st
                 readout: str = "count", rng: np.random.Generator | None = None,
                 record_sample: int | None = None, checkpoints=(), progress: bool = True,
                 batch_size: int = 256, record_counts: bool = False,
-                v_init: float = 0.0) -> SpikeResult:
+                v_init: float = 0.0, parallel: bool = True) -> SpikeResult:
     """Run ``spec`` with ``params`` as a spiking network on samples ``x`` for ``timesteps``.
 
     ``params`` should already be normalised for spiking (see :func:`neurosim.convert.convert`);
@@ -216,6 +217,7 @@ def run_spiking(spec: Network, params: Params, x, *, timesteps: int, encoder: st
     ``count`` or ``membrane``. ``checkpoints``: extra step counts ``< timesteps`` at which the
     readout and op counts are also recorded. ``record_sample``: index of a sample whose spike
     raster is kept. ``record_counts``: keep every neuron's spike count (memory: n x neurons).
+    ``parallel``: spread samples over Numba's threads (same results as serial).
 
     Raises :class:`~neurosim.errors.SpecError` for layers without a spiking form or parameters
     that do not fit the spec, :class:`~neurosim.errors.DataError` for bad inputs.
@@ -224,4 +226,4 @@ def run_spiking(spec: Network, params: Params, x, *, timesteps: int, encoder: st
     return run_layered(net, x, timesteps=timesteps, encoder=encoder, readout=readout, rng=rng,
                        checkpoints=checkpoints, record_sample=record_sample,
                        record_counts=record_counts, v_init=v_init, progress=progress,
-                       batch_size=batch_size)
+                       batch_size=batch_size, parallel=parallel)

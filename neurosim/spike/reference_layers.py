@@ -15,12 +15,12 @@ from numpy.lib.stride_tricks import sliding_window_view
 from ..kernels import layers as K
 
 __all__ = ["if_update", "dense_scatter", "conv_scatter", "pool_scatter", "propagate",
-           "simulate_layered"]
+           "simulate_sample", "simulate_layered", "simulate_layered_parallel"]
 
 
 def if_update(v, current, bias, thr, spiking, spikes):
     """Twin of :func:`neurosim.kernels.layers.if_update`."""
-    vk = (v + current + bias).astype(np.float32)
+    vk = (v + (current + bias)).astype(np.float32)  # same order as the kernel
     current[:] = 0.0
     fired = (vk >= thr) if spiking else np.zeros(v.shape, bool)
     vk[fired] -= np.float32(thr)
@@ -100,51 +100,65 @@ def propagate(idx, n, vals, weighted, geom_row, poolw, w_all, ptr_all, tgt_all, 
                      slot)
 
 
-def simulate_layered(geom, thr, poolw, w_all, b_all, ptr_all, tgt_all, kof_all, x_analog,
-                     x_spikes, spike_input, checkpoints, v_init, out_counts, out_v, sops,
-                     spikes, input_macs, neuron_counts, raster, raster_sample):
-    """Twin of :func:`neurosim.kernels.layers.simulate_layered`, built from the twins above."""
+def simulate_sample(s, geom, thr, poolw, w_all, b_all, ptr_all, tgt_all, kof_all, x_analog,
+                    x_spikes, spike_input, checkpoints, v_init, out_counts, out_v, sops, spikes,
+                    input_macs, neuron_counts, raster, raster_sample):
+    """Twin of :func:`neurosim.kernels.layers.simulate_sample`, built from the twins above."""
     n_layers = geom.shape[0]
     n_out = int(geom[-1, K.G_NOUT])
     n0 = int(geom[0, K.G_NOUT])
     offs = [int(g[K.G_NOFF]) for g in geom]
     sizes = [int(g[K.G_NOUT]) for g in geom]
+    v = [np.full(sizes[li], v_init * thr[li], np.float32) for li in range(n_layers)]
+    cur = [np.zeros(sizes[li], np.float32) for li in range(n_layers)]
+    tot_sops = np.zeros(n_layers, np.int64)
+    tot_spikes = np.zeros(n_layers, np.int64)
+    counts = np.zeros(n_out, np.float32)
+    bias0 = b_all[:n0].copy()
+    if spike_input == 0:
+        nz = np.flatnonzero(x_analog[s])
+        mac = np.zeros(1, np.int64)
+        propagate(nz, nz.size, x_analog[s, nz], True, geom[0], poolw[0], w_all, ptr_all,
+                  tgt_all, kof_all, bias0, mac, 0)
+        input_macs[s] = mac[0]
+    k_ck = 0
+    for t in range(int(checkpoints[-1])):
+        for li in range(n_layers):
+            if li == 0 and spike_input == 1:
+                on = np.flatnonzero(x_spikes[s, t])
+                propagate(on, on.size, None, False, geom[0], poolw[0], w_all, ptr_all,
+                          tgt_all, kof_all, cur[0], tot_sops, 0)
+            bias = bias0 if li == 0 else b_all[offs[li]:offs[li] + sizes[li]]
+            spk = np.zeros(sizes[li], np.int64)
+            ns = if_update(v[li], cur[li], bias, thr[li], geom[li, K.G_SPIKING] != 0, spk)
+            tot_spikes[li] += ns
+            if neuron_counts.shape[0] > 0:
+                neuron_counts[s, offs[li] + spk[:ns]] += 1
+            if s == raster_sample:
+                raster[t, offs[li] + spk[:ns]] = 1
+            if li == n_layers - 1:
+                counts[spk[:ns]] += 1
+            elif ns > 0:
+                propagate(spk, ns, None, False, geom[li + 1], poolw[li + 1], w_all, ptr_all,
+                          tgt_all, kof_all, cur[li + 1], tot_sops, li + 1)
+        if t + 1 == checkpoints[k_ck]:
+            out_counts[s, k_ck] = counts
+            out_v[s, k_ck] = v[-1]
+            sops[s, k_ck] = tot_sops
+            spikes[s, k_ck] = tot_spikes
+            k_ck += 1
+
+
+def simulate_layered(geom, thr, poolw, w_all, b_all, ptr_all, tgt_all, kof_all, x_analog,
+                     x_spikes, spike_input, checkpoints, v_init, out_counts, out_v, sops,
+                     spikes, input_macs, neuron_counts, raster, raster_sample):
+    """Twin of :func:`neurosim.kernels.layers.simulate_layered`: every sample in turn."""
     for s in range(out_counts.shape[0]):
-        v = [np.full(sizes[li], v_init * thr[li], np.float32) for li in range(n_layers)]
-        cur = [np.zeros(sizes[li], np.float32) for li in range(n_layers)]
-        tot_sops = np.zeros(n_layers, np.int64)
-        tot_spikes = np.zeros(n_layers, np.int64)
-        counts = np.zeros(n_out, np.float32)
-        bias0 = b_all[:n0].copy()
-        if spike_input == 0:
-            nz = np.flatnonzero(x_analog[s])
-            mac = np.zeros(1, np.int64)
-            propagate(nz, nz.size, x_analog[s, nz], True, geom[0], poolw[0], w_all, ptr_all,
-                      tgt_all, kof_all, bias0, mac, 0)
-            input_macs[s] = mac[0]
-        k_ck = 0
-        for t in range(int(checkpoints[-1])):
-            for li in range(n_layers):
-                if li == 0 and spike_input == 1:
-                    on = np.flatnonzero(x_spikes[s, t])
-                    propagate(on, on.size, None, False, geom[0], poolw[0], w_all, ptr_all,
-                              tgt_all, kof_all, cur[0], tot_sops, 0)
-                bias = bias0 if li == 0 else b_all[offs[li]:offs[li] + sizes[li]]
-                spk = np.zeros(sizes[li], np.int64)
-                ns = if_update(v[li], cur[li], bias, thr[li], geom[li, K.G_SPIKING] != 0, spk)
-                tot_spikes[li] += ns
-                if neuron_counts.shape[0] > 0:
-                    neuron_counts[s, offs[li] + spk[:ns]] += 1
-                if s == raster_sample:
-                    raster[t, offs[li] + spk[:ns]] = 1
-                if li == n_layers - 1:
-                    counts[spk[:ns]] += 1
-                elif ns > 0:
-                    propagate(spk, ns, None, False, geom[li + 1], poolw[li + 1], w_all, ptr_all,
-                              tgt_all, kof_all, cur[li + 1], tot_sops, li + 1)
-            if t + 1 == checkpoints[k_ck]:
-                out_counts[s, k_ck] = counts
-                out_v[s, k_ck] = v[-1]
-                sops[s, k_ck] = tot_sops
-                spikes[s, k_ck] = tot_spikes
-                k_ck += 1
+        simulate_sample(s, geom, thr, poolw, w_all, b_all, ptr_all, tgt_all, kof_all,
+                        x_analog, x_spikes, spike_input, checkpoints, v_init, out_counts,
+                        out_v, sops, spikes, input_macs, neuron_counts, raster, raster_sample)
+
+
+#: Twin of :func:`neurosim.kernels.layers.simulate_layered_parallel` (same results: samples are
+#: independent, so the order in which they run does not matter).
+simulate_layered_parallel = simulate_layered
