@@ -49,7 +49,7 @@ DATASET_NAMES = ("digits", "mnist", "fashion-mnist", "kmnist", "npz")
 _DEFAULT_DIRS = {
     "fashion-mnist": ("/usr/share/datasets/fashion-mnist",),
     "mnist": ("../shared/data/mnist-test10k",
-              str(Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+              str(Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
                   / "mnist-test10k")),
     "kmnist": (),
 }
