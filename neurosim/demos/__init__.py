@@ -21,7 +21,7 @@ from types import ModuleType
 
 from ..errors import NeurosimError
 
-__all__ = ["Demo", "DEMOS", "get_demo", "run_demo", "format_results"]
+__all__ = ["Demo", "DEMOS", "get_demo", "run_demo", "format_results", "script_main"]
 
 
 @dataclass(frozen=True)
@@ -94,3 +94,22 @@ def format_results(name: str, results: dict) -> str:
     for fig in results.get("figures", []):
         lines.append(f"  figure: {fig}")
     return "\n".join(lines)
+
+
+def script_main(name: str, doc: str | None, default_out, argv: list[str] | None = None) -> int:
+    """Command line of a numbered tutorial script: run demo ``name``, print its numbers.
+
+    ``--out DIR`` (default ``default_out``), ``--seed N``, ``--quick``.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(description=(doc or "").strip().splitlines()[0]
+                                     if doc else name)
+    parser.add_argument("--out", default=str(default_out),
+                        help=f"folder for the figures (default {default_out})")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--quick", action="store_true", help="shorter training/simulation")
+    args = parser.parse_args(argv)
+    results = run_demo(name, args.out, seed=args.seed, quick=args.quick)
+    print(format_results(name, results))
+    return 0
