@@ -218,3 +218,35 @@ def test_dropout_training_mode_is_inverted_and_seeded():
     assert set(np.unique(out)) == {0.0, 1 / 0.75}
     # 1e5 Bernoulli(0.75) draws: the mean of the scaled mask is 1 within ~4 standard errors
     assert out.mean() == pytest.approx(1.0, abs=4 * np.sqrt(0.25 / 0.75 / 1e5))
+
+
+def test_stride_one_input_gradient_matches_finite_differences():
+    # the wide col2im path (stride 1) with uneven kernel and padding, at the first layer
+    spec = Network(name="s1", input_shape=(2, 5, 6), layers=(
+        Conv2D(filters=3, kernel_size=(3, 2), padding=(1, 2), activation="tanh"),
+        Conv2D(filters=2, kernel_size=2, activation="identity"), Flatten(),
+        Dense(units=2, activation="softmax")))
+    params = params64(spec)
+    x = np.random.default_rng(9).standard_normal((2, 2, 5, 6))
+    y = np.array([0, 1])
+    check_all_grads(spec, x, y)  # layer 1's input gradient flows through layer 1's col2im
+    g = input_gradient(spec, params, x, 3, 1)
+
+    def f():
+        from neurosim.rate import forward
+        return forward(spec, params, x)[:, 1].sum()
+    np.testing.assert_allclose(g, numeric_grad(f, x), rtol=GRAD_RTOL, atol=GRAD_ATOL)
+
+
+def test_wide_col2im_equals_col2im():
+    from neurosim.rate.layers import _wide_col2im
+    rng = np.random.default_rng(10)
+    n, c, h, w, kh, kw, ph, pw = 2, 3, 5, 4, 3, 2, 1, 2
+    oh, ow = h + 2 * ph - kh + 1, w + 2 * pw - kw + 1
+    d = rng.standard_normal((c * kh * kw, n, oh, ow))
+    wide = np.zeros((c * kh * kw, n, oh, w + 2 * pw))
+    wide[..., :ow] = d
+    np.testing.assert_allclose(
+        _wide_col2im(wide.reshape(c * kh * kw, -1), (n, c, h, w), (kh, kw), (ph, pw)),
+        col2im(d.reshape(c * kh * kw, -1), (n, c, h, w), (kh, kw), (1, 1), (ph, pw), (oh, ow)),
+        rtol=1e-12)

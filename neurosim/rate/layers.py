@@ -16,7 +16,8 @@ Convolution is lowered to one matrix product (im2col): the padded input is viewe
 (no copy), copied once into the column matrix ``cols`` of shape ``(C kh kw, N H_out W_out)``,
 and ``z = W_(F, C kh kw) @ cols`` is a single BLAS call. The backward pass reuses ``cols``:
 ``dW = dZ @ cols.T`` and ``dcols = W.T @ dZ``, folded back onto the input by ``kh * kw``
-strided additions (col2im).
+strided additions (col2im; for stride 1 over long contiguous runs, see
+:func:`_wide_col2im`).
 """
 
 from __future__ import annotations
@@ -87,31 +88,16 @@ def col2im(dcols, x_shape, kernel, stride, padding, out_hw):
     return np.ascontiguousarray(dxp[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3))
 
 
-def _wide_cols(x, kernel, padding):
-    """Stride-1 im2col over *wide* rows: column ``(n, i, j')`` for ``j'`` in ``[0, W_pad)``.
-
-    In the flattened padded image, the inputs of output row ``i`` for tap ``(u, v)`` are the
-    contiguous run ``[(i + u) W_pad + v, ... + W_out)``, so the whole tap row ``(c, u, v, n)`` is
-    one contiguous run of ``H_out W_pad`` values starting at ``u W_pad + v``. Copying runs of
-    that length is several times faster than runs of ``W_out``; the price is ``W_pad - W_out``
-    extra (discarded) columns per output row. The buffer has ``kw`` spare values at its end
-    because the last run reads up to ``kw - 1`` values past the last image.
-    """
-    (kh, kw), (ph, pw) = kernel, padding
-    n, c, h, w = x.shape
-    hp, wp = h + 2 * ph, w + 2 * pw
-    oh = hp - kh + 1
-    plane = hp * wp
-    buf = np.zeros(n * c * plane + kw, dtype=x.dtype)
-    buf[:n * c * plane].reshape(n, c, hp, wp)[:, :, ph:ph + h, pw:pw + w] = x
-    it = buf.itemsize
-    win = as_strided(buf, shape=(c, kh, kw, n, oh * wp),
-                     strides=(plane * it, wp * it, it, c * plane * it, it), writeable=False)
-    return np.ascontiguousarray(win).reshape(c * kh * kw, n * oh * wp)
-
-
 def _wide_col2im(dcols, x_shape, kernel, padding):
-    """Adjoint of :func:`_wide_cols` for wide columns whose extra entries are zero."""
+    """:func:`col2im` for stride 1 and *wide* columns ``(C kh kw, N H_out W_pad)``: the
+    gradient columns of every output row extended with zeros to the padded input width.
+
+    In the flattened padded image, the inputs that output row ``i`` reads through tap
+    ``(u, v)`` are the contiguous run ``[(i + u) W_pad + v, ... + W_out)``; with the zero
+    extension, the whole tap row ``(c, u, v, n)`` adds onto one contiguous run of
+    ``H_out W_pad`` values starting at ``u W_pad + v``. Adding runs of that length is several
+    times faster than :func:`col2im`'s runs of ``W_out``.
+    """
     (kh, kw), (ph, pw) = kernel, padding
     n, c, h, w = x_shape
     hp, wp = h + 2 * ph, w + 2 * pw
@@ -129,51 +115,45 @@ def _wide_col2im(dcols, x_shape, kernel, padding):
 
 
 def conv2d_forward(layer, p, x, training, rng):
-    """``z[n, f, i, j] = b[f] + sum_{c,u,v} W[f, c, u, v] x_pad[n, c, i s + u, j s + v]``.
-
-    Stride 1 uses the wide lowering of :func:`_wide_cols`, other strides :func:`im2col`.
-    """
+    """``z[n, f, i, j] = b[f] + sum_{c,u,v} W[f, c, u, v] x_pad[n, c, i s + u, j s + v]``."""
     w = p["W"]
     f = w.shape[0]
     n = x.shape[0]
-    if layer.stride == (1, 1):
-        cols = _wide_cols(x, layer.kernel_size, layer.padding)
-        wp = x.shape[3] + 2 * layer.padding[1]
-        oh = x.shape[2] + 2 * layer.padding[0] - layer.kernel_size[0] + 1
-        ow = wp - layer.kernel_size[1] + 1
-        row = wp
-    else:
-        cols, (oh, ow) = im2col(x, layer.kernel_size, layer.stride, layer.padding)
-        row = ow
-    z = w.reshape(f, -1) @ cols  # (F, N H_out row): one BLAS call for the whole batch
+    cols, (oh, ow) = im2col(x, layer.kernel_size, layer.stride, layer.padding)
+    z = w.reshape(f, -1) @ cols  # (F, N H_out W_out): one BLAS call for the whole batch
     if "b" in p:
         z += p["b"][:, None]
-    z = np.ascontiguousarray(z.reshape(f, n, oh, row)[:, :, :, :ow].transpose(1, 0, 2, 3))
-    return z, (cols, x.shape, (oh, ow), row)
+    z = np.ascontiguousarray(z.reshape(f, n, oh, ow).transpose(1, 0, 2, 3))
+    return z, (cols, x.shape, (oh, ow))
 
 
 def conv2d_backward(layer, p, cache, dz, need_dx):
-    """``dW = dZ cols^T``, ``db = sum dZ``, ``dx = col2im(W^T dZ)``."""
-    cols, x_shape, (oh, ow), row = cache
+    """``dW = dZ cols^T``, ``db = sum dZ``, ``dx = col2im(W^T dZ)``.
+
+    For stride 1 the input gradient goes through the wide lowering of :func:`_wide_col2im`
+    (``dZ`` padded with zero columns to the padded input width), whose additions run over
+    long contiguous rows.
+    """
+    cols, x_shape, (oh, ow) = cache
     w = p["W"]
     f = w.shape[0]
     n = x_shape[0]
-    if row == ow:
-        dzt = np.ascontiguousarray(dz.transpose(1, 0, 2, 3)).reshape(f, -1)
-    else:  # wide columns: the extra columns get zero gradient
-        dzt = np.zeros((f, n, oh, row), dtype=dz.dtype)
-        dzt[:, :, :, :ow] = dz.transpose(1, 0, 2, 3)
-        dzt = dzt.reshape(f, -1)
-    grads = {"W": (dzt @ cols.T).reshape(w.shape)}
+    dzt = dz.transpose(1, 0, 2, 3)  # (F, N, H_out, W_out) view
+    dz2 = np.ascontiguousarray(dzt).reshape(f, -1)
+    grads = {"W": (dz2 @ cols.T).reshape(w.shape)}
     if "b" in p:
-        grads["b"] = dz.sum(axis=(0, 2, 3))
+        grads["b"] = dz2.sum(axis=1)
     dx = None
     if need_dx:
-        dcols = w.reshape(f, -1).T @ dzt
+        w2t = w.reshape(f, -1).T
         if layer.stride == (1, 1):
-            dx = _wide_col2im(dcols, x_shape, layer.kernel_size, layer.padding)
+            wp = x_shape[3] + 2 * layer.padding[1]
+            wide = np.zeros((f, n, oh, wp), dtype=dz.dtype)
+            wide[:, :, :, :ow] = dzt
+            dx = _wide_col2im(w2t @ wide.reshape(f, -1), x_shape, layer.kernel_size,
+                              layer.padding)
         else:
-            dx = col2im(dcols, x_shape, layer.kernel_size, layer.stride, layer.padding,
+            dx = col2im(w2t @ dz2, x_shape, layer.kernel_size, layer.stride, layer.padding,
                         (oh, ow))
     return dx, grads
 
