@@ -41,7 +41,8 @@ import numpy as np
 
 from .errors import DataError
 
-__all__ = ["Dataset", "load_dataset", "read_idx", "DATASET_NAMES", "find_data_dir"]
+__all__ = ["Dataset", "load_dataset", "read_idx", "DATASET_NAMES", "find_data_dir",
+           "CLASS_NAMES"]
 
 DATASET_NAMES = ("digits", "mnist", "fashion-mnist", "kmnist", "npz")
 
@@ -52,6 +53,13 @@ _DEFAULT_DIRS = {
               str(Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
                   / "mnist-test10k")),
     "kmnist": (),
+}
+
+#: Names of the classes, where the data set defines them (index = label).
+CLASS_NAMES = {
+    "fashion-mnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                      "Sneaker", "Bag", "Ankle boot"),
+    "kmnist": ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"),
 }
 
 #: The split of a folder holding only the 10,000 ``t10k`` images.
@@ -74,6 +82,7 @@ class Dataset:
     input_shape: tuple[int, ...]
     n_classes: int
     description: str
+    class_names: tuple[str, ...] | None = None
 
 
 def read_idx(path) -> np.ndarray:
@@ -265,4 +274,5 @@ def load_dataset(name: str, *, data_dir=None, scaling: str = "unit", seed: int =
     x_tr = np.ascontiguousarray(x_tr.reshape(len(x_tr), *shape))
     x_te = np.ascontiguousarray(x_te.reshape(len(x_te), *shape))
     return Dataset(name=name, x_train=x_tr, y_train=y_tr, x_test=x_te, y_test=y_te,
-                   input_shape=shape, n_classes=n_classes, description=desc)
+                   input_shape=shape, n_classes=n_classes, description=desc,
+                   class_names=CLASS_NAMES.get(name) if n_classes == 10 else None)

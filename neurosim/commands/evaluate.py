@@ -57,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     k = max(ds.n_classes, int(pred.max()) + 1)
     cm = confusion_matrix(ds.y_test, pred, k)
     plot_confusion_matrix(cm, run_dir / "confusion-matrix.png",
-                          title=f"{spec.name} on {ds.name} test set: {100 * acc:.2f}% correct")
+                          title=f"{spec.name} on {ds.name} test set: {100 * acc:.2f}% correct",
+                          labels=ds.class_names if k == len(ds.class_names or ()) else None)
     atomic_write_text(run_dir / "evaluation.json", json.dumps({
         "test_accuracy": acc, "n_test": int(len(ds.y_test)), "dataset": ds.description,
         "confusion_matrix": cm.tolist(), "opcounts_per_sample": ops.to_dict()}, indent=2))

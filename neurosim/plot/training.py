@@ -54,8 +54,11 @@ def plot_confusion_matrix(cm: np.ndarray, path, title: str = "confusion matrix",
     fig, ax = plt.subplots(figsize=(0.55 * k + 3, 0.55 * k + 2.5))
     im = ax.imshow(cm, cmap="Blues")
     fig.colorbar(im, ax=ax, label="test samples")
-    ax.set(xticks=range(k), yticks=range(k), xticklabels=labels, yticklabels=labels,
-           xlabel="predicted class", ylabel="true class", title=title)
+    ax.set(xticks=range(k), yticks=range(k), xlabel="predicted class", ylabel="true class",
+           title=title)
+    ax.set_xticklabels(labels, rotation=45 if max(map(len, labels)) > 2 else 0, ha="right"
+                       if max(map(len, labels)) > 2 else "center")
+    ax.set_yticklabels(labels)
     top = cm.max() if cm.size else 0
     for i in range(k):
         for j in range(k):
