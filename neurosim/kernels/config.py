@@ -6,5 +6,5 @@ compile again. ``NUMBA_DISABLE_JIT=1`` runs every kernel as plain Python (for co
 
 from __future__ import annotations
 
-#: Flags for every ``numba.njit`` in :mod:`neurosim.kernels`.
-JIT = {"nopython": True, "cache": True, "nogil": True, "fastmath": False}
+#: Flags for every ``numba.njit`` in :mod:`neurosim.kernels` (njit is always nopython).
+JIT = {"cache": True, "nogil": True, "fastmath": False}
