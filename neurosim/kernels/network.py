@@ -81,6 +81,185 @@ def _hh_deriv(v, m, h, n, par, i_tot, g_syn, ge_syn):
 
 
 @numba.njit(**JIT)
+def _step_lif(p, start, end, alif, dt, X, S, refc, par, pop_chan, chan_kind, chan_erev,
+              i_ext, row, spikes, n_spk):
+    r_m = par[1]
+    v_rest = par[2]
+    v_th = par[3]
+    jump = par[3] - par[4] if par[5] > 0.0 else 0.0
+    subtract = par[5] > 0.0
+    v_reset = par[4]
+    ref_steps = int(par[6])
+    decay = par[7]
+    w_decay = par[8]
+    b = par[9]
+    w_coef = r_m * par[10]
+    conductance = par[11] > 0.0
+    n_chan = S.shape[0]
+    # Per-channel coefficient of the exact update: r_m * A_c for currents, 0 otherwise.
+    coef = np.zeros(n_chan)
+    any_cur = False
+    for c in range(n_chan):
+        if chan_kind[c] == 1 and pop_chan[p, c] != 0.0:
+            coef[c] = r_m * pop_chan[p, c]
+            any_cur = True
+    for i in range(start, end):
+        r = refc[i]
+        if r > 0:
+            r -= 1
+            refc[i] = r
+        ref = r > 0
+        v = X[ROW_V, i]
+        w = X[ROW_A, i] if alif else 0.0
+        if not ref:
+            drive = i_ext[row, i]
+            if conductance:
+                # Inlined by hand: a call per neuron and step costs more than the update.
+                cur = 0.0
+                gsum = 0.0
+                gesum = 0.0
+                for c in range(n_chan):
+                    k = chan_kind[c]
+                    if k == 1:
+                        cur += S[c, i]
+                    elif k == 2:
+                        gsum += S[c, i]
+                        gesum += S[c, i] * chan_erev[c]
+                g_tot = 1.0 + r_m * gsum
+                v_inf = (v_rest + r_m * (drive - w + cur + gesum)) / g_tot
+                v = v_inf + (v - v_inf) * math.exp(-dt * g_tot / par[0])
+            else:
+                v_inf = v_rest + r_m * drive
+                syn = 0.0
+                if any_cur:
+                    for c in range(n_chan):
+                        syn += coef[c] * S[c, i]
+                v = v_inf + (v - v_inf) * decay + syn - w_coef * w
+        if alif:
+            w *= w_decay
+        if not ref and v > v_th:
+            v = v - jump if subtract else v_reset
+            w += b
+            refc[i] = ref_steps
+            spikes[n_spk] = i
+            n_spk += 1
+        X[ROW_V, i] = v
+        if alif:
+            X[ROW_A, i] = w
+    return n_spk
+
+
+@numba.njit(**JIT)
+def _step_other(p, start, end, model, dt, X, S, refc, par, pop_chan, chan_kind, chan_erev,
+                i_ext, row, spikes, n_spk):
+    n_chan = S.shape[0]
+    for i in range(start, end):
+        cur = 0.0
+        gsum = 0.0
+        gesum = 0.0
+        for c in range(n_chan):
+            k = chan_kind[c]
+            if k == 1:
+                cur += S[c, i]
+            elif k == 2:
+                gsum += S[c, i]
+                gesum += S[c, i] * chan_erev[c]
+        drive = i_ext[row, i]
+        ref = False
+        if model != MODEL_HH and refc[i] > 0:
+            refc[i] -= 1
+            ref = refc[i] > 0
+        v = X[ROW_V, i]
+        spiked = False
+        if model == MODEL_IF:
+            if not ref:
+                syn = 0.0
+                for c in range(n_chan):
+                    if chan_kind[c] == 1:
+                        syn += pop_chan[p, c] * S[c, i]
+                v += (drive * dt + syn + dt * (gesum - gsum * v)) / par[0]
+                if v > par[1]:
+                    spiked = True
+                    v = v - (par[1] - par[2]) if par[3] > 0.0 else par[2]
+                    refc[i] = int(par[4])
+        elif model == MODEL_IZH:
+            u = X[ROW_A, i]
+            i_tot = drive + cur + gesum - gsum * v
+            u_new = u + dt * par[0] * (par[1] * v - u)
+            if not ref:
+                v = v + dt * (0.04 * v * v + 5.0 * v + 140.0 - u + i_tot)
+                if v >= par[4]:
+                    spiked = True
+                    v = par[2]
+                    u_new += par[3]
+                    refc[i] = int(par[5])
+            X[ROW_A, i] = u_new
+        elif model == MODEL_ADEX:
+            w = X[ROW_A, i]
+            i_tot = drive + cur + gesum - gsum * v
+            w_new = w + dt * (par[5] * (v - par[2]) - w) / par[6]
+            if not ref:
+                v = v + dt * (-par[1] * (v - par[2])
+                              + par[1] * par[4] * math.exp((v - par[3]) / par[4])
+                              - w + i_tot) / par[0]
+                if v > par[9]:
+                    spiked = True
+                    v = par[8]
+                    w_new += par[7]
+                    refc[i] = int(par[10])
+            X[ROW_A, i] = w_new
+        elif model == MODEL_HH:
+            if v <= par[7]:
+                refc[i] = 0  # below threshold again: the next crossing is a spike
+            m = X[ROW_M, i]
+            h = X[ROW_H, i]
+            n = X[ROW_N, i]
+            i_tot = drive + cur
+            if par[9] > 0.0:
+                k1 = _hh_deriv(v, m, h, n, par, i_tot, gsum, gesum)
+                hd = 0.5 * dt
+                k2 = _hh_deriv(v + hd * k1[0], m + hd * k1[1], h + hd * k1[2],
+                               n + hd * k1[3], par, i_tot, gsum, gesum)
+                k3 = _hh_deriv(v + hd * k2[0], m + hd * k2[1], h + hd * k2[2],
+                               n + hd * k2[3], par, i_tot, gsum, gesum)
+                k4 = _hh_deriv(v + dt * k3[0], m + dt * k3[1], h + dt * k3[2],
+                               n + dt * k3[3], par, i_tot, gsum, gesum)
+                s6 = dt / 6.0
+                v_new = v + s6 * (k1[0] + 2.0 * k2[0] + 2.0 * k3[0] + k4[0])
+                m_new = m + s6 * (k1[1] + 2.0 * k2[1] + 2.0 * k3[1] + k4[1])
+                h_new = h + s6 * (k1[2] + 2.0 * k2[2] + 2.0 * k3[2] + k4[2])
+                n_new = n + s6 * (k1[3] + 2.0 * k2[3] + 2.0 * k3[3] + k4[3])
+            else:
+                am, bm, ah, bh, an, bn = _hh_rates(v)
+                phi = par[8]
+                gna = par[1] * m * m * m * h
+                gk = par[2] * n * n * n * n
+                a_v = -(gna + gk + par[3] + gsum) / par[0]
+                b_v = (gna * par[4] + gk * par[5] + par[3] * par[6] + gesum + i_tot) / par[0]
+                v_new = -b_v / a_v + (v + b_v / a_v) * math.exp(a_v * dt)
+                m_new = am / (am + bm) + (m - am / (am + bm)) * math.exp(-phi * (am + bm) * dt)
+                h_new = ah / (ah + bh) + (h - ah / (ah + bh)) * math.exp(-phi * (ah + bh) * dt)
+                n_new = an / (an + bn) + (n - an / (an + bn)) * math.exp(-phi * (an + bn) * dt)
+            v = v_new
+            X[ROW_M, i] = m_new
+            X[ROW_H, i] = h_new
+            X[ROW_N, i] = n_new
+            if v > par[7] and refc[i] == 0:
+                spiked = True
+                refc[i] = 1
+        else:  # McCulloch-Pitts
+            total = v + drive + cur
+            X[ROW_A, i] = total
+            v = 0.0
+            spiked = total >= par[0]
+        X[ROW_V, i] = v
+        if spiked:
+            spikes[n_spk] = i
+            n_spk += 1
+    return n_spk
+
+
+@numba.njit(**JIT)
 def neuron_step(step, dt, X, S, refc, pop_info, pop_par, pop_chan, chan_kind, chan_decay,
                 chan_erev, i_ext, spikes, counters):
     """Advance every neuron by one step of ``dt`` (ms); write spiking indices to ``spikes``.
@@ -90,146 +269,22 @@ def neuron_step(step, dt, X, S, refc, pop_info, pop_par, pop_chan, chan_kind, ch
     Euler or RK4 for HH), applies threshold, reset and refractoriness, then decays the
     synaptic channels by ``exp(-dt / tau)``. Returns the number of spikes (indices ascending).
     """
-    n_chan = S.shape[0]
     row = step if i_ext.shape[0] > 1 else 0
     n_spk = 0
     for p in range(pop_info.shape[0]):
         start = pop_info[p, 0]
         end = pop_info[p, 1]
         model = pop_info[p, 2]
-        par = pop_par[p]
         first = n_spk
-        for i in range(start, end):
-            # Synaptic input held over the step: summed currents, conductances, g * E.
-            cur = 0.0
-            gsum = 0.0
-            gesum = 0.0
-            for c in range(n_chan):
-                k = chan_kind[c]
-                if k == 1:
-                    cur += S[c, i]
-                elif k == 2:
-                    gsum += S[c, i]
-                    gesum += S[c, i] * chan_erev[c]
-            drive = i_ext[row, i]
-            ref = False
-            if model != MODEL_HH and refc[i] > 0:
-                refc[i] -= 1
-                ref = refc[i] > 0
-            v = X[ROW_V, i]
-            spiked = False
-            if model == MODEL_LIF or model == MODEL_ALIF:
-                w = X[ROW_A, i] if model == MODEL_ALIF else 0.0
-                if not ref:
-                    r_m = par[1]
-                    if par[11] > 0.0:
-                        g_tot = 1.0 + r_m * gsum
-                        v_inf = (par[2] + r_m * (drive - w + cur + gesum)) / g_tot
-                        v = v_inf + (v - v_inf) * math.exp(-dt * g_tot / par[0])
-                    else:
-                        v_inf = par[2] + r_m * drive
-                        syn = 0.0
-                        for c in range(n_chan):
-                            if chan_kind[c] == 1:
-                                syn += pop_chan[p, c] * S[c, i]
-                        v = v_inf + (v - v_inf) * par[7] + r_m * (syn - par[10] * w)
-                if model == MODEL_ALIF:
-                    w *= par[8]
-                if not ref and v > par[3]:
-                    spiked = True
-                    v = v - (par[3] - par[4]) if par[5] > 0.0 else par[4]
-                    w += par[9]
-                    refc[i] = int(par[6])
-                if model == MODEL_ALIF:
-                    X[ROW_A, i] = w
-            elif model == MODEL_IF:
-                if not ref:
-                    syn = 0.0
-                    for c in range(n_chan):
-                        if chan_kind[c] == 1:
-                            syn += pop_chan[p, c] * S[c, i]
-                    v += (drive * dt + syn + dt * (gesum - gsum * v)) / par[0]
-                    if v > par[1]:
-                        spiked = True
-                        v = v - (par[1] - par[2]) if par[3] > 0.0 else par[2]
-                        refc[i] = int(par[4])
-            elif model == MODEL_IZH:
-                u = X[ROW_A, i]
-                i_tot = drive + cur + gesum - gsum * v
-                u_new = u + dt * par[0] * (par[1] * v - u)
-                if not ref:
-                    v = v + dt * (0.04 * v * v + 5.0 * v + 140.0 - u + i_tot)
-                    if v >= par[4]:
-                        spiked = True
-                        v = par[2]
-                        u_new += par[3]
-                        refc[i] = int(par[5])
-                X[ROW_A, i] = u_new
-            elif model == MODEL_ADEX:
-                w = X[ROW_A, i]
-                i_tot = drive + cur + gesum - gsum * v
-                w_new = w + dt * (par[5] * (v - par[2]) - w) / par[6]
-                if not ref:
-                    v = v + dt * (-par[1] * (v - par[2])
-                                  + par[1] * par[4] * math.exp((v - par[3]) / par[4])
-                                  - w + i_tot) / par[0]
-                    if v > par[9]:
-                        spiked = True
-                        v = par[8]
-                        w_new += par[7]
-                        refc[i] = int(par[10])
-                X[ROW_A, i] = w_new
-            elif model == MODEL_HH:
-                if v <= par[7]:
-                    refc[i] = 0  # below threshold again: the next crossing is a spike
-                m = X[ROW_M, i]
-                h = X[ROW_H, i]
-                n = X[ROW_N, i]
-                i_tot = drive + cur
-                if par[9] > 0.0:
-                    k1 = _hh_deriv(v, m, h, n, par, i_tot, gsum, gesum)
-                    hd = 0.5 * dt
-                    k2 = _hh_deriv(v + hd * k1[0], m + hd * k1[1], h + hd * k1[2],
-                                   n + hd * k1[3], par, i_tot, gsum, gesum)
-                    k3 = _hh_deriv(v + hd * k2[0], m + hd * k2[1], h + hd * k2[2],
-                                   n + hd * k2[3], par, i_tot, gsum, gesum)
-                    k4 = _hh_deriv(v + dt * k3[0], m + dt * k3[1], h + dt * k3[2],
-                                   n + dt * k3[3], par, i_tot, gsum, gesum)
-                    s6 = dt / 6.0
-                    v_new = v + s6 * (k1[0] + 2.0 * k2[0] + 2.0 * k3[0] + k4[0])
-                    m_new = m + s6 * (k1[1] + 2.0 * k2[1] + 2.0 * k3[1] + k4[1])
-                    h_new = h + s6 * (k1[2] + 2.0 * k2[2] + 2.0 * k3[2] + k4[2])
-                    n_new = n + s6 * (k1[3] + 2.0 * k2[3] + 2.0 * k3[3] + k4[3])
-                else:
-                    am, bm, ah, bh, an, bn = _hh_rates(v)
-                    phi = par[8]
-                    gna = par[1] * m * m * m * h
-                    gk = par[2] * n * n * n * n
-                    a_v = -(gna + gk + par[3] + gsum) / par[0]
-                    b_v = (gna * par[4] + gk * par[5] + par[3] * par[6] + gesum + i_tot) / par[0]
-                    v_new = -b_v / a_v + (v + b_v / a_v) * math.exp(a_v * dt)
-                    m_new = am / (am + bm) + (m - am / (am + bm)) * math.exp(-phi * (am + bm) * dt)
-                    h_new = ah / (ah + bh) + (h - ah / (ah + bh)) * math.exp(-phi * (ah + bh) * dt)
-                    n_new = an / (an + bn) + (n - an / (an + bn)) * math.exp(-phi * (an + bn) * dt)
-                v = v_new
-                X[ROW_M, i] = m_new
-                X[ROW_H, i] = h_new
-                X[ROW_N, i] = n_new
-                if v > par[7] and refc[i] == 0:
-                    spiked = True
-                    refc[i] = 1
-            else:  # McCulloch-Pitts
-                total = v + drive + cur
-                X[ROW_A, i] = total
-                v = 0.0
-                spiked = total >= par[0]
-            X[ROW_V, i] = v
-            if spiked:
-                spikes[n_spk] = i
-                n_spk += 1
+        if model == MODEL_LIF or model == MODEL_ALIF:
+            n_spk = _step_lif(p, start, end, model == MODEL_ALIF, dt, X, S, refc, pop_par[p],
+                              pop_chan, chan_kind, chan_erev, i_ext, row, spikes, n_spk)
+        else:
+            n_spk = _step_other(p, start, end, model, dt, X, S, refc, pop_par[p], pop_chan,
+                                chan_kind, chan_erev, i_ext, row, spikes, n_spk)
         counters[pop_info[p, 3]] += end - start
         counters[pop_info[p, 4]] += n_spk - first
-    for c in range(n_chan):
+    for c in range(S.shape[0]):
         if chan_kind[c] != 0:
             d = chan_decay[c]
             for i in range(S.shape[1]):

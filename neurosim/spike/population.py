@@ -151,7 +151,7 @@ class Simulator:
     def run(self, n_steps: int, *, progress: bool = False, chunk: int = 2000) -> Simulator:
         """Advance ``n_steps`` steps in chunks of at most ``chunk`` steps (one compiled call
         each, plus one more whenever the spike buffers had to grow)."""
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         self.check_arrays()
         if not self.timings["compile"] and not self.reference:
