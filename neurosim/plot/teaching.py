@@ -164,7 +164,8 @@ def stdp_window_figure(path, fine, closed, delays, simulated, rule) -> Path:
     ax.set_xlabel("Δt = t_post - t_pre (ms)")
     ax.set_ylabel("weight change Δw (weight units, w in [0, 1])")
     ax.set_title("STDP learning window (Bi & Poo 1998; Song, Miller & Abbott 2000)")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.set_ylim(-1.15 * rule.a_minus, 1.6 * rule.a_plus)  # room for the legend
+    ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3)
     return save(fig, path)
 
