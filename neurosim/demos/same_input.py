@@ -26,8 +26,9 @@ from ..convert import convert
 from ..data import load_dataset
 from ..monitor.energy import break_even_rate, energy_joules
 from ..rate import Trainer, accuracy, activations, classic_opcounts, forward
-from ..spec import Dense, Init, Network, Training
+from ..spec import Network
 from ..spike.layered import run_spiking
+from .common import digits_mlp
 
 __all__ = ["digits_relu_spec", "run", "TIMESTEPS", "SAMPLE"]
 
@@ -38,13 +39,8 @@ SAMPLE = 0
 
 def digits_relu_spec(*, epochs: int = 30, seed: int = 0) -> Network:
     """64 -> 64 ReLU -> 32 ReLU -> 10 softmax (softmax's spiking twin is IF: arg-max kept)."""
-    return Network(
-        name="digits-same-input", input_shape=(64,),
-        layers=(Dense(units=64, activation="relu"), Dense(units=32, activation="relu"),
-                Dense(units=10, activation="softmax")),
-        init=Init(weights="he", seed=seed),
-        training=Training(optimizer="adam", learning_rate=0.003, batch_size=32, epochs=epochs,
-                          validation_fraction=0.0, seed=seed))
+    return digits_mlp((64, 32), name="digits-same-input", epochs=epochs, seed=seed,
+                      learning_rate=0.003)
 
 
 def run(out_dir, *, seed: int = 0, quick: bool = False) -> dict:

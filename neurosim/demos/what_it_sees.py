@@ -31,7 +31,8 @@ import numpy as np
 
 from ..data import load_dataset
 from ..rate import Trainer, accuracy, activations, forward, input_gradient
-from ..spec import Dense, Init, Network, Training
+from ..spec import Network
+from .common import digits_mlp
 
 __all__ = ["digits_spec", "logit_spec", "visualise", "run", "correlation",
            "VIS_STEPS", "VIS_LR", "VIS_L2", "VIS_START"]
@@ -46,12 +47,8 @@ VIS_START = 0.02
 def digits_spec(*, hidden: int = 32, epochs: int = 40, seed: int = 0, batch_size: int = 32,
                 learning_rate: float = 0.005, l2: float = 1e-4) -> Network:
     """The demo's digits classifier: 64 -> ``hidden`` ReLU -> 10 softmax, Adam."""
-    return Network(
-        name="digits-what-it-sees", input_shape=(64,),
-        layers=(Dense(units=hidden, activation="relu"), Dense(units=10, activation="softmax")),
-        init=Init(weights="he", seed=seed),
-        training=Training(optimizer="adam", learning_rate=learning_rate, batch_size=batch_size,
-                          epochs=epochs, l2=l2, validation_fraction=0.0, seed=seed))
+    return digits_mlp((hidden,), name="digits-what-it-sees", epochs=epochs, seed=seed,
+                      batch_size=batch_size, learning_rate=learning_rate, l2=l2)
 
 
 def logit_spec(spec: Network) -> Network:
