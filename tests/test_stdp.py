@@ -101,3 +101,53 @@ def test_pattern_learning_becomes_selective():
     frozen = run_pattern_learning(inputs, NEURON, RULE, dt=TASK.dt, learn=False)
     late = selectivity(frozen.spike_steps, inputs.in_pattern, steps - w, steps)
     assert late["fraction_in_pattern"] < late["chance"] + 0.2
+
+
+#: Brian2 and the trace rule compute the same sums of exponentials in float64; they differ
+#: only by rounding (Brian2 evaluates each trace at spike times, neurosim decays it per step).
+BRIAN2_TOL = 1e-9
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_all_pairs_rule_matches_brian2():
+    """The online all-pairs rule against Brian2's event-driven STDP synapse (the model of
+    Brian2's Song, Miller & Abbott 2000 example) on random pre/post spike trains."""
+    import brian2 as b2
+
+    dt, steps, n_pre = 0.1, 5000, 20
+    rng = np.random.default_rng(3)
+    pre = rng.random((steps, n_pre)) < 20.0 * dt * 1e-3
+    post = rng.random(steps) < 15.0 * dt * 1e-3
+    pre[post] = False  # no pre spike in a post spike's step: the order within a step differs
+    rule = StdpRule(a_plus=0.01, a_minus=0.0105, tau_plus=20.0, tau_minus=20.0, nearest=False)
+
+    w, state = np.full(n_pre, 0.5), StdpState.zeros(n_pre)
+    for k in range(steps):
+        stdp_step(w, state, pre[k], bool(post[k]), rule, dt)
+
+    b2.start_scope()
+    b2.prefs.codegen.target = "numpy"
+    b2.defaultclock.dt = dt * b2.ms
+    k_pre, i_pre = np.nonzero(pre)
+    g_pre = b2.SpikeGeneratorGroup(n_pre, i_pre, k_pre * dt * b2.ms)
+    k_post = np.flatnonzero(post)
+    g_post = b2.SpikeGeneratorGroup(1, np.zeros(k_post.size, dtype=int), k_post * dt * b2.ms)
+    syn = b2.Synapses(
+        g_pre, g_post,
+        model="""w : 1
+                 dapre/dt = -apre / taupre : 1 (event-driven)
+                 dapost/dt = -apost / taupost : 1 (event-driven)""",
+        on_pre="""apre += 1
+                  w = clip(w - a_minus * apost, w_min, w_max)""",
+        on_post="""apost += 1
+                   w = clip(w + a_plus * apre, w_min, w_max)""",
+        namespace={"taupre": rule.tau_plus * b2.ms, "taupost": rule.tau_minus * b2.ms,
+                   "a_plus": rule.a_plus, "a_minus": rule.a_minus,
+                   "w_min": rule.w_min, "w_max": rule.w_max})
+    syn.connect()
+    syn.w = 0.5
+    b2.run(steps * dt * b2.ms)
+    w_b2 = np.asarray(syn.w[:])[np.argsort(np.asarray(syn.i[:]))]
+    assert np.all((w > 0.05) & (w < 0.95))  # away from the bounds: no clipping either side
+    assert np.abs(w - 0.5).max() > 0.01  # the trains did change the weights
+    np.testing.assert_allclose(w, w_b2, atol=BRIAN2_TOL, rtol=0)
