@@ -313,7 +313,7 @@ def perceptron_figure(path, inputs, targets, thresholds, mp, rosenblatt) -> Path
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     for ax, (name, (w, b, hist)) in zip(axes[1], rosenblatt.items()):
-        _line(ax, w, b, f"{w[0]:.2f} x1 + {w[1]:+.2f} x2 {b:+.2f} = 0")
+        _line(ax, w, b, f"{w[0]:.2f} x1 {w[1]:+.2f} x2 {b:+.2f} = 0")
         _logic_points(ax, inputs, targets[name],
                       f"perceptron on {name}: accuracy {100 * hist[-1]:.0f}% "
                       f"(best {100 * hist.max():.0f}%)")
@@ -373,7 +373,8 @@ def first_layer_weights_figure(path, weights, test_acc) -> Path:
         else:
             ax.axis("off")
     fig.suptitle(f"First-layer weights of a 64-32-10 digits net (test accuracy "
-                 f"{100 * test_acc:.1f}%): each 8x8 image is one hidden unit's input weights")
+                 f"{100 * test_acc:.1f}%)\neach 8x8 image is one hidden unit's input weights: "
+                 "blue pixels excite it, red ones inhibit it")
     fig.tight_layout(rect=(0, 0, 0.9, 1))
     cax = fig.add_axes((0.91, 0.15, 0.02, 0.7))
     fig.colorbar(im, cax=cax, label="weight (per unit of pixel intensity)")
