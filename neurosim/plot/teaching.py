@@ -24,10 +24,12 @@ __all__ = ["DPI", "save"]
 DPI = 100
 
 
-def save(fig, path) -> Path:
-    """Write ``fig`` to ``path`` as PNG (atomically) and close it."""
+def save(fig, path, *, tight: bool = True) -> Path:
+    """Write ``fig`` to ``path`` as PNG (atomically) and close it (``tight``: let matplotlib
+    fit the layout; figures with hand-set grid spacing pass ``False``)."""
     path = Path(path)
-    fig.tight_layout()
+    if tight:
+        fig.tight_layout()
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=DPI, format="png")
     plt.close(fig)
@@ -387,8 +389,9 @@ def first_layer_weights_figure(path, weights, test_acc) -> Path:
 def feature_visualisation_figure(path, hidden_imgs, hidden_traces, hidden_ids, out_imgs,
                                  out_traces, out_probs) -> Path:
     """Inputs optimised to excite hidden units and output neurons, and the activation rise."""
-    fig = plt.figure(figsize=(12, 6.8))
-    gs = fig.add_gridspec(3, 10, height_ratios=[1, 1.1, 2.0])
+    fig = plt.figure(figsize=(12, 8))
+    gs = fig.add_gridspec(3, 10, height_ratios=[1, 1.1, 1.8], left=0.07, right=0.98,
+                          bottom=0.07, top=0.9, wspace=0.15, hspace=0.45)
     for i, (img, tr, u) in enumerate(zip(hidden_imgs[:8], hidden_traces, hidden_ids)):
         ax = fig.add_subplot(gs[0, i])
         _image(ax, img, f"hidden {u}\n{tr[0]:.2f} -> {tr[-1]:.1f}", vmin=0, vmax=1)
@@ -404,7 +407,7 @@ def feature_visualisation_figure(path, hidden_imgs, hidden_traces, hidden_ids, o
     ax.set_title("hidden units: activation from faint noise to optimised input", fontsize=10)
     ax.legend(fontsize=7, ncol=2)
     ax.grid(alpha=0.3)
-    ax = fig.add_subplot(gs[2, 5:])
+    ax = fig.add_subplot(gs[2, 6:])  # column 5 left empty: room for the y label
     for c, tr in enumerate(out_traces):
         ax.plot(tr, lw=1, label=f"'{c}'")
     ax.set_xlabel("gradient-ascent iteration")
@@ -414,15 +417,16 @@ def feature_visualisation_figure(path, hidden_imgs, hidden_traces, hidden_ids, o
     ax.grid(alpha=0.3)
     fig.suptitle("Feature visualisation: the input (pixel intensity 0-1, dark = ink) that "
                  "excites each neuron most, from faint noise")
-    return save(fig, path)
+    return save(fig, path, tight=False)
 
 
 def memorisation_figure(path, train_imgs, train_labels, vis_imgs, conf_train, conf_test,
                         r_own, r_other, train_acc, test_acc) -> Path:
     """A net trained on 20 images: its training set, its output visualisations, confidence
     on seen vs unseen images, and how much each visualisation resembles its class."""
-    fig = plt.figure(figsize=(12, 7.8))
-    gs = fig.add_gridspec(4, 10, height_ratios=[1, 1, 1, 2.6])
+    fig = plt.figure(figsize=(12, 8.6))
+    gs = fig.add_gridspec(4, 10, height_ratios=[1, 1, 1, 2.2], left=0.07, right=0.98,
+                          bottom=0.07, top=0.91, wspace=0.15, hspace=0.35)
     order = np.argsort(train_labels, kind="stable")
     for k in range(2):
         for c in range(10):
@@ -457,7 +461,7 @@ def memorisation_figure(path, train_imgs, train_labels, vis_imgs, conf_train, co
     ax.legend(fontsize=8)
     fig.suptitle("Memorisation: a 64-32-10 net trained on 2 images per class "
                  "(pixel intensity 0-1, dark = ink)")
-    return save(fig, path)
+    return save(fig, path, tight=False)
 
 
 # --------------------------------------------------------------------------------------------
