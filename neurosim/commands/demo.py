@@ -33,10 +33,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name.ljust(width)}  {demo.description}")
         return 0
     if not args.name:
-        raise NeurosimError("demo: give a demo NAME or --list")
+        raise NeurosimError("give a demo NAME or --list")
     out = args.out if args.out is not None else f"demo-out/{args.name}"
     if args.name not in DEMOS:  # fail before importing anything heavy
-        raise NeurosimError(f"demo: unknown demo {args.name!r} (known: {', '.join(DEMOS)})")
+        raise NeurosimError(f"unknown demo {args.name!r} (known: {', '.join(DEMOS)})")
     results = run_demo(args.name, out, seed=args.seed, quick=args.quick)
     print(format_results(args.name, results))
     return 0
