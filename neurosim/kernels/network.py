@@ -81,77 +81,141 @@ def _hh_deriv(v, m, h, n, par, i_tot, g_syn, ge_syn):
 
 
 @numba.njit(**JIT)
-def _step_lif(p, start, end, alif, dt, X, S, refc, par, pop_chan, chan_kind, chan_erev,
-              i_ext, row, spikes, n_spk):
+def _step_lif(p, start, end, alif, dt, X, S, refc, par, pop_chan, chan_kind, chan_decay,
+              chan_erev, i_ext, row, spikes, n_spk):
+    """LIF and adaptive LIF. Without conductances the update is split, as Brian2's generated
+    code is, into branch-free loops the compiler vectorises (refractory count and exact
+    relaxation; one loop per current channel) and a threshold scan. The loops run over
+    slices from 0: LLVM vectorises those, not loops over ``range(start, end)``."""
     r_m = par[1]
     v_rest = par[2]
     v_th = par[3]
-    jump = par[3] - par[4] if par[5] > 0.0 else 0.0
     subtract = par[5] > 0.0
+    jump = par[3] - par[4]
     v_reset = par[4]
-    ref_steps = int(par[6])
+    ref_steps = np.int32(par[6])
     decay = par[7]
     w_decay = par[8]
     b = par[9]
     w_coef = r_m * par[10]
-    conductance = par[11] > 0.0
+    xv = X[ROW_V, start:end]
+    xa = X[ROW_A, start:end]
+    rc = refc[start:end]
+    drive = i_ext[row, start:end]
+    m = end - start
     n_chan = S.shape[0]
-    # Per-channel coefficient of the exact update: r_m * A_c for currents, 0 otherwise.
-    coef = np.zeros(n_chan)
-    any_cur = False
-    for c in range(n_chan):
-        if chan_kind[c] == 1 and pop_chan[p, c] != 0.0:
-            coef[c] = r_m * pop_chan[p, c]
-            any_cur = True
-    for i in range(start, end):
-        r = refc[i]
-        if r > 0:
-            r -= 1
-            refc[i] = r
-        ref = r > 0
-        v = X[ROW_V, i]
-        w = X[ROW_A, i] if alif else 0.0
-        if not ref:
-            drive = i_ext[row, i]
-            if conductance:
-                # Inlined by hand: a call per neuron and step costs more than the update.
-                cur = 0.0
-                gsum = 0.0
-                gesum = 0.0
-                for c in range(n_chan):
-                    k = chan_kind[c]
-                    if k == 1:
-                        cur += S[c, i]
-                    elif k == 2:
-                        gsum += S[c, i]
-                        gesum += S[c, i] * chan_erev[c]
-                g_tot = 1.0 + r_m * gsum
-                v_inf = (v_rest + r_m * (drive - w + cur + gesum)) / g_tot
-                v = v_inf + (v - v_inf) * math.exp(-dt * g_tot / par[0])
-            else:
-                v_inf = v_rest + r_m * drive
-                syn = 0.0
-                if any_cur:
-                    for c in range(n_chan):
-                        syn += coef[c] * S[c, i]
-                v = v_inf + (v - v_inf) * decay + syn - w_coef * w
+    fused = False
+    c0 = 0
+    c1 = 0
+    if par[11] > 0.0:
+        # Conductances held over the step: exponential Euler, one exp per neuron.
+        for j in range(m):
+            r = rc[j]
+            if r > 0:
+                r -= 1
+                rc[j] = r
+            if r > 0:
+                continue
+            i = start + j
+            w = xa[j] if alif else 0.0
+            cur = 0.0
+            gsum = 0.0
+            gesum = 0.0
+            for c in range(n_chan):
+                k = chan_kind[c]
+                if k == 1:
+                    cur += S[c, i]
+                elif k == 2:
+                    gsum += S[c, i]
+                    gesum += S[c, i] * chan_erev[c]
+            g_tot = 1.0 + r_m * gsum
+            v_inf = (v_rest + r_m * (drive[j] - w + cur + gesum)) / g_tot
+            xv[j] = v_inf + (xv[j] - v_inf) * math.exp(-dt * g_tot / par[0])
+    else:
+        # Current channels feeding this population (coefficient r_m * A_c != 0).
+        n_cur = 0
+        for c in range(n_chan):
+            if chan_kind[c] == 1 and pop_chan[p, c] != 0.0:
+                if n_cur == 0:
+                    c0 = c
+                elif n_cur == 1:
+                    c1 = c
+                n_cur += 1
+        fused = n_cur == 2 and not alif
+    if par[11] <= 0.0 and fused:
+        # The common case (E and I currents, as CUBA): one vectorised pass that relaxes v,
+        # adds both channels and decays them.
+        k0 = r_m * pop_chan[p, c0]
+        k1 = r_m * pop_chan[p, c1]
+        d0 = chan_decay[c0]
+        d1 = chan_decay[c1]
+        s0 = S[c0, start:end]
+        s1 = S[c1, start:end]
+        for j in range(m):
+            r = rc[j]
+            r = r - 1 if r > 0 else r
+            rc[j] = r
+            v = xv[j]
+            v_inf = v_rest + r_m * drive[j]
+            vn = v_inf + (v - v_inf) * decay + k0 * s0[j] + k1 * s1[j]
+            xv[j] = v if r > 0 else vn
+            s0[j] *= d0
+            s1[j] *= d1
+        for c in range(n_chan):
+            if chan_kind[c] != 0 and c != c0 and c != c1:
+                sc = S[c, start:end]
+                d = chan_decay[c]
+                for j in range(m):
+                    sc[j] *= d
+    elif par[11] <= 0.0:
         if alif:
-            w *= w_decay
-        if not ref and v > v_th:
-            v = v - jump if subtract else v_reset
-            w += b
-            refc[i] = ref_steps
-            spikes[n_spk] = i
+            for j in range(m):
+                r = rc[j]
+                r = r - 1 if r > 0 else r
+                rc[j] = r
+                v = xv[j]
+                v_inf = v_rest + r_m * drive[j]
+                vn = v_inf + (v - v_inf) * decay - w_coef * xa[j]
+                xv[j] = v if r > 0 else vn
+        else:
+            for j in range(m):
+                r = rc[j]
+                r = r - 1 if r > 0 else r
+                rc[j] = r
+                v = xv[j]
+                v_inf = v_rest + r_m * drive[j]
+                vn = v_inf + (v - v_inf) * decay
+                xv[j] = v if r > 0 else vn
+        for c in range(n_chan):
+            k = r_m * pop_chan[p, c]
+            if chan_kind[c] == 1 and k != 0.0:
+                sc = S[c, start:end]
+                for j in range(m):
+                    xv[j] += k * sc[j] if rc[j] == 0 else 0.0
+    if par[11] > 0.0 or not fused:
+        for c in range(n_chan):
+            if chan_kind[c] != 0:
+                sc = S[c, start:end]
+                d = chan_decay[c]
+                for j in range(m):
+                    sc[j] *= d
+    if alif:
+        for j in range(m):
+            xa[j] *= w_decay
+    for j in range(m):
+        if xv[j] > v_th and rc[j] == 0:
+            xv[j] = xv[j] - jump if subtract else v_reset
+            if alif:
+                xa[j] += b
+            rc[j] = ref_steps
+            spikes[n_spk] = start + j
             n_spk += 1
-        X[ROW_V, i] = v
-        if alif:
-            X[ROW_A, i] = w
     return n_spk
 
 
 @numba.njit(**JIT)
-def _step_other(p, start, end, model, dt, X, S, refc, par, pop_chan, chan_kind, chan_erev,
-                i_ext, row, spikes, n_spk):
+def _step_other(p, start, end, model, dt, X, S, refc, par, pop_chan, chan_kind, chan_decay,
+                chan_erev, i_ext, row, spikes, n_spk):
     n_chan = S.shape[0]
     for i in range(start, end):
         cur = 0.0
@@ -256,6 +320,12 @@ def _step_other(p, start, end, model, dt, X, S, refc, par, pop_chan, chan_kind, 
         if spiked:
             spikes[n_spk] = i
             n_spk += 1
+    for c in range(n_chan):
+        if chan_kind[c] != 0:
+            d = chan_decay[c]
+            sc = S[c, start:end]
+            for j in range(end - start):
+                sc[j] *= d
     return n_spk
 
 
@@ -278,17 +348,13 @@ def neuron_step(step, dt, X, S, refc, pop_info, pop_par, pop_chan, chan_kind, ch
         first = n_spk
         if model == MODEL_LIF or model == MODEL_ALIF:
             n_spk = _step_lif(p, start, end, model == MODEL_ALIF, dt, X, S, refc, pop_par[p],
-                              pop_chan, chan_kind, chan_erev, i_ext, row, spikes, n_spk)
+                              pop_chan, chan_kind, chan_decay, chan_erev, i_ext, row, spikes,
+                              n_spk)
         else:
             n_spk = _step_other(p, start, end, model, dt, X, S, refc, pop_par[p], pop_chan,
-                                chan_kind, chan_erev, i_ext, row, spikes, n_spk)
+                                chan_kind, chan_decay, chan_erev, i_ext, row, spikes, n_spk)
         counters[pop_info[p, 3]] += end - start
         counters[pop_info[p, 4]] += n_spk - first
-    for c in range(S.shape[0]):
-        if chan_kind[c] != 0:
-            d = chan_decay[c]
-            for i in range(S.shape[1]):
-                S[c, i] *= d
     return n_spk
 
 
@@ -334,8 +400,11 @@ def propagate(step, spikes, n_spk, X, S, ring, proj_info, indptr, indices, weigh
                 for k in range(a, b):
                     S[c, post_start + (k - a)] += weights[k]
             else:
-                for k in range(a, b):
-                    S[c, indices[k]] += weights[k]
+                sc = S[c]
+                tg = indices[a:b]
+                wt = weights[a:b]
+                for k in range(tg.size):
+                    sc[tg[k]] += wt[k]
         counters[proj_info[q, 7]] += ops
     if n_slots > 1:
         slot = step % n_slots

@@ -78,8 +78,13 @@ def neuron_step(step, dt, X, S, refc, pop_info, pop_par, pop_chan, chan_kind, ch
                 v_new = v_inf + (v - v_inf) * np.exp(-dt * g_tot / tau_m)
             else:
                 v_inf = v_rest + r_m * drive
-                syn = (pop_chan[p, cur_ch, None] * s[cur_ch]).sum(axis=0)
-                v_new = v_inf + (v - v_inf) * par[7] + r_m * (syn - par[10] * w)
+                v_new = v_inf + (v - v_inf) * par[7]
+                if model == MODEL_ALIF:
+                    v_new = v_new - (r_m * par[10]) * w
+                # Channel by channel, in order: the same rounding as the kernel.
+                for c in np.flatnonzero(cur_ch):
+                    if r_m * pop_chan[p, c] != 0.0:
+                        v_new = v_new + (r_m * pop_chan[p, c]) * s[c]
             v = np.where(ref, v, v_new)
             w = w * par[8]
             spiked = ~ref & (v > v_th)
