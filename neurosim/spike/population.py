@@ -11,6 +11,7 @@ progress bar and to grow spike buffers). ``reference=True`` runs the NumPy twin 
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -156,8 +157,8 @@ class Simulator:
         self.check_arrays()
         if not self.timings["compile"] and not self.reference:
             self.compile()
-        bar = tqdm(total=n_steps, unit="step", disable=not progress, desc="simulate",
-                   leave=False)
+        bar = tqdm(total=n_steps, unit="step", desc="simulate", leave=False,
+                   disable=not progress or not sys.stderr.isatty())
         done = 0
         try:
             while done < n_steps:
