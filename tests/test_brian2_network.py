@@ -25,7 +25,7 @@ from neurosim.spec.populations import (
     Simulation,
     VInit,
 )
-from neurosim.spec.synapses import Delta, ExpCurrent
+from neurosim.spec.synapses import Delta, ExpConductance, ExpCurrent
 from neurosim.spike.population import Simulator, simulate_network
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -110,6 +110,62 @@ def test_feedforward_network_matches_brian2():
         np.testing.assert_allclose(ours, theirs, atol=DT + 1e-9)  # within one step
     np.testing.assert_allclose(res.spikes["in4"].times,
                                np.asarray(mon_src.spike_trains()[4] / ms), atol=1e-9)
+
+
+def test_conductance_synapses_match_brian2():
+    """Five driven LIF neurons excite (E = 0 mV) and inhibit (E = -80 mV) three others through
+    exponentially decaying conductances; Brian2 integrates with ``exponential_euler``, which
+    is the rule neurosim uses with conductances (them held over the step)."""
+    rng = np.random.default_rng(5)
+    lif = LIF(tau_m=10.0, r_m=10.0, v_rest=-65.0, v_th=-50.0, v_reset=-65.0, t_ref=2.0)
+    w_e = rng.uniform(0.02, 0.06, (5, 3))  # uS
+    w_i = rng.uniform(0.0, 0.02, (5, 3))
+    drive = np.array([1.6, 2.0, 2.5, 3.0, 3.5])
+    spec = PopulationNetwork(
+        name="cond",
+        populations=(
+            *(Population(name=f"in{k}", size=1, neuron=lif, current=float(drive[k]))
+              for k in range(5)),
+            Population(name="out", size=3, neuron=lif, current=1.2)),
+        projections=tuple(
+            proj for k in range(5) for proj in (
+                Projection(pre=f"in{k}", post="out", target="e",
+                           synapse=ExpConductance(tau=5.0, e_rev=0.0),
+                           weight=(tuple(w_e[k]),)),
+                Projection(pre=f"in{k}", post="out", target="i",
+                           synapse=ExpConductance(tau=10.0, e_rev=-80.0),
+                           weight=(tuple(w_i[k]),), delay=0.7))),
+        simulation=Simulation(dt=DT, duration=300.0, monitors=Monitors(spikes=("out",))))
+    res = simulate_network(spec)
+    _brian2_start(DT)
+    eqs = """dv/dt = (-(v - v_rest) + r_m * (I + ge * (0 * mV - v) + gi * (-80 * mV - v)))
+                    / tau_m : volt (unless refractory)
+             dge/dt = -ge / (5 * ms) : siemens
+             dgi/dt = -gi / (10 * ms) : siemens
+             I : amp"""
+    ns = {"v_rest": -65 * mV, "r_m": 10 * Mohm, "tau_m": 10 * ms, "v_th": -50 * mV,
+          "v_reset": -65 * mV}
+    groups = [b2.NeuronGroup(n, eqs, threshold="v > v_th", reset="v = v_reset",
+                             refractory=2 * ms, method="exponential_euler", namespace=ns)
+              for n in (5, 3)]
+    src, out = groups
+    src.v = out.v = -65 * mV
+    src.I = drive * nA
+    out.I = 1.2 * nA
+    syn_e = b2.Synapses(src, out, "w : siemens", on_pre="ge_post += w")
+    syn_e.connect()
+    syn_e.w = w_e[syn_e.i[:], syn_e.j[:]] * b2.usiemens
+    syn_i = b2.Synapses(src, out, "w : siemens", on_pre="gi_post += w", delay=0.7 * ms)
+    syn_i.connect()
+    syn_i.w = w_i[syn_i.i[:], syn_i.j[:]] * b2.usiemens
+    mon = b2.SpikeMonitor(out)
+    b2.Network(src, out, syn_e, syn_i, mon).run(300 * ms, namespace=ns)
+    trains = mon.spike_trains()
+    for k in range(3):
+        ours = res.spikes["out"].times[res.spikes["out"].indices == k]
+        theirs = np.asarray(trains[k] / ms)
+        assert ours.size == theirs.size and ours.size > 3
+        np.testing.assert_allclose(ours, theirs, atol=DT + 1e-9)  # within one step
 
 
 def _stats(indices, times, n, duration):
