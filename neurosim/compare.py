@@ -56,7 +56,8 @@ class Comparison:
     neuron per step. ``break_even_rate[T]``: mean firing rate of the spike-sending neurons at
     which the spiking energy at ``T`` equals the classic (dense MAC) energy;
     ``mean_rate[T]``: their actual mean rate. ``latency``: first recorded ``T`` within
-    :data:`LATENCY_GAP` of the classic accuracy, or ``None``.
+    :data:`LATENCY_GAP` of the classic accuracy, or ``None``. ``ops_curve`` holds the spiking
+    op counts at every ``T`` of ``accuracy_curve`` (e.g. the operations at the latency).
     """
 
     model: str
@@ -85,6 +86,7 @@ class Comparison:
     mean_fanout: float
     latency: int | None
     assumptions: tuple[str, ...]
+    ops_curve: dict[int, OpCounts] = field(default_factory=dict, repr=False)
     raster: tuple[np.ndarray, ...] | None = field(default=None, repr=False)
     raster_activations: tuple[np.ndarray, ...] | None = field(default=None, repr=False)
     raster_label: int | None = None
@@ -125,7 +127,9 @@ class Comparison:
             "mean_rate": by_t(self.mean_rate),
             "break_even_rate": by_t(self.break_even_rate),
             "mean_fanout": self.mean_fanout,
-            "latency": {"gap": LATENCY_GAP, "timesteps": self.latency},
+            "latency": {"gap": LATENCY_GAP, "timesteps": self.latency,
+                        "spiking_ops_total": (self.ops_curve[self.latency].to_dict()["total"]
+                                              if self.latency in self.ops_curve else None)},
             "assumptions": list(self.assumptions),
         }
 
@@ -310,5 +314,7 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
         energy_table=table, classic_energy_j=e_classic, classic_effective_energy_j=e_classic_eff,
         spiking_energy_j=e_spk, spiking_effective_energy_j=e_spk_eff, firing_rates=rates,
         mean_rate=mean_rate, break_even_rate=breakeven, mean_fanout=mean_fanout,
-        latency=latency, assumptions=assumptions, raster=raster, raster_activations=acts,
+        latency=latency, assumptions=assumptions,
+        ops_curve={t: res.opcounts_at[k] for t, k in k_of.items()}, raster=raster,
+        raster_activations=acts,
         raster_label=label, layer_names=net.names)
