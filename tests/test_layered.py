@@ -167,3 +167,13 @@ def test_every_shipped_layered_model_converts_and_runs(models_dir):
         assert net.n_layers >= 1
         ran += 1
     assert ran >= 1
+
+
+def test_population_networks_are_refused(models_dir):
+    from neurosim.build.layered import check_spiking_spec
+
+    pops = [p for p in sorted(models_dir.glob("*.toml"))
+            if not isinstance(load_model(p), Network)]
+    assert pops  # the shipped CUBA/COBA models are networks of populations
+    with pytest.raises(SpecError, match="not a layered model.*simulate"):
+        check_spiking_spec(load_model(pops[0]))

@@ -150,6 +150,9 @@ def classic_layer_macs(layer, input_shape) -> int:
 
 def check_spiking_spec(spec: Network, readout: str = "count") -> None:
     """Raise :class:`SpecError` if a layer of ``spec`` cannot run as spiking neurons."""
+    if not isinstance(spec, Network):
+        raise SpecError(f"{where(getattr(spec, 'source', None))}: a network of populations, "
+                        "not a layered model; run it with 'neurosim simulate'".lstrip(": "))
     last = len(spec.layers) - 1
     for i, layer in enumerate(spec.layers):
         if isinstance(layer, MaxPool2D):

@@ -98,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
             raise NeurosimError(f"{run_dir}: --params: no such run folder")
         spec, params = load_params(run_dir / "params.npz")
         model_spec = load_model(args.model)
+        check_spiking_spec(model_spec)
         if model_spec.param_shapes() != spec.param_shapes() \
                 or model_spec.input_shape != spec.input_shape:
             raise NeurosimError(f"{run_dir / 'params.npz'}: the run's network does not match "
@@ -107,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         data_dir = args.data_dir or data_dir
     else:
         spec = load_model(args.model)
+        check_spiking_spec(spec)  # a population network or a layer that cannot spike
         params = None
         dataset, data_dir, split_seed = args.dataset, args.data_dir, None
     check_spiking_spec(spec)  # fail before training if the spec cannot spike
