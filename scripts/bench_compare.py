@@ -346,7 +346,8 @@ def main(argv=None) -> int:
     if args.part in ("speed", "all"):
         results["speed"] = speed_part(runs, out, args.speed_samples, args.brian2_samples,
                                       args.torch_samples)
-    path = out / f"results-{args.part}.json"
+    tag = args.part if args.part == "speed" else f"{args.part}-{args.models.replace(',', '-')}"
+    path = out / f"results-{tag}.json"
     atomic_write_text(path, json.dumps(results, indent=2) + "\n")
     print(f"\nwrote {path}")
     return 0
