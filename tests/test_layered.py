@@ -143,6 +143,8 @@ def test_mismatched_params_and_inputs_are_refused():
         run_spiking(spec, wrong, np.zeros((1, 3)), timesteps=5, progress=False)
     with pytest.raises(DataError, match="expects 3"):
         run_spiking(spec, params, np.zeros((1, 4)), timesteps=5, progress=False)
+    with pytest.raises(DataError, match="no samples"):
+        run_spiking(spec, params, np.zeros((0, 3)), timesteps=5, progress=False)
     with pytest.raises(DataError, match="checkpoints"):
         run_spiking(spec, params, np.zeros((1, 3)), timesteps=5, checkpoints=(9,),
                     progress=False)

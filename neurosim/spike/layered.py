@@ -127,6 +127,8 @@ def run_layered(net: LayeredNet, x, *, timesteps: int, encoder: str = "current",
         raise DataError(f"encoder: must be one of {', '.join(encoders.ENCODERS)}, "
                         f"got {encoder!r}")
     x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 0 or x.shape[0] == 0:
+        raise DataError("input: no samples to simulate")
     n = x.shape[0]
     x = x.reshape(n, -1)
     if x.shape[1] != net.n_inputs:
