@@ -191,8 +191,9 @@ def test_propagate_delay_arrives_on_time():
         assert seen == [0, 0, 0, 0, 0, 0.7, 0.7, 0.7]
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_run_network_random_equivalence(seed):
+@pytest.mark.parametrize("kernel", ["run_network", "run_network_lif"])
+@pytest.mark.parametrize("seed", range(2))
+def test_run_network_random_equivalence(seed, kernel):
     """Whole loop: a random recurrent network of mixed models, with monitors."""
     rng = np.random.default_rng(seed)
     arr, _ = _proj_arrays(rng)
@@ -211,11 +212,11 @@ def test_run_network_random_equivalence(seed):
         rec_row = np.array([0, 0, 0, 6], np.int64)
         rec_out = np.zeros((4, n_steps))
         pop_counts = np.zeros((2, n_steps), np.int32)
-        done = mod.run_network(0, n_steps, x.dt, x.X, x.S, x.refc, x.pop_info, x.pop_par,
-                               x.pop_chan, x.chan_kind, x.chan_decay, x.chan_erev, x.i_ext,
-                               x.proj_info, x.indptr, x.indices, x.weights, x.ring, x.counters,
-                               np.zeros(x.n, np.int32), np.ones(x.n, np.uint8), spk_i, spk_t,
-                               count, rec_idx, rec_row, rec_out, pop_counts)
+        done = getattr(mod, kernel)(
+            0, n_steps, x.dt, x.X, x.S, x.refc, x.pop_info, x.pop_par, x.pop_chan,
+            x.chan_kind, x.chan_decay, x.chan_erev, x.i_ext, x.proj_info, x.indptr, x.indices,
+            x.weights, x.ring, x.counters, np.zeros(x.n, np.int32), np.ones(x.n, np.uint8),
+            spk_i, spk_t, count, rec_idx, rec_row, rec_out, pop_counts)
         assert done == n_steps
         outs.append((x, spk_i[:count[0]].copy(), spk_t[:count[0]].copy(), rec_out,
                      pop_counts))
@@ -228,6 +229,20 @@ def test_run_network_random_equivalence(seed):
     np.testing.assert_array_equal(a.counters, b.counters)
     assert a.counters[5] + a.counters[6] == ai.size  # spike counters = recorded spikes
     assert ap.sum() == ai.size
+
+
+def test_run_network_lif_refuses_other_models():
+    arr = build_neurons([("a", IF(), np.zeros(2))], 1.0)
+    for mod in (fast, slow):
+        with pytest.raises(ValueError, match="LIF populations only"):
+            mod.run_network_lif(0, 3, 1.0, arr.X, arr.S, arr.refc, arr.pop_info, arr.pop_par,
+                                arr.pop_chan, arr.chan_kind, arr.chan_decay, arr.chan_erev,
+                                arr.i_ext, arr.proj_info, arr.indptr, arr.indices, arr.weights,
+                                arr.ring, arr.counters, np.zeros(2, np.int32),
+                                np.ones(2, np.uint8), np.zeros(10, np.int32),
+                                np.zeros(10, np.int32), np.zeros(1, np.int64),
+                                np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 3)),
+                                np.zeros((1, 0), np.int32))
 
 
 def test_run_network_stops_before_overflow():

@@ -32,11 +32,14 @@ import math
 
 import numba
 import numpy as np
+from numba import literally, types
+from numba.extending import overload
 
 from .config import JIT
 
-__all__ = ["neuron_step", "propagate", "run_network", "MODEL_IF", "MODEL_LIF", "MODEL_ALIF",
-           "MODEL_IZH", "MODEL_ADEX", "MODEL_HH", "MODEL_MP", "NPAR", "ROW_V", "ROW_A",
+__all__ = ["neuron_step", "propagate", "run_network", "run_network_lif", "MODEL_IF",
+           "MODEL_LIF", "MODEL_ALIF", "MODEL_IZH", "MODEL_ADEX", "MODEL_HH", "MODEL_MP", "NPAR",
+           "ROW_V", "ROW_A",
            "ROW_M", "ROW_H", "ROW_N", "N_ROWS"]
 
 MODEL_IF, MODEL_LIF, MODEL_ALIF, MODEL_IZH, MODEL_ADEX, MODEL_HH, MODEL_MP = range(7)
@@ -80,7 +83,7 @@ def _hh_deriv(v, m, h, n, par, i_tot, g_syn, ge_syn):
             phi * (an * (1.0 - n) - bn * n))
 
 
-@numba.njit(**JIT)
+@numba.njit(inline="always", **JIT)
 def _step_lif(p, start, end, alif, dt, X, S, refc, par, pop_chan, chan_kind, chan_decay,
               chan_erev, i_ext, row, spikes, n_spk):
     """LIF and adaptive LIF. Without conductances the update is split, as Brian2's generated
@@ -280,19 +283,22 @@ def _step_other(p, start, end, model, dt, X, S, refc, par, pop_chan, chan_kind, 
             n = X[ROW_N, i]
             i_tot = drive + cur
             if par[9] > 0.0:
-                k1 = _hh_deriv(v, m, h, n, par, i_tot, gsum, gesum)
-                hd = 0.5 * dt
-                k2 = _hh_deriv(v + hd * k1[0], m + hd * k1[1], h + hd * k1[2],
-                               n + hd * k1[3], par, i_tot, gsum, gesum)
-                k3 = _hh_deriv(v + hd * k2[0], m + hd * k2[1], h + hd * k2[2],
-                               n + hd * k2[3], par, i_tot, gsum, gesum)
-                k4 = _hh_deriv(v + dt * k3[0], m + dt * k3[1], h + dt * k3[2],
-                               n + dt * k3[3], par, i_tot, gsum, gesum)
-                s6 = dt / 6.0
-                v_new = v + s6 * (k1[0] + 2.0 * k2[0] + 2.0 * k3[0] + k4[0])
-                m_new = m + s6 * (k1[1] + 2.0 * k2[1] + 2.0 * k3[1] + k4[1])
-                h_new = h + s6 * (k1[2] + 2.0 * k2[2] + 2.0 * k3[2] + k4[2])
-                n_new = n + s6 * (k1[3] + 2.0 * k2[3] + 2.0 * k3[3] + k4[3])
+                # Classical RK4 as a loop over its four stages: one call site keeps the
+                # compiled code (and the compile time) small.
+                v_new, m_new, h_new, n_new = v, m, h, n
+                yv, ym, yh, yn = v, m, h, n
+                for stage in range(4):
+                    dv, dm, dh, dn = _hh_deriv(yv, ym, yh, yn, par, i_tot, gsum, gesum)
+                    wgt = dt / 6.0 if stage == 0 or stage == 3 else dt / 3.0
+                    v_new += wgt * dv
+                    m_new += wgt * dm
+                    h_new += wgt * dh
+                    n_new += wgt * dn
+                    step_to = dt if stage == 2 else 0.5 * dt
+                    yv = v + step_to * dv
+                    ym = m + step_to * dm
+                    yh = h + step_to * dh
+                    yn = n + step_to * dn
             else:
                 am, bm, ah, bh, an, bn = _hh_rates(v)
                 phi = par[8]
@@ -329,16 +335,46 @@ def _step_other(p, start, end, model, dt, X, S, refc, par, pop_chan, chan_kind, 
     return n_spk
 
 
+def _step_models(p, start, end, model, dt, X, S, refc, par, pop_chan, chan_kind, chan_decay,
+                 chan_erev, i_ext, row, spikes, n_spk, general):
+    """Models other than LIF; compiled only when ``general`` is literally ``True``."""
+    raise NotImplementedError("compiled code only")
+
+
+@overload(_step_models, prefer_literal=True)
+def _step_models_impl(p, start, end, model, dt, X, S, refc, par, pop_chan, chan_kind,
+                      chan_decay, chan_erev, i_ext, row, spikes, n_spk, general):
+    if isinstance(general, types.BooleanLiteral) and not general.literal_value:
+        def lif_only(p, start, end, model, dt, X, S, refc, par, pop_chan, chan_kind,
+                     chan_decay, chan_erev, i_ext, row, spikes, n_spk, general):
+            if model != MODEL_LIF:
+                raise ValueError("run_network_lif runs LIF populations only; use run_network")
+            return n_spk
+        return lif_only
+
+    def every_model(p, start, end, model, dt, X, S, refc, par, pop_chan, chan_kind,
+                    chan_decay, chan_erev, i_ext, row, spikes, n_spk, general):
+        return _step_other(p, start, end, model, dt, X, S, refc, par, pop_chan, chan_kind,
+                           chan_decay, chan_erev, i_ext, row, spikes, n_spk)
+    return every_model
+
+
 @numba.njit(**JIT)
-def neuron_step(step, dt, X, S, refc, pop_info, pop_par, pop_chan, chan_kind, chan_decay,
-                chan_erev, i_ext, spikes, counters):
+def _neuron_step(step, dt, X, S, refc, pop_info, pop_par, pop_chan, chan_kind, chan_decay,
+                 chan_erev, i_ext, spikes, counters, general):
     """Advance every neuron by one step of ``dt`` (ms); write spiking indices to ``spikes``.
 
     Integrates each population with its model's rule (exact for IF/LIF/ALIF with current
     synapses, exponential Euler with conductances, Euler for Izhikevich/AdEx, exponential
     Euler or RK4 for HH), applies threshold, reset and refractoriness, then decays the
     synaptic channels by ``exp(-dt / tau)``. Returns the number of spikes (indices ascending).
+
+    ``general`` (a compile-time constant): ``False`` when every population is LIF or adaptive
+    LIF, so that the other models' code is not compiled at all (compile time of the CUBA/COBA
+    path); a population of another model then raises ``ValueError``. The public
+    :func:`neuron_step` is the general one.
     """
+    literally(general)
     row = step if i_ext.shape[0] > 1 else 0
     n_spk = 0
     for p in range(pop_info.shape[0]):
@@ -351,11 +387,21 @@ def neuron_step(step, dt, X, S, refc, pop_info, pop_par, pop_chan, chan_kind, ch
                               pop_chan, chan_kind, chan_decay, chan_erev, i_ext, row, spikes,
                               n_spk)
         else:
-            n_spk = _step_other(p, start, end, model, dt, X, S, refc, pop_par[p], pop_chan,
-                                chan_kind, chan_decay, chan_erev, i_ext, row, spikes, n_spk)
+            n_spk = _step_models(p, start, end, model, dt, X, S, refc, pop_par[p], pop_chan,
+                                 chan_kind, chan_decay, chan_erev, i_ext, row, spikes, n_spk,
+                                 general)
         counters[pop_info[p, 3]] += end - start
         counters[pop_info[p, 4]] += n_spk - first
     return n_spk
+
+
+@numba.njit(**JIT)
+def neuron_step(step, dt, X, S, refc, pop_info, pop_par, pop_chan, chan_kind, chan_decay,
+                chan_erev, i_ext, spikes, counters):
+    """Advance every neuron by one step of ``dt`` (ms), any model; see :func:`_neuron_step`.
+    Returns the number of spikes, whose indices (ascending) are in ``spikes``."""
+    return _neuron_step(step, dt, X, S, refc, pop_info, pop_par, pop_chan, chan_kind,
+                        chan_decay, chan_erev, i_ext, spikes, counters, True)
 
 
 @numba.njit(**JIT)
@@ -443,8 +489,52 @@ def run_network(step0, n_steps, dt, X, S, refc, pop_info, pop_par, pop_chan, cha
         for r in range(rec_idx.shape[0]):
             row = rec_row[r]
             rec_out[r, s] = X[row, rec_idx[r]] if row < 5 else S[row - 5, rec_idx[r]]
-        n_spk = neuron_step(step, dt, X, S, refc, pop_info, pop_par, pop_chan, chan_kind,
-                            chan_decay, chan_erev, i_ext, spikes, counters)
+        n_spk = _neuron_step(step, dt, X, S, refc, pop_info, pop_par, pop_chan, chan_kind,
+                             chan_decay, chan_erev, i_ext, spikes, counters, True)
+        if n_spk > 0:
+            m = spk_count[0]
+            for k in range(n_spk):
+                i = spikes[k]
+                if spk_mask[i]:
+                    spk_i[m] = i
+                    spk_t[m] = step
+                    m += 1
+            spk_count[0] = m
+            if pop_counts.shape[1] > 0:
+                p = 0
+                for k in range(n_spk):
+                    while spikes[k] >= pop_info[p, 1]:
+                        p += 1
+                    pop_counts[p, s] += 1
+            propagate(step, spikes, n_spk, X, S, ring, proj_info, indptr, indices, weights,
+                      chan_kind, counters)
+        elif ring.shape[0] > 1:
+            propagate(step, spikes, 0, X, S, ring, proj_info, indptr, indices, weights,
+                      chan_kind, counters)
+    return n_steps
+
+
+# The same loop written out a second time rather than shared through a helper: every level
+# of compiled calls re-optimises everything beneath it, and this copy, which leaves out the
+# models other than LIF, is what makes the first compilation of CUBA/COBA short.
+@numba.njit(**JIT)
+def run_network_lif(step0, n_steps, dt, X, S, refc, pop_info, pop_par, pop_chan, chan_kind,
+                    chan_decay, chan_erev, i_ext, proj_info, indptr, indices, weights, ring,
+                    counters, spikes, spk_mask, spk_i, spk_t, spk_count, rec_idx, rec_row,
+                    rec_out, pop_counts):
+    """:func:`run_network` for networks of LIF / adaptive LIF populations only (raises
+    ``ValueError`` otherwise)."""
+    n = X.shape[1]
+    cap = spk_i.shape[0]
+    for s in range(n_steps):
+        if spk_count[0] + n > cap:
+            return s
+        step = step0 + s
+        for r in range(rec_idx.shape[0]):
+            row = rec_row[r]
+            rec_out[r, s] = X[row, rec_idx[r]] if row < 5 else S[row - 5, rec_idx[r]]
+        n_spk = _neuron_step(step, dt, X, S, refc, pop_info, pop_par, pop_chan, chan_kind,
+                             chan_decay, chan_erev, i_ext, spikes, counters, False)
         if n_spk > 0:
             m = spk_count[0]
             for k in range(n_spk):

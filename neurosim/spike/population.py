@@ -19,7 +19,7 @@ import numpy as np
 
 from ..build.populations import STATE_ROWS, EngineArrays, build_population_network
 from ..errors import SpecError
-from ..kernels.network import RUN_DTYPES
+from ..kernels.network import MODEL_ALIF, MODEL_LIF, RUN_DTYPES
 from ..monitor.opcounts import LayerOps, OpCounts
 from ..monitor.probes import DERIVED_HH, RateRecorder, SpikeRecorder, SpikeTrains, StateRecorder
 from ..spec.populations import PopulationNetwork
@@ -27,13 +27,14 @@ from ..spec.populations import PopulationNetwork
 __all__ = ["Simulator", "NetworkResult", "simulate_network", "kernel_functions"]
 
 
-def kernel_functions(reference: bool = False):
-    """``run_network`` compiled, or its NumPy twin."""
+def kernel_functions(reference: bool = False, general: bool = True):
+    """The time-loop kernel, compiled or its NumPy twin: ``run_network`` for any model, or
+    ``run_network_lif`` (less code to compile) when every population is LIF."""
     if reference:
-        from . import reference as ref
-        return ref.run_network
-    from ..kernels.network import run_network
-    return run_network
+        from . import reference as mod
+    else:
+        from ..kernels import network as mod
+    return mod.run_network if general else mod.run_network_lif
 
 
 @dataclass
@@ -114,7 +115,10 @@ class Simulator:
                 self._state_req.append((pop, var, local, cols))
         self.state_rec = StateRecorder(np.asarray(idx, dtype=np.int64),
                                        np.asarray(rows, dtype=np.int64))
-        self._fn = kernel_functions(reference)
+        #: Whether any population is not LIF: only then is the other models' code compiled.
+        self.general = bool(np.any((arrays.pop_info[:, 2] != MODEL_LIF)
+                                   & (arrays.pop_info[:, 2] != MODEL_ALIF)))
+        self._fn = kernel_functions(reference, self.general)
 
     def _args(self, n_steps):
         rec_out = self.state_rec.buffer(n_steps)

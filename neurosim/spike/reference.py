@@ -23,7 +23,7 @@ from ..kernels.network import (
     ROW_V,
 )
 
-__all__ = ["neuron_step", "propagate", "run_network"]
+__all__ = ["neuron_step", "propagate", "run_network", "run_network_lif"]
 
 
 def _hh_rates(v):
@@ -223,3 +223,16 @@ def run_network(step0, n_steps, dt, X, S, refc, pop_info, pop_par, pop_chan, cha
         propagate(step, spikes, n_spk, X, S, ring, proj_info, indptr, indices, weights,
                   chan_kind, counters)
     return n_steps
+
+
+def run_network_lif(step0, n_steps, dt, X, S, refc, pop_info, pop_par, pop_chan, chan_kind,
+                    chan_decay, chan_erev, i_ext, proj_info, indptr, indices, weights, ring,
+                    counters, spikes, spk_mask, spk_i, spk_t, spk_count, rec_idx, rec_row,
+                    rec_out, pop_counts):
+    """Twin of :func:`neurosim.kernels.network.run_network_lif`: LIF populations only."""
+    if not np.all((pop_info[:, 2] == MODEL_LIF) | (pop_info[:, 2] == MODEL_ALIF)):
+        raise ValueError("run_network_lif runs LIF populations only; use run_network")
+    return run_network(step0, n_steps, dt, X, S, refc, pop_info, pop_par, pop_chan, chan_kind,
+                       chan_decay, chan_erev, i_ext, proj_info, indptr, indices, weights, ring,
+                       counters, spikes, spk_mask, spk_i, spk_t, spk_count, rec_idx, rec_row,
+                       rec_out, pop_counts)
