@@ -239,14 +239,16 @@ def test_stride_one_input_gradient_matches_finite_differences():
 
 
 def test_wide_col2im_equals_col2im():
-    from neurosim.rate.layers import _wide_col2im
+    from neurosim.rate.layers import COL2IM_BLOCK, _wide_col2im
     rng = np.random.default_rng(10)
-    n, c, h, w, kh, kw, ph, pw = 2, 3, 5, 4, 3, 2, 1, 2
+    # more samples than one block, and a partial last block
+    n, c, h, w, kh, kw, ph, pw, f = COL2IM_BLOCK + 3, 3, 5, 4, 3, 2, 1, 2, 2
     oh, ow = h + 2 * ph - kh + 1, w + 2 * pw - kw + 1
-    d = rng.standard_normal((c * kh * kw, n, oh, ow))
-    wide = np.zeros((c * kh * kw, n, oh, w + 2 * pw))
-    wide[..., :ow] = d
+    w2t = rng.standard_normal((c * kh * kw, f))
+    dz = rng.standard_normal((f, n, oh, ow))
+    wide = np.zeros((f, n, oh, w + 2 * pw))
+    wide[..., :ow] = dz
     np.testing.assert_allclose(
-        _wide_col2im(wide.reshape(c * kh * kw, -1), (n, c, h, w), (kh, kw), (ph, pw)),
-        col2im(d.reshape(c * kh * kw, -1), (n, c, h, w), (kh, kw), (1, 1), (ph, pw), (oh, ow)),
+        _wide_col2im(w2t, wide, (n, c, h, w), (kh, kw), (ph, pw)),
+        col2im(w2t @ dz.reshape(f, -1), (n, c, h, w), (kh, kw), (1, 1), (ph, pw), (oh, ow)),
         rtol=1e-12)

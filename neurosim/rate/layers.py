@@ -88,28 +88,40 @@ def col2im(dcols, x_shape, kernel, stride, padding, out_hw):
     return np.ascontiguousarray(dxp[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3))
 
 
-def _wide_col2im(dcols, x_shape, kernel, padding):
-    """:func:`col2im` for stride 1 and *wide* columns ``(C kh kw, N H_out W_pad)``: the
-    gradient columns of every output row extended with zeros to the padded input width.
+#: Samples per block of the stride-1 input gradient: the block's column gradient
+#: (``C kh kw x block H_out W_pad`` values, ~3 MB for 16 channels 5x5 on 14x14) stays in cache
+#: between the matrix product that writes it and the additions that read it.
+COL2IM_BLOCK = 8
 
+
+def _wide_col2im(w2t, dz_wide, x_shape, kernel, padding):
+    """Input gradient of a stride-1 convolution, ``col2im(w2t @ dz_wide)``, blockwise.
+
+    ``w2t`` is ``W^T`` of shape ``(C kh kw, F)``; ``dz_wide`` the output gradient
+    ``(F, N, H_out, W_pad)`` extended with zero columns to the padded input width ``W_pad``.
     In the flattened padded image, the inputs that output row ``i`` reads through tap
     ``(u, v)`` are the contiguous run ``[(i + u) W_pad + v, ... + W_out)``; with the zero
     extension, the whole tap row ``(c, u, v, n)`` adds onto one contiguous run of
     ``H_out W_pad`` values starting at ``u W_pad + v``. Adding runs of that length is several
-    times faster than :func:`col2im`'s runs of ``W_out``.
+    times faster than :func:`col2im`'s runs of ``W_out``, and working in blocks of
+    :data:`COL2IM_BLOCK` samples keeps the column gradient in cache.
     """
     (kh, kw), (ph, pw) = kernel, padding
     n, c, h, w = x_shape
     hp, wp = h + 2 * ph, w + 2 * pw
     run = (hp - kh + 1) * wp
-    d = dcols.reshape(c, kh, kw, n, run)
+    f = dz_wide.shape[0]
     # one zero-padded plane per (channel, sample), with kw - 1 spare values for the runs that
     # spill past the plane's end (they only carry the zero extra columns)
-    acc = np.zeros((c, n, hp * wp + kw - 1), dtype=dcols.dtype)
-    for u in range(kh):
-        for v in range(kw):
-            start = u * wp + v
-            acc[:, :, start:start + run] += d[:, u, v]
+    acc = np.zeros((c, n, hp * wp + kw - 1), dtype=dz_wide.dtype)
+    for s in range(0, n, COL2IM_BLOCK):
+        block = dz_wide[:, s:s + COL2IM_BLOCK].reshape(f, -1)
+        d = (w2t @ block).reshape(c, kh, kw, -1, run)
+        a = acc[:, s:s + COL2IM_BLOCK]
+        for u in range(kh):
+            for v in range(kw):
+                start = u * wp + v
+                a[:, :, start:start + run] += d[:, u, v]
     dx = acc[:, :, :hp * wp].reshape(c, n, hp, wp)[:, :, ph:ph + h, pw:pw + w]
     return np.ascontiguousarray(dx.transpose(1, 0, 2, 3))
 
@@ -150,8 +162,7 @@ def conv2d_backward(layer, p, cache, dz, need_dx):
             wp = x_shape[3] + 2 * layer.padding[1]
             wide = np.zeros((f, n, oh, wp), dtype=dz.dtype)
             wide[:, :, :, :ow] = dzt
-            dx = _wide_col2im(w2t @ wide.reshape(f, -1), x_shape, layer.kernel_size,
-                              layer.padding)
+            dx = _wide_col2im(w2t, wide, x_shape, layer.kernel_size, layer.padding)
         else:
             dx = col2im(w2t @ dz2, x_shape, layer.kernel_size, layer.stride, layer.padding,
                         (oh, ow))

@@ -32,6 +32,7 @@ import numpy as np
 
 from ..build.params import init_params, load_params, save_params
 from ..errors import DataError, NeurosimError, where
+from .heap import keep_freed_memory
 from .network import _loss_grads, _prepare, evaluate_loss
 from .optimizers import make_optimizer
 from .schedules import learning_rate
@@ -157,6 +158,7 @@ class Trainer:
         """
         spec, tr = self.spec, self.spec.training
         epochs = tr.epochs if epochs is None else int(epochs)
+        keep_freed_memory()  # reuse freed batch temporaries instead of page-faulting them in
         init_seed = spec.init.seed if self.seed is None else self.seed
         train_seed = tr.seed if self.seed is None else self.seed
 
