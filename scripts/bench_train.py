@@ -12,7 +12,11 @@ Targets: MLP epoch time <= 1.2x PyTorch, CNN <= 2x PyTorch.
     pip install torch==2.13.0          # CPU wheel; torch is used by this script only
     python scripts/bench_train.py [--n-train 60000] [--epochs 2] [--threads 2]
 
-Timings on a shared machine are noisy; each figure is the fastest of ``--epochs`` epochs.
+Timings on a shared machine are noisy; each figure is the fastest of ``--epochs`` epochs, and
+the two frameworks alternate epoch by epoch. The load average is printed with the results:
+when other processes keep the cores busy, multi-threaded runs mostly measure how each
+framework's threads cope with contention (PyTorch's OpenMP threads suffer most), so compare
+with ``--threads 1`` as well.
 """
 
 from __future__ import annotations
@@ -149,7 +153,8 @@ def main() -> None:
               f"ratio {t_ns / t_pt:.2f}", flush=True)
     print(f"\n{args.n_train} Fashion-MNIST images per epoch, batch size "
           f"{spec.training.batch_size}, Adam, {args.threads} threads, torch {torch.__version__}, "
-          f"numpy {np.__version__}")
+          f"numpy {np.__version__}, load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} cores")
     print(f"{'model':<12} {'neurosim s':>11} {'PyTorch s':>10} {'ratio':>6} {'target':>7}")
     for name, a, b, r, tgt in rows:
         mark = "" if tgt is None else ("  ok" if r <= tgt else "  over")
