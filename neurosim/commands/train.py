@@ -114,9 +114,11 @@ def run(args: argparse.Namespace) -> int:
     from ..atomic import atomic_write_text
     atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2, allow_nan=True))
     if h["loss"]:
+        loss_label = ("cross-entropy (nats per sample)" if spec.training.loss == "cross_entropy"
+                      else "mean squared error per output")
         plot_training_curves(h, out / "training-curves.png",
                              title=f"{spec.name} on {ds.name}: test accuracy "
-                                   f"{100 * test_acc:.2f}%")
+                                   f"{100 * test_acc:.2f}%", loss_label=loss_label)
     print(f"{spec.name}: test accuracy {100 * test_acc:.2f}% on {len(ds.x_test)} {ds.name} "
           f"test samples after {len(h['loss'])} epochs; {ops.macs:,.0f} MACs per sample "
           f"({ops.effective_macs:,.0f} effective); run folder {out}")

@@ -19,8 +19,11 @@ def _save(fig, path) -> None:
     plt.close(fig)
 
 
-def plot_training_curves(history: dict, path, title: str = "training") -> None:
-    """Loss and accuracy per epoch, training and validation, side by side (PNG)."""
+def plot_training_curves(history: dict, path, title: str = "training",
+                         loss_label: str = "loss per sample") -> None:
+    """Loss and accuracy per epoch, training and validation, side by side (PNG).
+
+    ``loss_label`` names the loss and its unit on the y axis."""
     epochs = np.arange(1, len(history["loss"]) + 1)
     fig, (ax_l, ax_a) = plt.subplots(1, 2, figsize=(10, 4))
     ax_l.plot(epochs, history["loss"], "o-", ms=3, label="training (batches, training mode)")
@@ -29,7 +32,7 @@ def plot_training_curves(history: dict, path, title: str = "training") -> None:
     if np.any(np.isfinite(history.get("val_loss", []))):
         ax_l.plot(epochs, history["val_loss"], "s-", ms=3, label="validation")
         ax_a.plot(epochs, 100 * np.asarray(history["val_acc"]), "s-", ms=3, label="validation")
-    ax_l.set(xlabel="epoch", ylabel="loss (nats per sample)", title="loss")
+    ax_l.set(xlabel="epoch", ylabel=loss_label, title="loss")
     ax_a.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
     for ax in (ax_l, ax_a):
         ax.grid(alpha=0.3)
