@@ -182,8 +182,8 @@ def _taps(layer, x_shape):
 
 
 def _tiles(layer, x_shape) -> bool:
-    """Whether the pooling windows tile the input exactly (stride = window, no remainder),
-    so that a reshape to ``(N, C, H_out, kh, W_out, kw)`` is exact."""
+    """Whether the pooling windows tile the input exactly (stride = window, no remainder):
+    then every input lies in exactly one window."""
     (kh, kw), (sh, sw) = layer.pool_size, layer.stride
     return (kh, kw) == (sh, sw) and x_shape[2] % kh == 0 and x_shape[3] % kw == 0
 
@@ -200,13 +200,13 @@ def avgpool2d_forward(layer, p, x, training, rng):
 
 def avgpool2d_backward(layer, p, x_shape, dz, need_dx):
     """Each input in a window receives ``dz / (kh kw)``; inputs in no window receive 0."""
-    taps, (oh, ow) = _taps(layer, x_shape)
+    taps, _ = _taps(layer, x_shape)
     share = dz * dz.dtype.type(1.0 / len(taps))
-    if _tiles(layer, x_shape):  # one broadcast copy instead of kh * kw strided additions
-        (kh, kw), (n, c) = layer.pool_size, x_shape[:2]
-        dx = np.empty((n, c, oh, kh, ow, kw), dtype=dz.dtype)
-        dx[...] = share[:, :, :, None, :, None]
-        return dx.reshape(x_shape), {}
+    if _tiles(layer, x_shape):  # windows tile the input: each input is written exactly once
+        dx = np.empty(x_shape, dtype=dz.dtype)
+        for t in taps:
+            dx[t] = share
+        return dx, {}
     dx = np.zeros(x_shape, dtype=dz.dtype)
     for t in taps:
         dx[t] += share
