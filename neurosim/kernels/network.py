@@ -108,6 +108,7 @@ def _step_lif(p, start, end, alif, dt, X, S, refc, par, pop_chan, chan_kind, cha
     m = end - start
     n_chan = S.shape[0]
     fused = False
+    scan = True
     c0 = 0
     c1 = 0
     if par[11] > 0.0:
@@ -154,6 +155,7 @@ def _step_lif(p, start, end, alif, dt, X, S, refc, par, pop_chan, chan_kind, cha
         d1 = chan_decay[c1]
         s0 = S[c0, start:end]
         s1 = S[c1, start:end]
+        crossed = 0
         for j in range(m):
             r = rc[j]
             r = r - 1 if r > 0 else r
@@ -162,8 +164,10 @@ def _step_lif(p, start, end, alif, dt, X, S, refc, par, pop_chan, chan_kind, cha
             v_inf = v_rest + r_m * drive[j]
             vn = v_inf + (v - v_inf) * decay + k0 * s0[j] + k1 * s1[j]
             xv[j] = v if r > 0 else vn
+            crossed += 1 if vn > v_th and r == 0 else 0
             s0[j] *= d0
             s1[j] *= d1
+        scan = crossed > 0  # most steps nobody of the population fires: skip the scan
         for c in range(n_chan):
             if chan_kind[c] != 0 and c != c0 and c != c1:
                 sc = S[c, start:end]
@@ -205,7 +209,7 @@ def _step_lif(p, start, end, alif, dt, X, S, refc, par, pop_chan, chan_kind, cha
     if alif:
         for j in range(m):
             xa[j] *= w_decay
-    for j in range(m):
+    for j in range(m if scan else 0):
         if xv[j] > v_th and rc[j] == 0:
             xv[j] = xv[j] - jump if subtract else v_reset
             if alif:
