@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import DataError, where
 from .activations import ACTIVATION_OPS
+from .heap import keep_freed_memory
 from .layers import LAYER_OPS
 from .losses import LOSSES
 
@@ -35,6 +36,7 @@ def _dtype(params):
 
 def _prepare(spec, params, x) -> np.ndarray:
     """``x`` as a C-contiguous batch ``(N, *spec.input_shape)`` of the parameters' dtype."""
+    keep_freed_memory()  # every pass allocates large temporaries: see .heap
     x = np.asarray(x)
     shape = tuple(spec.input_shape)
     if x.ndim == 0 or tuple(x.shape[1:]) != shape:
