@@ -95,6 +95,10 @@ def test_bad_inputs_are_one_line_and_exit_2(tmp_path, models_dir, capsys):
     line = run_bad(["train", str(small), "--out", str(tmp_path / "o")], capsys)
     assert "small.toml: layer 0 (dense): units: 5 output units" in line
 
+    line = run_bad(["train", str(models_dir / "fmnist-mlp.toml"), "--dataset", "digits"],
+                   capsys)
+    assert "fmnist-mlp.toml: input_shape: [784] does not fit the digits samples" in line
+
     line = run_bad(["train", str(tmp_path / "missing.toml")], capsys)
     assert "missing.toml: no such model file" in line
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from ..errors import DataError, where
@@ -42,12 +43,20 @@ def add_parser(subparsers) -> None:
 def load_data_for(spec, dataset=None, data_dir=None, seed=None):
     """The data set a spec is trained or evaluated on, shaped to its input and checked
     against its output size."""
+    import numpy as np
+
     from ..data import load_dataset
 
     name = dataset or spec.data.dataset
     split_seed = spec.training.seed if seed is None else seed
-    ds = load_dataset(name, data_dir=data_dir, scaling=spec.data.scaling, seed=split_seed,
-                      input_shape=spec.input_shape)
+    ds = load_dataset(name, data_dir=data_dir, scaling=spec.data.scaling, seed=split_seed)
+    shape = tuple(spec.input_shape)
+    if int(np.prod(ds.input_shape)) != int(np.prod(shape)):
+        raise DataError(f"{where(spec.source, field='input_shape')}: {list(shape)} does not fit "
+                        f"the {name} samples of shape {list(ds.input_shape)}")
+    if ds.input_shape != shape:
+        ds = replace(ds, x_train=ds.x_train.reshape(len(ds.x_train), *shape),
+                     x_test=ds.x_test.reshape(len(ds.x_test), *shape), input_shape=shape)
     units = int(spec.output_shape[0]) if len(spec.output_shape) == 1 else 0
     if units < ds.n_classes:
         last = len(spec.layers) - 1
