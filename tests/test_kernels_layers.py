@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neurosim.build.layered import build_layered, window_fanout_table
+from neurosim.build.layered import build_layered, neuron_fanout_table, window_fanout_table
 from neurosim.build.params import init_params
 from neurosim.kernels import layers as K
 from neurosim.spec import AvgPool2D, Conv2D, Dense, Flatten, Network
@@ -132,6 +132,7 @@ def test_conv_scatter_matches_twin(data):
 @given(st.data())
 def test_pool_scatter_matches_twin(data):
     g, _, (ptr, tgt, _), idx, vals = _random_case(data, K.KIND_POOL)
+    ptr, tgt = neuron_fanout_table(ptr, tgt, int(g[K.G_CIN]))
     w = np.float32(1.0 / (g[K.G_KH] * g[K.G_KW]))
     (_, (ck, nk)), (_, (cr, nr)) = _both(
         "pool_scatter", idx, idx.size, vals, bool(data.draw(st.booleans())), g, w, ptr, tgt,

@@ -31,6 +31,7 @@ from ..spec.network import Network
 from .params import Params, check_params
 
 __all__ = ["LayeredNet", "build_layered", "conv_fanout", "window_fanout_table",
+           "neuron_fanout_table",
            "classic_layer_macs", "check_spiking_spec"]
 
 
@@ -115,6 +116,19 @@ def window_fanout_table(h_in, w_in, h_out, w_out, kh, kw, sh, sw, ph, pw, c_out)
     tgt = np.array([e[0] for e in flat], dtype=np.int64)
     kof = np.array([e[1] for e in flat], dtype=np.int64)
     return ptr, tgt, kof
+
+
+def neuron_fanout_table(ptr, tgt, channels):
+    """Expand a per-position table (channels-last state, ``tgt`` the first state index of each
+    target position) into a per-neuron one for a channel-preserving layer (pooling): neuron
+    ``pos * channels + c`` reaches ``tgt + c`` for each entry of its position."""
+    ptr = np.asarray(ptr)
+    counts = np.repeat(np.diff(ptr), channels)
+    out_ptr = np.zeros(counts.size + 1, np.int64)
+    out_ptr[1:] = np.cumsum(counts)
+    out_tgt = np.concatenate([tgt[ptr[p]:ptr[p + 1]] + c for p in range(ptr.size - 1)
+                              for c in range(channels)] or [np.zeros(0, np.int64)])
+    return out_ptr, out_tgt.astype(np.int64)
 
 
 def conv_fanout(input_shape, layer: Conv2D | AvgPool2D) -> np.ndarray:
@@ -238,12 +252,15 @@ def build_layered(spec: Network, params: Params, *, readout: str = "count",
                 kh, kw, sh, sw, ph, pw
             ptr, tgt, kof = window_fanout_table(h_in, w_in, h_out, w_out, kh, kw, sh, sw, ph,
                                                 pw, stride_c)
+            per_pos = np.diff(ptr) * (c_out if isinstance(layer, Conv2D) else 1)
+            if isinstance(layer, AvgPool2D):
+                ptr, tgt = neuron_fanout_table(ptr, tgt, c_in)
+                kof = np.zeros(tgt.size, np.int64)
             ptrs.append(ptr)
             tgts.append(tgt)
             kofs.append(kof)
             t_off += ptr.size
             e_off += tgt.size
-            per_pos = np.diff(ptr) * (c_out if isinstance(layer, Conv2D) else 1)
             fan = np.repeat(per_pos, c_in)
             perm = _hwc_to_chw(shape_out)
         geoms.append(g)

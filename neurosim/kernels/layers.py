@@ -10,10 +10,11 @@ A layered network is described to these kernels by flat arrays prepared once by
 - ``b_all`` (float32, one entry per neuron): the bias of each neuron, a constant input current
   added at every step.
 - ``ptr_all``, ``tgt_all``, ``kof_all`` (int64): per-layer fan-out tables in CSR form for conv
-  and pooling layers. For input position ``p = y * W_in + x``, entries ``ptr[p] .. ptr[p+1]``
-  list the output positions it reaches (``tgt`` = first state index of that position) and the
-  kernel tap (``kof = (u * kw + v) * C_out``). Edge positions have fewer entries: the tables are
-  the exact per-position fan-out.
+  and pooling layers. Conv: for input position ``p = y * W_in + x``, entries
+  ``ptr[p] .. ptr[p+1]`` list the output positions it reaches (``tgt`` = first state index of
+  that position) and the kernel tap (``kof = (u * kw + v) * C_out``). Pooling: one row per
+  input neuron, ``tgt`` the state index of each pooling neuron it reaches. Edge positions have
+  fewer entries: the tables are the exact per-position fan-out.
 
 Neuron state is channels-last (``index = (y * W + x) * C + c``) so that a spike's targets in
 all output channels are contiguous.
@@ -135,19 +136,19 @@ def conv_scatter(idx, n, vals, weighted, geom_row, wk, ptr, tgt, kof, current, c
 
 @numba.njit(**JIT)
 def pool_scatter(idx, n, vals, weighted, geom_row, w, ptr, tgt, current, counter, slot):
-    """Average-pooling fan-out: an event at ``(y, x, c)`` adds ``w = 1 / (kh kw)`` to channel
-    ``c`` of each pooling window that contains it (one for non-overlapping windows, none for
-    cropped edges). Adds the count of targets reached."""
-    c = geom_row[G_CIN]
+    """Average-pooling fan-out: an event of input neuron ``i`` adds ``w = 1 / (kh kw)`` to each
+    pooling neuron whose window contains it (one for non-overlapping windows, none for cropped
+    edges). The table is per input *neuron* (``ptr[i] .. ptr[i+1]``, ``tgt`` = state index of
+    the target), which spares an integer division per spike. Adds the count of targets."""
     sops = 0
     for e in range(n):
         i = idx[e]
-        pos = i // c
-        ch = i - pos * c
         a = vals[e] * w if weighted else w
-        for q in range(ptr[pos], ptr[pos + 1]):
-            current[tgt[q] + ch] += a
-        sops += ptr[pos + 1] - ptr[pos]
+        p0 = ptr[i]
+        p1 = ptr[i + 1]
+        for q in range(p0, p1):
+            current[tgt[q]] += a
+        sops += p1 - p0
     counter[slot] += sops
 
 
@@ -162,8 +163,9 @@ def propagate(idx, n, vals, weighted, geom_row, poolw, w_all, ptr_all, tgt_all, 
     else:
         toff = geom_row[G_TOFF]
         eoff = geom_row[G_EOFF]
-        npos = geom_row[G_HIN] * geom_row[G_WIN]
-        ptr = ptr_all[toff:toff + npos + 1]
+        # conv tables are per input position, pooling tables per input neuron
+        rows = geom_row[G_HIN] * geom_row[G_WIN] if kind == KIND_CONV else geom_row[G_NIN]
+        ptr = ptr_all[toff:toff + rows + 1]
         if kind == KIND_CONV:
             conv_scatter(idx, n, vals, weighted, geom_row, w_all[woff:], ptr, tgt_all[eoff:],
                          kof_all[eoff:], current, counter, slot)
