@@ -67,8 +67,8 @@ def plot_operations(comp, path) -> Path:
         f"neuron updates (T={t})": [spk[c.name].neuron_updates if c.name in spk else 0
                                     for c in rows] + [comp.spiking_ops[t].neuron_updates],
     }
-    fig, (ax, ax_e) = plt.subplots(1, 2, figsize=(13, 4.8),
-                                   gridspec_kw={"width_ratios": [3, 2]})
+    fig, (ax, ax_l, ax_e) = plt.subplots(1, 3, figsize=(19, 4.8),
+                                         gridspec_kw={"width_ratios": [3, 2.2, 2]})
     x = np.arange(len(names))
     width = 0.8 / len(series)
     for k, (label, vals) in enumerate(series.items()):
@@ -82,6 +82,27 @@ def plot_operations(comp, path) -> Path:
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize=7)
 
+    tab = comp.energy_table
+    per_layer = {
+        "classic (dense MACs)": [c.macs * tab.e_mac_pj for c in rows],
+        "classic (effective MACs)": [c.effective_macs * tab.e_mac_pj for c in rows],
+        f"spiking T={t}": [(spk[c.name].macs * tab.e_mac_pj + spk[c.name].sops * tab.e_ac_pj
+                            + spk[c.name].neuron_updates * tab.e_update_pj)
+                           if c.name in spk else 0.0 for c in rows],
+    }
+    xl = np.arange(len(rows))
+    wl = 0.8 / len(per_layer)
+    for k, (label, vals) in enumerate(per_layer.items()):
+        v = np.asarray(vals) * 1e-6
+        ax_l.bar(xl + (k - (len(per_layer) - 1) / 2) * wl, np.where(v > 0, v, np.nan), wl,
+                 label=label)
+    ax_l.set_yscale("log")
+    ax_l.set_xticks(xl, [c.name for c in rows], rotation=20)
+    ax_l.set(xlabel="layer", ylabel="energy per sample (uJ, log scale)",
+             title=f"energy per sample, per layer (spiking at T={t})")
+    ax_l.grid(alpha=0.3, axis="y")
+    ax_l.legend(fontsize=7)
+
     labels = ["classic\n(dense)", "classic\n(effective)"] + [f"spiking\nT={s}"
                                                             for s in comp.timesteps]
     energies = [comp.classic_energy_j, comp.classic_effective_energy_j] + \
@@ -91,7 +112,7 @@ def plot_operations(comp, path) -> Path:
     bars[1].set_alpha(0.5)
     ax_e.set_xticks(np.arange(len(labels)), labels, fontsize=8)
     ax_e.set(ylabel="energy per sample (uJ)",
-             title=f"energy per sample ({comp.energy_table.name}; memory traffic excluded)")
+             title=f"total energy per sample ({tab.name};\nmemory traffic excluded)")
     ax_e.grid(alpha=0.3, axis="y")
     fig.tight_layout()
     return _save(fig, path)
