@@ -341,8 +341,14 @@ def _step_other(p, start, end, model, dt, X, S, refc, par, pop_chan, chan_kind, 
 
 def _step_models(p, start, end, model, dt, X, S, refc, par, pop_chan, chan_kind, chan_decay,
                  chan_erev, i_ext, row, spikes, n_spk, general):
-    """Models other than LIF; compiled only when ``general`` is literally ``True``."""
-    raise NotImplementedError("compiled code only")
+    """Models other than LIF; compiled only when ``general`` is literally ``True``. (This
+    Python body runs only with ``NUMBA_DISABLE_JIT=1``; compiled code uses the overload.)"""
+    if not general:
+        if model != MODEL_LIF:
+            raise ValueError("run_network_lif runs LIF populations only; use run_network")
+        return n_spk
+    return _step_other(p, start, end, model, dt, X, S, refc, par, pop_chan, chan_kind,
+                       chan_decay, chan_erev, i_ext, row, spikes, n_spk)
 
 
 @overload(_step_models, prefer_literal=True)
