@@ -210,6 +210,30 @@ def child_neurosim_cold(duration: float) -> dict:
     return neurosim_run(4000, duration, repeats=1) | {"import": t_import}
 
 
+def machine_limits() -> str:
+    """The machine's own references: memory copy bandwidth and a compiled scatter-add
+    (``np.bincount`` with weights over random targets, the inner operation of propagation)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    big = np.ones(2 ** 25)  # 256 MiB
+    dst = np.empty_like(big)
+    t_copy = min(_timed(lambda: np.copyto(dst, big)) for _ in range(3))
+    n_ev, n_tgt = 2 ** 23, 4000
+    idx = rng.integers(0, n_tgt, n_ev)
+    w = np.full(n_ev, 0.1)
+    t_sc = min(_timed(lambda: np.bincount(idx, weights=w, minlength=n_tgt))
+               for _ in range(3))
+    return (f"machine: memory copy {2 * big.nbytes / t_copy / 1e9:.1f} GB/s (read + write); "
+            f"scatter-add (np.bincount, 4000 targets) {n_ev / t_sc:.3e} events/s")
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
 # ---------------------------------------------------------------- report
 
 def _ratio(a, b):
@@ -330,6 +354,7 @@ def main(argv=None) -> int:
                   f" {_ratio(ns['run'], b2['run'])}")
         print("(ns/event: neurosim run time per synaptic event, neuron updates included; "
               "ratio: neurosim run time / Brian2 Cython run time)")
+        print(machine_limits())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
