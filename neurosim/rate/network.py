@@ -102,7 +102,9 @@ def forward(spec, params, x, *, training=False, rng=None) -> np.ndarray:
 def activations(spec, params, x, *, batch_size=512) -> list[np.ndarray]:
     """Inference-mode output (after the activation) of every layer: a list with one array
     ``(N, *shape_i)`` per layer (dropout is the identity). Used for data-based normalisation
-    when a trained network is converted to a spiking one."""
+    when a trained network is converted to a spiking one. All of them are kept in memory
+    (``4 N sum_i prod(shape_i)`` bytes: about 100 kB per sample for the Fashion-MNIST CNN), so
+    pass a subset of a large data set."""
     x = _prepare(spec, params, x)
     per_layer: list[list[np.ndarray]] = [[] for _ in spec.layers]
     for s in _chunks(len(x), batch_size):
