@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         "opcounts_per_sample": ops.to_dict(),
         "timing": {"wall_seconds": train_seconds,
                    "mean_epoch_seconds": float(np.mean(h["time"])) if h["time"] else None,
-                   "blas_threads_note": "epoch time of the training pass only"},
+                   "epoch_seconds_cover": "the training pass only (no validation)"},
     }
     from ..atomic import atomic_write_text
     atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2, allow_nan=True))
