@@ -16,6 +16,12 @@ import numpy as np
 __all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "atomic_savez"]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path, suffix: str = ""):
     """Yield a temporary path beside ``path``; on success rename it onto ``path``."""
@@ -23,6 +29,9 @@ def atomic_path(path, suffix: str = ""):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=path.parent)
     os.close(fd)
+    # mkstemp creates the file private (0600); give it the mode a plain open() would have, so
+    # run outputs stay readable by whoever could read them before.
+    os.chmod(tmp, 0o666 & ~_umask())
     try:
         yield Path(tmp)
         os.replace(tmp, path)
