@@ -127,13 +127,25 @@ def plot_firing_rates(comp, path) -> Path:
     for k, t in enumerate(comp.timesteps):
         ax.bar(x + (k - (len(comp.timesteps) - 1) / 2) * width,
                [comp.firing_rates[t][n] for n in names], width, label=f"T={t}")
-    ax.axhline(comp.break_even_rate[comp.timesteps[-1]], color="k", ls="--", lw=1,
-               label=f"break-even mean rate at T={comp.timesteps[-1]}")
+    t_last = comp.timesteps[-1]
+    be = comp.break_even_rate[t_last]
+    note = ""
+    if be > 0:
+        ax.axhline(be, color="k", ls="--", lw=1, label=f"break-even mean rate at T={t_last}")
+    else:
+        # a negative break-even rate means the analog input alone costs more than the classic
+        # pass: no firing rate can break even, so there is no line to draw
+        note = f"\nbreak-even at T={t_last}: never (analog input alone > classic pass)"
+    ax.axhline(comp.mean_rate[t_last], color="grey", ls=":", lw=1,
+               label=f"mean rate of spike-sending neurons at T={t_last}")
+    top = max([comp.firing_rates[t][n] for t in comp.timesteps for n in names]
+              + [comp.mean_rate[t_last], max(be, 0.0)])
+    ax.set_ylim(0.0, 1.5 * top if top > 0 else 1.0)  # headroom for the note and legend
     ax.set_xticks(x, names, rotation=20)
     ax.set(xlabel="layer", ylabel="firing rate (spikes per neuron per step)",
-           title=f"{comp.model}: firing rate per layer")
+           title=f"{comp.model}: firing rate per layer{note}")
     ax.grid(alpha=0.3, axis="y")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     return _save(fig, path)
 
