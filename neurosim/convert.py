@@ -23,6 +23,14 @@ and dropout pass the scale through unchanged: the average of rates in ``[0, 1]``
 ``[0, 1]``. The percentile is robust to rare outliers, which with "max" push most neurons to
 low rates and so need more time steps (Rueckauer et al. 2017, sec. 2.2.1).
 
+LIF layers (activation ``lif``) are not normalised: ``lambda_l = 1``. Their rate curve
+``r(J)`` is not scale-invariant (``r(c J) != c r(J)``), so a LIF neuron must receive the
+classic pre-activation ``J`` itself, i.e. ``W_l <- W_l lambda_{l-1}`` (the previous layer's
+rates back in classic units), ``b_l`` unchanged; its rate in Hz is then the classic
+activation. Its spikes (``r(J) dt`` per step on average) carry amplitude ``1 / dt``, which
+:func:`neurosim.build.layered.build_layered` folds into the next layer's weights, so the
+converted parameters do not depend on ``dt``.
+
 The output layer is scaled by its pre-activation (logits for a softmax output; the arg-max
 is unchanged by a positive scale), clipped at 0 as the spiking output only counts positive
 drive.
@@ -93,7 +101,9 @@ def layer_scales(spec: Network, params: Params, x_norm, *, method: str = "percen
     for layer, a in zip(spec.layers, acts):
         if isinstance(layer, (Dense, Conv2D)):
             pos = a[a > 0]
-            if pos.size == 0:
+            if layer.activation_name == "lif":
+                lam = 1.0  # the LIF curve is not scale-invariant: keep classic units (Hz)
+            elif pos.size == 0:
                 lam = 1.0  # a layer that never fires on the data: leave it unscaled
             elif method == "max":
                 lam = float(pos.max())
@@ -106,7 +116,8 @@ def layer_scales(spec: Network, params: Params, x_norm, *, method: str = "percen
 
 def convert(spec: Network, params: Params, x_norm, *, method: str = "percentile",
             percentile: float = 99.9, readout: str = "count") -> ConvertedNet:
-    """Normalise ``params`` of a trained ReLU network for IF neurons with threshold 1.
+    """Normalise ``params`` of a trained ReLU network for IF neurons with threshold 1
+    (``lif`` layers keep the classic units; see the module docstring).
 
     ``x_norm``: training samples whose classic activations set the scales (a few thousand
     suffice for a 99.9th percentile). ``method``: ``percentile``, ``max`` or ``none`` (no

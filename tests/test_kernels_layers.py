@@ -169,8 +169,8 @@ def _small_cnn():
 def _sim_args(net, x, xs, spike_input, ck, record):
     n, n_ck, n_layers = x.shape[0], ck.size, net.n_layers
     n_total, n_out = int(sum(net.n_neurons)), net.n_neurons[-1]
-    return [net.geom, net.thr, net.poolw, net.w_all, net.b_all, net.ptr_all, net.tgt_all,
-            net.kof_all, x, xs, spike_input, ck, np.float32(0.25),
+    return [net.geom, net.thr, net.tau, net.dt, net.poolw, net.w_all, net.b_all, net.ptr_all,
+            net.tgt_all, net.kof_all, x, xs, spike_input, ck, np.float32(0.25),
             np.zeros((n, n_ck, n_out), np.float32), np.zeros((n, n_ck, n_out), np.float32),
             np.zeros((n, n_ck, n_layers), np.int64), np.zeros((n, n_ck, n_layers), np.int64),
             np.zeros(n, np.int64), np.zeros((n if record else 0, n_total), np.int32),
@@ -198,9 +198,118 @@ def test_simulate_layered_matches_twin_on_random_cnn():
             for fn in (K.simulate_layered, K.simulate_layered_parallel, R.simulate_layered):
                 args = _sim_args(net, x_k, xs, spike_input, ck, record=True)
                 fn(*args)
-                results.append(args[13:20])
+                results.append(args[15:22])
             for a, b in zip(results[0], results[2]):
                 np.testing.assert_allclose(a, b, rtol=SUM_RTOL, atol=SUM_ATOL)
             # threads change only which core runs a sample, never its result
             assert all(np.array_equal(a, b) for a, b in zip(results[0], results[1]))
             assert results[0][3].sum() > 0  # something spiked: the test is not vacuous
+
+
+# ---------------------------------------------------------------- leaky integrate-and-fire
+
+#: LIF time constants (s) and step used by the LIF tests (Nengo's defaults, 1 ms steps).
+TAU_RC, TAU_REF, DT = 0.02, 0.002, 0.001
+#: State is stored in float32: values computed in float64 agree to a few float32 ulps.
+STATE_RTOL = 1e-6
+#: Under constant drive the interpolated LIF fires at the exact continuous spike times (only
+#: reported at the end of their step), so its count in T steps equals the continuous count;
+#: one spike of slack covers a continuous spike time that falls on a step boundary within
+#: float32 rounding.
+LIF_COUNT_TOL = 1
+
+
+def test_lif_update_hand_made():
+    """One 1 ms step, J = current + bias, tau_rc = 20 ms, exact solution
+    v1 = J + (v0 - J) exp(-t / tau_rc) over the non-refractory time t:
+    neuron 0: v0 = 0, J = 2, t = dt: 2 (1 - e^-0.05) = 0.0975, no spike;
+    neuron 1: v0 = 0.99, J = 3: 3 - 2.01 e^-0.05 = 1.088 > 1: spike; it crossed 1 at
+      t_c = tau_rc ln((J - v0) / (J - 1)) = 20 ms ln(2.01 / 2) = 0.0998 ms, so the refractory
+      period ends tau_ref + t_c - dt = 1.0998 ms into the next step; v = 0;
+    neuron 2: refractory for 1.5 ms more: v stays 0, 0.5 ms left;
+    neuron 3: refractory for 0.4 ms more: integrates J = 2 for 0.6 ms from 0:
+      2 (1 - e^-0.03)."""
+    v = np.array([0.0, 0.99, 0.0, 0.0], np.float32)
+    ref = np.array([0.0, 0.0, 0.0015, 0.0004], np.float32)
+    cur = np.array([1.5, 2.0, 2.0, 1.0], np.float32)
+    bias = np.array([0.5, 1.0, 0.0, 1.0], np.float32)
+    for mod in (K, R):
+        vv, rr, cc, spk = v.copy(), ref.copy(), cur.copy(), np.zeros(4, np.int64)
+        n = mod.lif_update(vv, rr, cc, bias, 1.0, TAU_RC, TAU_REF, DT, spk)
+        assert n == 1 and spk[0] == 1
+        np.testing.assert_allclose(
+            vv, [2 * (1 - np.exp(-0.05)), 0.0, 0.0, 2 * (1 - np.exp(-0.03))], rtol=STATE_RTOL)
+        t_c = TAU_RC * np.log(2.01 / 2.0)
+        np.testing.assert_allclose(rr, [0.0, TAU_REF + t_c - DT, 0.0005, 0.0],
+                                   rtol=STATE_RTOL, atol=1e-9)
+        assert not cc.any()
+
+
+def test_lif_rate_matches_closed_form():
+    """Constant drive J from v = 0 at t = 0: the continuous LIF first crosses threshold at
+    tau_rc ln(J / (J - 1)) = ISI - tau_ref and then every ISI = 1 / lif_rate(J), so in
+    T steps it fires floor((T dt + tau_ref) / ISI) spikes; J <= 1 never fires."""
+    from neurosim.spec.activations import lif_rate
+
+    j = np.array([0.5, 1.0, 1.001, 1.05, 1.5, 2.0, 5.0, 20.0, 100.0], np.float32)
+    steps = 3000
+    for mod in (K, R):
+        v, ref = np.zeros_like(j), np.zeros_like(j)
+        counts = np.zeros(j.size)
+        spk = np.zeros(j.size, np.int64)
+        for _ in range(steps):
+            n = mod.lif_update(v, ref, np.zeros_like(j), j, 1.0, TAU_RC, TAU_REF, DT, spk)
+            counts[spk[:n]] += 1
+        rate = lif_rate(j.astype(np.float64))
+        with np.errstate(divide="ignore"):
+            expected = np.where(rate > 0, np.floor((steps * DT + TAU_REF) * rate), 0)
+        assert np.all(np.abs(counts - expected) <= LIF_COUNT_TOL), (counts, expected)
+        assert counts[0] == counts[1] == 0 and counts[-1] > 1000  # 455 Hz for 3 s
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 40), st.integers(0, 2**31))
+def test_lif_update_matches_twin(n, seed):
+    rng = np.random.default_rng(seed)
+    v = rng.uniform(-0.5, 1.0, n).astype(np.float32)
+    ref = np.where(rng.random(n) < 0.4, rng.uniform(0, 0.003, n), 0).astype(np.float32)
+    cur = rng.normal(0, 20, n).astype(np.float32)
+    bias = rng.normal(1, 1, n).astype(np.float32)
+    (nk, (vk, rk, ck, sk)), (nr, (vr, rr, cr, sr)) = _both(
+        "lif_update", v, ref, cur, bias, 1.0, TAU_RC, TAU_REF, DT, np.zeros(n, np.int64),
+        arrays=(0, 1, 2, 8))
+    assert nk == nr and sk[:nk].tolist() == sr[:nr].tolist()
+    np.testing.assert_allclose(vk, vr, rtol=STATE_RTOL, atol=1e-7)
+    np.testing.assert_allclose(rk, rr, rtol=STATE_RTOL, atol=1e-9)
+    assert not ck.any() and not cr.any()
+
+
+def test_simulate_layered_with_lif_layers_matches_twin():
+    """A conv LIF layer, pooling, a dense LIF layer and an IF output: kernel and twin agree,
+    with analog and spike input."""
+    rng = np.random.default_rng(5)
+    spec = Network(name="lif-cnn", input_shape=(2, 7, 6), layers=(
+        Conv2D(filters=3, kernel_size=3, padding=1, activation="lif"), AvgPool2D(pool_size=2),
+        Flatten(), Dense(units=6, activation="lif"), Dense(units=4, activation="softmax")))
+    params = init_params(spec, rng)
+    for p in params:
+        if "W" in p:
+            p["W"] *= 3.0  # drive well above the LIF threshold 1
+            p["b"][:] = rng.normal(1.0, 0.5, p["b"].shape)
+    x = rng.random((3, 2 * 7 * 6)).astype(np.float32)
+    ck = np.array([7, 30], np.int64)
+    net = build_layered(spec, params, readout="count", dt=DT)
+    assert net.geom[:, K.G_NEURON].tolist() == [K.NEURON_LIF, K.NEURON_IF, K.NEURON_LIF,
+                                                K.NEURON_IF]
+    x_k = np.ascontiguousarray(x[:, net.in_perm])
+    for spike_input in (0, 1):
+        xs = (rng.random((3, 30, x.shape[1])) < x_k[:, None]).astype(np.uint8) \
+            if spike_input else np.zeros((0, 0, 0), np.uint8)
+        results = []
+        for fn in (K.simulate_layered, R.simulate_layered):
+            args = _sim_args(net, x_k, xs, spike_input, ck, record=True)
+            fn(*args)
+            results.append(args[15:22])
+        for a, b in zip(*results):
+            np.testing.assert_allclose(a, b, rtol=SUM_RTOL, atol=SUM_ATOL)
+        assert results[0][3][:, -1, 0].sum() > 0  # the LIF layer spiked: not vacuous

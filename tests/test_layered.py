@@ -130,6 +130,11 @@ def test_layers_without_spiking_form_are_refused():
                                    Dense(units=2, activation="softmax")), source="bad.toml")
     with pytest.raises(SpecError, match=r"bad.toml: layer 1 \(dense\): activation: tanh.*relu"):
         run_spiking(tanh, init_params(tanh), np.zeros((1, 16)), timesteps=5, progress=False)
+    sigmoid = Network(**base, layers=(Flatten(), Dense(units=3, activation="sigmoid"),
+                                      Dense(units=2, activation="lif")), source="bad.toml")
+    with pytest.raises(SpecError, match=r"layer 1 \(dense\): activation: sigmoid.*relu"):
+        run_spiking(sigmoid, init_params(sigmoid), np.zeros((1, 16)), timesteps=5,
+                    progress=False)
     pool = Network(**base, layers=(MaxPool2D(pool_size=2), Flatten(),
                                    Dense(units=2, activation="softmax")), source="bad.toml")
     with pytest.raises(SpecError, match=r"layer 0 \(maxpool2d\).*avgpool2d"):
@@ -179,3 +184,48 @@ def test_population_networks_are_refused(models_dir):
     assert pops  # the shipped CUBA/COBA models are networks of populations
     with pytest.raises(SpecError, match="not a layered model.*simulate"):
         check_spiking_spec(load_model(pops[0]))
+
+
+def _lif_chain(j):
+    # input 1 -> dense 1 (lif, W = [[j]]) -> dense 1 (identity, W = [[1]]): constant drive j
+    spec = Network(name="lif", input_shape=(1,), layers=(
+        Dense(units=1, activation="lif"), Dense(units=1, activation="identity")))
+    params = [{"W": np.array([[j]], np.float32), "b": np.zeros(1, np.float32)},
+              {"W": np.array([[1.0]], np.float32), "b": np.zeros(1, np.float32)}]
+    return spec, params
+
+
+def test_lif_spike_amplitude_and_op_counts_by_hand():
+    """Drive J = 3 for T = 500 steps of dt = 1 ms: the LIF neuron fires
+    floor((T dt + tau_ref) / ISI) times, ISI = 1 / lif_rate(3) = 2 ms + 20 ms ln(1.5) = 10.1 ms
+    -> floor(0.502 / 0.0101093) = 49 spikes. Each spike carries 1 / dt = 1000 into the
+    integrating output (W = 1): membrane 49,000, i.e. the classic rate 98.9 Hz times 0.5 s.
+    SOPs into the output: 49 spikes x fan-out 1. Neuron updates 2 x 500. A larger dt changes
+    the amplitude, not the integral."""
+    from neurosim.spec.activations import lif_rate
+
+    spec, params = _lif_chain(3.0)
+    isi = 1.0 / float(lif_rate(np.array(3.0)))
+    for dt, steps in ((0.001, 500), (0.0005, 1000)):
+        expected = np.floor((steps * dt + 0.002) / isi)
+        r = run_spiking(spec, params, np.ones((1, 1)), timesteps=steps, readout="membrane",
+                        dt=dt, progress=False)
+        ops = r.opcounts
+        assert expected == 49
+        assert [x.spikes for x in ops.layers] == [expected, 0]
+        assert [x.sops for x in ops.layers] == [0, expected]
+        assert ops.neuron_updates == 2 * steps
+        assert r.output[0, 0] == pytest.approx(expected / dt, rel=1e-6)
+
+
+def test_lif_below_threshold_is_silent_and_dt_is_checked():
+    spec, params = _lif_chain(1.0)  # J = 1: the membrane only approaches the threshold
+    r = run_spiking(spec, params, np.ones((1, 1)), timesteps=300, progress=False)
+    assert r.layer_spikes.sum() == 0
+    net = build_layered(spec, params, dt=0.001)
+    with pytest.raises(DataError, match="built for dt"):
+        from neurosim.spike.layered import run_layered
+        run_layered(net, np.ones((1, 1)), timesteps=5, dt=0.002, progress=False)
+    for bad in (0.0, -1e-3, float("nan"), "1ms"):
+        with pytest.raises(DataError, match="dt: must be a positive"):
+            run_spiking(spec, params, np.ones((1, 1)), timesteps=5, dt=bad, progress=False)

@@ -12,9 +12,27 @@ kernels (:mod:`neurosim.kernels.layers`) touch contiguous memory for each spike:
   positions its window reaches. The table is exact at the edges (with padding and stride,
   border positions reach fewer outputs), so synaptic operations counted from it are exact.
 
-A layer whose activation has no spiking twin (tanh, sigmoid), a hidden ``identity`` layer, a
-``maxpool2d`` layer or ``lif`` neurons raise :class:`~neurosim.errors.SpecError` naming the
-layer and saying what to use instead.
+Neuron kinds: a layer with activation ``lif`` becomes leaky integrate-and-fire neurons
+(``G_NEURON = NEURON_LIF``; time constants ``LIF_TAU_RC``, ``LIF_TAU_REF`` of
+:mod:`neurosim.spec.activations`, threshold 1, reset to 0, simulated with step ``dt`` in
+seconds); every other spiking layer is integrate-and-fire (IF). A non-spiking output layer
+(membrane readout) is an integrator whatever its activation.
+
+Spike amplitude. An IF spike stands for one unit of activation per step. A LIF neuron's rate
+is in Hz: it fires ``r(J) dt`` spikes per step on average, while the classic network's next
+layer sees ``r(J)`` (Hz). So each LIF spike carries amplitude ``1 / dt`` (a unit-area pulse
+over one step, as Nengo's LIF output ``spiked / dt``), and the mean current it brings to the
+next layer per step is ::
+
+    I = W (spikes per step) / dt = W r(J)        (the classic pre-activation W a)
+
+The factor ``1 / dt`` is folded into the receiving dense/conv layer's weights here, so the
+kernels stay unchanged. Average pooling only averages spike trains, so its output spikes keep
+the amplitude of its input layer (``1 / dt`` is then folded into the layer after the pool).
+
+A layer whose activation has no spiking twin (tanh, sigmoid), a hidden ``identity`` layer or
+a ``maxpool2d`` layer raise :class:`~neurosim.errors.SpecError` naming the layer and saying
+what to use instead.
 """
 
 from __future__ import annotations
@@ -23,16 +41,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import SpecError, where
+from ..errors import DataError, SpecError, where
 from ..kernels import layers as K
-from ..spec.activations import get_activation
+from ..spec.activations import LIF_TAU_RC, LIF_TAU_REF, get_activation
 from ..spec.layers import AvgPool2D, Conv2D, Dense, Dropout, Flatten, MaxPool2D
 from ..spec.network import Network
 from .params import Params, check_params
 
 __all__ = ["LayeredNet", "build_layered", "conv_fanout", "window_fanout_table",
            "neuron_fanout_table",
-           "classic_layer_macs", "check_spiking_spec"]
+           "classic_layer_macs", "check_spiking_spec", "check_dt"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,10 +63,16 @@ class LayeredNet:
     ``in_perm`` maps the classic input (flattened C-order) to the kernel's input order;
     ``fanout[l]`` is the exact fan-out of each input neuron of layer ``l`` (targets reached by
     one event, in kernel order); ``classic_macs[l]`` the MACs of one classic pass.
+    ``tau[l] = (tau_rc, tau_ref)`` (s) of layer ``l``'s LIF neurons (0 for IF layers), ``dt``
+    the step (s) the weights were prepared for (spikes of LIF layers carry ``1 / dt``, folded
+    into the next weights), ``amplitude[l]`` the amplitude of layer ``l``'s spikes.
     """
 
     geom: np.ndarray
     thr: np.ndarray
+    tau: np.ndarray
+    dt: float
+    amplitude: tuple[float, ...]
     poolw: np.ndarray
     w_all: np.ndarray
     b_all: np.ndarray
@@ -179,9 +203,6 @@ def check_spiking_spec(spec: Network, readout: str = "count") -> None:
         if act.spiking_twin is None:
             raise SpecError(f"{where(spec.source, i, layer.kind, 'activation')}: {name} has no "
                             "spiking twin; use relu to run this layer as spiking neurons")
-        if act.spiking_twin == "lif":
-            raise SpecError(f"{where(spec.source, i, layer.kind, 'activation')}: lif layers do "
-                            "not run in layered spiking mode; use relu (IF neurons)")
         if act.spiking_twin == "integrator" and i != last:
             raise SpecError(f"{where(spec.source, i, layer.kind, 'activation')}: identity has "
                             "a spiking twin only as the output layer; use relu")
@@ -190,18 +211,32 @@ def check_spiking_spec(spec: Network, readout: str = "count") -> None:
                         f"got {readout!r}")
 
 
+def check_dt(dt) -> float:
+    """``dt`` as a float, or :class:`DataError` if it is not a positive finite number (s)."""
+    if isinstance(dt, bool) or not isinstance(dt, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(dt) or dt <= 0:
+        raise DataError(f"dt: must be a positive number of seconds, got {dt!r}")
+    return float(dt)
+
+
 def build_layered(spec: Network, params: Params, *, readout: str = "count",
-                  threshold: float = 1.0) -> LayeredNet:
+                  threshold: float = 1.0, dt: float = 0.001) -> LayeredNet:
     """Prepare the kernel arrays of ``spec`` with ``params`` (checked against the spec).
 
     ``readout="membrane"`` makes the output layer non-spiking (it integrates its input, and its
     membrane potential is read out); ``"count"`` makes it spiking (spike counts are read out).
-    Every spiking neuron has threshold ``threshold`` (1 after conversion's normalisation).
+    Every spiking neuron has threshold ``threshold`` (1 after conversion's normalisation; LIF
+    layers are not normalised and always have threshold 1, that of the LIF rate curve).
+    ``dt`` (s): the step of the simulation; it sets the LIF decay and the ``1 / dt`` amplitude
+    of LIF spikes (see the module docstring). IF layers do not depend on it.
     """
     check_spiking_spec(spec, readout)
+    dt = check_dt(dt)
     params = check_params(spec, params, spec.source)
     shapes = spec.shapes
     geoms, ws, bs, ptrs, tgts, kofs, pools = [], [], [], [], [], [], []
+    thrs, taus, amps = [], [], []
+    amp_in = 1.0  # amplitude of the spikes (or analog values) entering the current layer
     names, index, out_shapes, to_classic, fanouts, macs = [], [], [], [], [], []
     input_shape = spec.input_shape
     in_perm = (_hwc_to_chw(input_shape) if len(input_shape) == 3
@@ -220,6 +255,8 @@ def build_layered(spec: Network, params: Params, *, readout: str = "count",
         g[K.G_TOFF], g[K.G_EOFF] = t_off, e_off
         is_last = len(geoms) == n_layers_spiking - 1
         g[K.G_SPIKING] = 0 if (is_last and readout == "membrane") else 1
+        is_lif = layer.activation_name == "lif" and g[K.G_SPIKING] == 1
+        g[K.G_NEURON] = K.NEURON_LIF if is_lif else K.NEURON_IF
         p = params[i]
         if isinstance(layer, Dense):
             g[K.G_KIND] = K.KIND_DENSE
@@ -263,10 +300,19 @@ def build_layered(spec: Network, params: Params, *, readout: str = "count",
             e_off += tgt.size
             fan = np.repeat(per_pos, c_in)
             perm = _hwc_to_chw(shape_out)
+        if isinstance(layer, AvgPool2D):
+            amp_out = amp_in  # pooling averages spike trains: same amplitude out as in
+        else:
+            w = np.asarray(w, np.float64) * amp_in  # a spike of amplitude a adds a * W
+            amp_out = 1.0 / dt if is_lif else 1.0
+        amp_in = amp_out
         geoms.append(g)
         ws.append(np.asarray(w, np.float32))
         bs.append(np.asarray(b, np.float32))
         pools.append(poolw)
+        thrs.append(1.0 if is_lif else threshold)
+        taus.append((LIF_TAU_RC, LIF_TAU_REF) if is_lif else (0.0, 0.0))
+        amps.append(amp_out)
         names.append(f"{i}:{layer.kind}")
         index.append(i)
         out_shapes.append(tuple(shape_out))
@@ -277,7 +323,8 @@ def build_layered(spec: Network, params: Params, *, readout: str = "count",
         w_off += ws[-1].size
     empty_i = np.zeros(1, np.int64)
     return LayeredNet(
-        geom=np.stack(geoms), thr=np.full(len(geoms), threshold, np.float32),
+        geom=np.stack(geoms), thr=np.asarray(thrs, np.float32),
+        tau=np.asarray(taus, np.float64).reshape(-1, 2), dt=dt, amplitude=tuple(amps),
         poolw=np.asarray(pools, np.float32),
         w_all=np.concatenate(ws).astype(np.float32),
         b_all=np.concatenate(bs).astype(np.float32),

@@ -44,8 +44,11 @@ def add_parser(subparsers) -> None:
                    help="comma-separated numbers of time steps (default 25,50,100,200)")
     p.add_argument("--samples", type=int, default=None,
                    help="number of test samples (default: the whole test split)")
-    p.add_argument("--encoder", choices=("current", "poisson"), default="current",
-                   help="input encoding: analog current (default) or Poisson spikes")
+    p.add_argument("--encoder", choices=("current", "poisson", "regular", "latency"),
+                   default="current",
+                   help="input encoding: analog current (default), Poisson spikes, regular "
+                        "(evenly spaced) spikes or latency (one spike, earlier for larger "
+                        "values); spike encoders need inputs in [0, 1]")
     p.add_argument("--readout", choices=("count", "membrane"), default="membrane",
                    help="output: membrane potential of a non-spiking output layer (default) "
                         "or spike counts")

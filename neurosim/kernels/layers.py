@@ -28,6 +28,12 @@ Its firing rate under a constant drive ``J = I + b`` is ``max(J, 0) / theta`` sp
 (clipped at 1), the ReLU. A non-spiking layer (``G_SPIKING = 0``) only integrates; its
 membrane potential is the readout.
 
+A layer whose ``G_NEURON`` column is ``NEURON_LIF`` runs leaky integrate-and-fire neurons
+instead (:func:`lif_update`: time constant ``tau_rc``, threshold ``theta``, reset to 0,
+absolute refractory period ``tau_ref``, step ``dt`` in seconds), the spiking twin of the LIF
+rate curve. The neuron kind is chosen once per layer and step, never per neuron, so the IF
+path keeps its vectorised loop.
+
 Counters: every propagation adds its synaptic operations (one per target reached) to an
 explicit counter array.
 """
@@ -43,17 +49,19 @@ __all__ = [
     "KIND_DENSE", "KIND_CONV", "KIND_POOL", "N_GEOM",
     "G_KIND", "G_NIN", "G_NOUT", "G_CIN", "G_HIN", "G_WIN", "G_COUT", "G_HOUT", "G_WOUT",
     "G_KH", "G_KW", "G_SH", "G_SW", "G_PH", "G_PW", "G_WOFF", "G_NOFF", "G_TOFF", "G_EOFF",
-    "G_SPIKING",
-    "if_update", "dense_scatter", "conv_scatter", "pool_scatter", "propagate",
+    "G_SPIKING", "G_NEURON", "NEURON_IF", "NEURON_LIF",
+    "if_update", "lif_update", "dense_scatter", "conv_scatter", "pool_scatter", "propagate",
     "simulate_sample", "simulate_layered", "simulate_layered_parallel",
 ]
 
 KIND_DENSE, KIND_CONV, KIND_POOL = 0, 1, 2
+#: Neuron kinds of a layer (column ``G_NEURON``).
+NEURON_IF, NEURON_LIF = 0, 1
 
 # Columns of a ``geom`` row.
 (G_KIND, G_NIN, G_NOUT, G_CIN, G_HIN, G_WIN, G_COUT, G_HOUT, G_WOUT, G_KH, G_KW, G_SH, G_SW,
- G_PH, G_PW, G_WOFF, G_NOFF, G_TOFF, G_EOFF, G_SPIKING) = range(20)
-N_GEOM = 20
+ G_PH, G_PW, G_WOFF, G_NOFF, G_TOFF, G_EOFF, G_SPIKING, G_NEURON) = range(21)
+N_GEOM = 21
 
 
 @numba.njit(**JIT)
@@ -80,6 +88,58 @@ def if_update(v, current, bias, thr, spiking, spikes):
                 vv[k] -= thr
                 spikes[n] = k
                 n += 1
+    return n
+
+
+@numba.njit(**JIT)
+def lif_update(v, ref, current, bias, thr, tau_rc, tau_ref, dt, spikes):
+    """One step ``dt`` (s) of leaky integrate-and-fire neurons, reset to 0, refractory period.
+
+    The input ``J = current + bias`` (normalised so that the threshold is ``thr``) is constant
+    over the step, so the membrane equation ``tau_rc dv/dt = J - v`` is integrated exactly::
+
+        v <- J + (v - J) exp(-delta / tau_rc)
+
+    over the part ``delta = clip(dt - ref, 0, dt)`` of the step in which the neuron is not
+    refractory (``ref``: refractory time left at the start of the step, s). Where ``v > thr``
+    the neuron spikes (index written to ``spikes``), ``v`` is reset to 0 and the refractory
+    period starts at the interpolated crossing time inside the step,
+    ``t_c = dt + tau_rc ln(1 - (v - thr) / (J - thr))`` (from ``v(t_c) = thr``), so that
+    ``ref <- tau_ref + t_c - dt`` is the time left at the start of the next step. This is
+    Nengo's ``LIF.step``: under constant drive the spike times are exact, only reported at the
+    end of their step, so the count in ``T`` steps is that of the continuous neuron and the
+    rate is :func:`~neurosim.spec.activations.lif_rate` within one spike per ``T dt``.
+    At most one spike per step (rates up to ``1 / dt``). Arithmetic is float64, state float32.
+    ``current`` is cleared for the next step. Returns the number of spikes.
+    """
+    nv = v.shape[0]
+    vv = v[:nv]
+    rr = ref[:nv]
+    cc = current[:nv]
+    bb = bias[:nv]
+    decay = np.exp(-dt / tau_rc)
+    th = np.float64(thr)
+    n = 0
+    for k in range(nv):
+        j = np.float64(cc[k]) + np.float64(bb[k])
+        cc[k] = 0.0
+        left = np.float64(rr[k]) - dt  # refractory time left at the end of this step
+        vk = np.float64(vv[k])
+        if left <= -dt:
+            vk = j + (vk - j) * decay  # not refractory: the common case, one multiply-add
+        elif left < 0.0:
+            vk = j + (vk - j) * np.exp((left) / tau_rc)  # refractory ends at -left before end
+        rk = max(left, 0.0)
+        if vk > th:
+            t_c = dt
+            if j > th:
+                t_c = dt + tau_rc * np.log1p(-(vk - th) / (j - th))
+            vk = 0.0
+            rk = tau_ref + t_c - dt
+            spikes[n] = k
+            n += 1
+        vv[k] = vk
+        rr[k] = rk
     return n
 
 
@@ -175,9 +235,9 @@ def propagate(idx, n, vals, weighted, geom_row, poolw, w_all, ptr_all, tgt_all, 
 
 
 @numba.njit(**JIT)
-def simulate_sample(s, geom, thr, poolw, w_all, b_all, ptr_all, tgt_all, kof_all, x_analog,
-                    x_spikes, spike_input, checkpoints, v_init, out_counts, out_v, sops, spikes,
-                    input_macs, neuron_counts, raster, raster_sample):
+def simulate_sample(s, geom, thr, tau, dt, poolw, w_all, b_all, ptr_all, tgt_all, kof_all,
+                    x_analog, x_spikes, spike_input, checkpoints, v_init, out_counts, out_v,
+                    sops, spikes, input_macs, neuron_counts, raster, raster_sample):
     """Simulate sample ``s`` of a batch (see :func:`simulate_layered`); its state is private,
     so different samples may run on different threads. Writes only row ``s`` of the outputs
     (and ``raster`` when ``s == raster_sample``)."""
@@ -190,6 +250,7 @@ def simulate_sample(s, geom, thr, poolw, w_all, b_all, ptr_all, tgt_all, kof_all
     n0 = geom[0, G_NOUT]
     n_in = geom[0, G_NIN]
     v = np.empty(n_total, dtype=np.float32)
+    ref = np.zeros(n_total, dtype=np.float32)  # refractory time left (s), LIF layers only
     cur = np.zeros(n_total, dtype=np.float32)
     spk = np.zeros(n_total, dtype=np.int64)
     cnt_out = np.zeros(n_out, dtype=np.float32)
@@ -231,8 +292,12 @@ def simulate_sample(s, geom, thr, poolw, w_all, b_all, ptr_all, tgt_all, kof_all
                 propagate(in_idx, m, in_val, False, g, poolw[0], w_all, ptr_all, tgt_all,
                           kof_all, cur[off:off + nl], tot_sops, 0)
             bias = bias0 if li == 0 else b_all[off:off + nl]
-            ns = if_update(v[off:off + nl], cur[off:off + nl], bias, thr[li],
-                           g[G_SPIKING] != 0, spk[off:off + nl])
+            if g[G_NEURON] == NEURON_LIF and g[G_SPIKING] != 0:
+                ns = lif_update(v[off:off + nl], ref[off:off + nl], cur[off:off + nl], bias,
+                                thr[li], tau[li, 0], tau[li, 1], dt, spk[off:off + nl])
+            else:
+                ns = if_update(v[off:off + nl], cur[off:off + nl], bias, thr[li],
+                               g[G_SPIKING] != 0, spk[off:off + nl])
             tot_spikes[li] += ns
             if record_counts:
                 for e in range(ns):
@@ -261,7 +326,9 @@ def simulate_sample(s, geom, thr, poolw, w_all, b_all, ptr_all, tgt_all, kof_all
 _DOC = """Simulate every sample of a batch for ``checkpoints[-1]`` steps, the whole loop compiled.
 
     Per step, layers are updated in order and a layer's spikes reach the next layer in the same
-    step (no synaptic delay). Input: ``spike_input == 0``: the analog sample ``x_analog[s]`` is a
+    step (no synaptic delay). ``thr[l]``: threshold of layer ``l``; ``tau[l] = (tau_rc,
+    tau_ref)`` (s) of its LIF neurons (unused for IF layers); ``dt``: step (s), used by LIF
+    layers only. Input: ``spike_input == 0``: the analog sample ``x_analog[s]`` is a
     constant current into layer 0, computed once per sample (``input_macs[s]`` receives the
     effective MACs of that one computation: non-zero inputs times their fan-out);
     ``spike_input == 1``: ``x_spikes[s, t]`` (0/1) are input spikes, propagated event by event.
@@ -275,24 +342,26 @@ _DOC = """Simulate every sample of a batch for ``checkpoints[-1]`` steps, the wh
 
 
 @numba.njit(**JIT)
-def simulate_layered(geom, thr, poolw, w_all, b_all, ptr_all, tgt_all, kof_all, x_analog,
-                     x_spikes, spike_input, checkpoints, v_init, out_counts, out_v, sops,
-                     spikes, input_macs, neuron_counts, raster, raster_sample):
+def simulate_layered(geom, thr, tau, dt, poolw, w_all, b_all, ptr_all, tgt_all, kof_all,
+                     x_analog, x_spikes, spike_input, checkpoints, v_init, out_counts, out_v,
+                     sops, spikes, input_macs, neuron_counts, raster, raster_sample):
     for s in range(out_counts.shape[0]):
-        simulate_sample(s, geom, thr, poolw, w_all, b_all, ptr_all, tgt_all, kof_all,
-                        x_analog, x_spikes, spike_input, checkpoints, v_init, out_counts,
-                        out_v, sops, spikes, input_macs, neuron_counts, raster, raster_sample)
+        simulate_sample(s, geom, thr, tau, dt, poolw, w_all, b_all, ptr_all, tgt_all,
+                        kof_all, x_analog, x_spikes, spike_input, checkpoints, v_init,
+                        out_counts, out_v, sops, spikes, input_macs, neuron_counts, raster,
+                        raster_sample)
 
 
 @numba.njit(**(JIT | {"parallel": True}))
-def simulate_layered_parallel(geom, thr, poolw, w_all, b_all, ptr_all, tgt_all, kof_all,
-                              x_analog, x_spikes, spike_input, checkpoints, v_init, out_counts,
-                              out_v, sops, spikes, input_macs, neuron_counts, raster,
+def simulate_layered_parallel(geom, thr, tau, dt, poolw, w_all, b_all, ptr_all, tgt_all,
+                              kof_all, x_analog, x_spikes, spike_input, checkpoints, v_init,
+                              out_counts, out_v, sops, spikes, input_macs, neuron_counts, raster,
                               raster_sample):
     for s in numba.prange(out_counts.shape[0]):
-        simulate_sample(s, geom, thr, poolw, w_all, b_all, ptr_all, tgt_all, kof_all,
-                        x_analog, x_spikes, spike_input, checkpoints, v_init, out_counts,
-                        out_v, sops, spikes, input_macs, neuron_counts, raster, raster_sample)
+        simulate_sample(s, geom, thr, tau, dt, poolw, w_all, b_all, ptr_all, tgt_all,
+                        kof_all, x_analog, x_spikes, spike_input, checkpoints, v_init,
+                        out_counts, out_v, sops, spikes, input_macs, neuron_counts, raster,
+                        raster_sample)
 
 
 simulate_layered.__doc__ = _DOC

@@ -1,10 +1,14 @@
 """Run a layered network spec (the ``models/*.toml`` the classic mode trains) as spiking neurons.
 
 Each dense, conv2d and avgpool2d layer is a layer of integrate-and-fire neurons (threshold
-``theta = 1`` after normalisation, reset by subtraction), biases are constant input currents
-added at every step, and propagation is event-driven: only neurons that spiked in a step do
-work, each spike adding its fan-out of weights to its targets (see
-:mod:`neurosim.kernels.layers`). The whole ``T``-step loop of a batch runs in compiled code.
+``theta = 1`` after normalisation, reset by subtraction), or, where the activation is ``lif``,
+of leaky integrate-and-fire neurons (``tau_rc = 20 ms``, threshold 1, reset to 0, refractory
+``tau_ref = 2 ms``, step ``dt`` in seconds; their spikes carry ``1 / dt`` so that the next
+layer sees the LIF rate in Hz as the classic one does, see :mod:`neurosim.build.layered`),
+biases are constant input currents added at every step, and propagation is event-driven: only
+neurons that spiked in a step do work, each spike adding its fan-out of weights to its
+targets (see :mod:`neurosim.kernels.layers`). The whole ``T``-step loop of a batch runs in
+compiled code.
 
 Readout: ``count`` (spike counts of the spiking output layer; ties broken by the membrane
 potential, which for reset by subtraction is the input integrated beyond the last spike) or
@@ -28,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..build.layered import LayeredNet, build_layered
+from ..build.layered import LayeredNet, build_layered, check_dt
 from ..build.params import Params
 from ..errors import DataError
 from ..kernels import layers as K
@@ -114,9 +118,13 @@ def run_layered(net: LayeredNet, x, *, timesteps: int, encoder: str = "current",
                 readout: str = "count", rng: np.random.Generator | None = None,
                 checkpoints=(), record_sample: int | None = None, record_counts: bool = False,
                 v_init: float = 0.0, progress: bool = True, batch_size: int = 256,
-                parallel: bool = True, reference: bool = False) -> SpikeResult:
+                parallel: bool = True, reference: bool = False,
+                dt: float | None = None) -> SpikeResult:
     """Simulate a prepared :class:`LayeredNet` on samples ``x`` (``(n, *input_shape)``).
 
+    ``dt`` (s): the step; ``None`` takes ``net.dt``, the step the net was built for (LIF spike
+    amplitudes ``1 / dt`` are folded into its weights, so another value is refused: rebuild
+    with ``build_layered(..., dt=...)``).
     ``v_init`` is the initial membrane potential as a fraction of the threshold.
     ``parallel``: spread the samples of a batch over Numba's threads (results are identical).
     ``reference=True`` runs the NumPy twin instead of the compiled kernel (slow; for tests).
@@ -126,6 +134,9 @@ def run_layered(net: LayeredNet, x, *, timesteps: int, encoder: str = "current",
     if encoder not in encoders.ENCODERS:
         raise DataError(f"encoder: must be one of {', '.join(encoders.ENCODERS)}, "
                         f"got {encoder!r}")
+    if dt is not None and check_dt(dt) != net.dt:
+        raise DataError(f"dt: the network was built for dt = {net.dt} s, got {dt}; rebuild it "
+                        "with build_layered(..., dt=...)")
     x = np.asarray(x, dtype=np.float32)
     if x.ndim == 0 or x.shape[0] == 0:
         raise DataError("input: no samples to simulate")
@@ -161,8 +172,9 @@ def run_layered(net: LayeredNet, x, *, timesteps: int, encoder: str = "current",
             xs = encoders.encode(encoder, x[a:b], timesteps, rng) if spike_input else no_spikes
             rs = record_sample - a if record_sample is not None and a <= record_sample < b \
                 else -1
-            sim(net.geom, net.thr, net.poolw, net.w_all, net.b_all, net.ptr_all, net.tgt_all,
-                net.kof_all, x[a:b], xs, spike_input, ck, np.float32(v_init),
+            sim(net.geom, net.thr, net.tau, net.dt, net.poolw, net.w_all, net.b_all,
+                net.ptr_all, net.tgt_all, net.kof_all, x[a:b], xs, spike_input, ck,
+                np.float32(v_init),
                 out_counts[a:b], out_v[a:b], sops[a:b], spikes[a:b], input_macs[a:b],
                 counts[a:b] if record_counts else counts, raster, rs)
             bar.update(b - a)
@@ -210,7 +222,7 @@ def run_spiking(spec: Network, params: Params, x, *, timesteps: int, encoder: st
                 readout: str = "count", rng: np.random.Generator | None = None,
                 record_sample: int | None = None, checkpoints=(), progress: bool = True,
                 batch_size: int = 256, record_counts: bool = False,
-                v_init: float = 0.0, parallel: bool = True) -> SpikeResult:
+                v_init: float = 0.0, parallel: bool = True, dt: float = 0.001) -> SpikeResult:
     """Run ``spec`` with ``params`` as a spiking network on samples ``x`` for ``timesteps``.
 
     ``params`` should already be normalised for spiking (see :func:`neurosim.convert.convert`);
@@ -220,11 +232,12 @@ def run_spiking(spec: Network, params: Params, x, *, timesteps: int, encoder: st
     readout and op counts are also recorded. ``record_sample``: index of a sample whose spike
     raster is kept. ``record_counts``: keep every neuron's spike count (memory: n x neurons).
     ``parallel``: spread samples over Numba's threads (same results as serial).
+    ``dt`` (s): the step, used by LIF layers only (IF layers count in steps).
 
     Raises :class:`~neurosim.errors.SpecError` for layers without a spiking form or parameters
     that do not fit the spec, :class:`~neurosim.errors.DataError` for bad inputs.
     """
-    net = build_layered(spec, params, readout=readout)
+    net = build_layered(spec, params, readout=readout, dt=dt)
     return run_layered(net, x, timesteps=timesteps, encoder=encoder, readout=readout, rng=rng,
                        checkpoints=checkpoints, record_sample=record_sample,
                        record_counts=record_counts, v_init=v_init, progress=progress,

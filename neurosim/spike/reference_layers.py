@@ -14,7 +14,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..kernels import layers as K
 
-__all__ = ["if_update", "dense_scatter", "conv_scatter", "pool_scatter", "propagate",
+__all__ = ["if_update", "lif_update", "dense_scatter", "conv_scatter", "pool_scatter", "propagate",
            "simulate_sample", "simulate_layered", "simulate_layered_parallel"]
 
 
@@ -25,6 +25,30 @@ def if_update(v, current, bias, thr, spiking, spikes):
     fired = (vk >= thr) if spiking else np.zeros(v.shape, bool)
     vk[fired] -= np.float32(thr)
     v[:] = vk
+    idx = np.flatnonzero(fired)
+    spikes[:idx.size] = idx
+    return idx.size
+
+
+def lif_update(v, ref, current, bias, thr, tau_rc, tau_ref, dt, spikes):
+    """Twin of :func:`neurosim.kernels.layers.lif_update`, written as whole-array steps:
+    the non-refractory part of the step ``delta = clip(dt - ref, 0, dt)``, exact decay
+    ``v <- J + (v - J) exp(-delta / tau_rc)``, threshold crossing time by inverting the same
+    solution, reset to 0 and refractory time ``tau_ref + t_c - dt`` left for the next step."""
+    j = current.astype(np.float64) + bias.astype(np.float64)
+    current[:] = 0.0
+    vk = v.astype(np.float64)
+    delta = np.clip(dt - ref.astype(np.float64), 0.0, dt)
+    vk = np.where(delta > 0, j + (vk - j) * np.exp(-delta / tau_rc), vk)
+    rk = np.maximum(ref.astype(np.float64) - dt, 0.0)
+    fired = vk > float(thr)
+    th = float(thr)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_c = np.where(j > th, dt + tau_rc * np.log1p(-(vk - th) / (j - th)), dt)
+    vk[fired] = 0.0
+    rk[fired] = tau_ref + t_c[fired] - dt
+    v[:] = vk.astype(np.float32)
+    ref[:] = rk.astype(np.float32)
     idx = np.flatnonzero(fired)
     spikes[:idx.size] = idx
     return idx.size
@@ -100,9 +124,9 @@ def propagate(idx, n, vals, weighted, geom_row, poolw, w_all, ptr_all, tgt_all, 
                      slot)
 
 
-def simulate_sample(s, geom, thr, poolw, w_all, b_all, ptr_all, tgt_all, kof_all, x_analog,
-                    x_spikes, spike_input, checkpoints, v_init, out_counts, out_v, sops, spikes,
-                    input_macs, neuron_counts, raster, raster_sample):
+def simulate_sample(s, geom, thr, tau, dt, poolw, w_all, b_all, ptr_all, tgt_all, kof_all,
+                    x_analog, x_spikes, spike_input, checkpoints, v_init, out_counts, out_v,
+                    sops, spikes, input_macs, neuron_counts, raster, raster_sample):
     """Twin of :func:`neurosim.kernels.layers.simulate_sample`, built from the twins above."""
     n_layers = geom.shape[0]
     n_out = int(geom[-1, K.G_NOUT])
@@ -111,6 +135,7 @@ def simulate_sample(s, geom, thr, poolw, w_all, b_all, ptr_all, tgt_all, kof_all
     sizes = [int(g[K.G_NOUT]) for g in geom]
     v = [np.full(sizes[li], v_init * thr[li], np.float32) for li in range(n_layers)]
     cur = [np.zeros(sizes[li], np.float32) for li in range(n_layers)]
+    ref = [np.zeros(sizes[li], np.float32) for li in range(n_layers)]
     tot_sops = np.zeros(n_layers, np.int64)
     tot_spikes = np.zeros(n_layers, np.int64)
     counts = np.zeros(n_out, np.float32)
@@ -130,7 +155,11 @@ def simulate_sample(s, geom, thr, poolw, w_all, b_all, ptr_all, tgt_all, kof_all
                           tgt_all, kof_all, cur[0], tot_sops, 0)
             bias = bias0 if li == 0 else b_all[offs[li]:offs[li] + sizes[li]]
             spk = np.zeros(sizes[li], np.int64)
-            ns = if_update(v[li], cur[li], bias, thr[li], geom[li, K.G_SPIKING] != 0, spk)
+            if geom[li, K.G_NEURON] == K.NEURON_LIF and geom[li, K.G_SPIKING] != 0:
+                ns = lif_update(v[li], ref[li], cur[li], bias, thr[li], tau[li, 0], tau[li, 1],
+                                dt, spk)
+            else:
+                ns = if_update(v[li], cur[li], bias, thr[li], geom[li, K.G_SPIKING] != 0, spk)
             tot_spikes[li] += ns
             if neuron_counts.shape[0] > 0:
                 neuron_counts[s, offs[li] + spk[:ns]] += 1
@@ -149,14 +178,15 @@ def simulate_sample(s, geom, thr, poolw, w_all, b_all, ptr_all, tgt_all, kof_all
             k_ck += 1
 
 
-def simulate_layered(geom, thr, poolw, w_all, b_all, ptr_all, tgt_all, kof_all, x_analog,
-                     x_spikes, spike_input, checkpoints, v_init, out_counts, out_v, sops,
-                     spikes, input_macs, neuron_counts, raster, raster_sample):
+def simulate_layered(geom, thr, tau, dt, poolw, w_all, b_all, ptr_all, tgt_all, kof_all,
+                     x_analog, x_spikes, spike_input, checkpoints, v_init, out_counts, out_v,
+                     sops, spikes, input_macs, neuron_counts, raster, raster_sample):
     """Twin of :func:`neurosim.kernels.layers.simulate_layered`: every sample in turn."""
     for s in range(out_counts.shape[0]):
-        simulate_sample(s, geom, thr, poolw, w_all, b_all, ptr_all, tgt_all, kof_all,
-                        x_analog, x_spikes, spike_input, checkpoints, v_init, out_counts,
-                        out_v, sops, spikes, input_macs, neuron_counts, raster, raster_sample)
+        simulate_sample(s, geom, thr, tau, dt, poolw, w_all, b_all, ptr_all, tgt_all,
+                        kof_all, x_analog, x_spikes, spike_input, checkpoints, v_init,
+                        out_counts, out_v, sops, spikes, input_macs, neuron_counts, raster,
+                        raster_sample)
 
 
 #: Twin of :func:`neurosim.kernels.layers.simulate_layered_parallel` (same results: samples are
