@@ -124,3 +124,58 @@ def test_compare_command_errors(tmp_path, models_dir):
     with pytest.raises(SystemExit):
         _command([str(models_dir / "digits-mlp.toml"), "--timesteps", "10,-3"])
 
+
+
+def test_compare_command_runs_every_encoder(tmp_path, models_dir):
+    """Each --encoder through ``neurosim compare`` on 12 digits samples (parameters saved, not
+    trained). Input cost by hand: ``current`` counts the first layer's classic MACs
+    64 x 128 at every step and no input SOPs; the spike encoders count no MACs and their
+    input spikes x fan-out 128 as SOPs into layer 0: ``regular`` sends floor(T x) spikes per
+    pixel, ``latency`` one spike per non-zero pixel (every one fits in T steps)."""
+    from neurosim.commands.train import load_data_for
+    from neurosim.spec import load_model
+    from neurosim.spike.encoders import ENCODERS
+
+    spec = load_model(models_dir / "digits-mlp.toml")
+    run = tmp_path / "run"
+    save_params(run / "params.npz", spec, init_params(spec, np.random.default_rng(0)))
+    x = load_data_for(spec).x_test[:12].reshape(12, -1).astype(np.float64)
+    t = 20
+    in_spikes = {"regular": np.floor(t * x + 1e-9).sum(1).mean(),
+                 "latency": (x > 0).sum(1).mean()}
+    for enc in ENCODERS:
+        out = tmp_path / enc
+        assert _command([str(models_dir / "digits-mlp.toml"), "--params", str(run),
+                         "--samples", "12", "--timesteps", f"5,{t}", "--encoder", enc,
+                         "--out", str(out), "--no-progress"]) == 0
+        rep = json.loads((out / "report.json").read_text())
+        assert rep["encoder"] == enc and rep["n_samples"] == 12
+        first = rep["ops"]["spiking"][str(t)]["layers"][0]
+        if enc == "current":
+            assert first["macs"] == 64 * 128 * t and first["sops"] == 0
+            assert rep["ops"]["spiking"][str(t)]["input_macs_counted"] == "every_step"
+        else:
+            assert first["macs"] == 0 and first["effective_macs"] == 0
+            assert rep["ops"]["spiking"][str(t)]["input_macs_counted"] is None
+            if enc in in_spikes:
+                assert first["sops"] == pytest.approx(in_spikes[enc] * 128, rel=1e-12)
+            else:
+                assert first["sops"] > 0  # poisson: random, but some pixels are bright
+        assert f"`{enc}`" in (out / "report.md").read_text()
+
+
+def test_compare_runs_a_lif_network():
+    """A conv LIF layer in compare(): it runs, says so in the assumptions with its dt, and the
+    SOPs into the next layer are that layer's spikes times their exact fan-out."""
+    rng = np.random.default_rng(1)
+    _, _, ds = _toy()
+    spec = Network(name="toy-lif", input_shape=(1, 6, 6), layers=(
+        Conv2D(filters=3, kernel_size=3, padding=1, activation="lif"), Flatten(),
+        Dense(units=4, activation="softmax")))
+    params = init_params(spec, rng)
+    params[0]["W"] *= 4.0  # drive above the LIF threshold
+    params[0]["b"][:] = 1.0
+    comp = compare(spec, params, ds, timesteps=(30,), dt=0.0005, progress=False)
+    assert any("lif" in a and "dt = 0.0005 s" in a for a in comp.assumptions)
+    first, second = comp.spiking_ops[30].layers
+    assert first.spikes > 0 and second.sops == first.spikes * 4  # dense fan-out 4

@@ -52,6 +52,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--readout", choices=("count", "membrane"), default="membrane",
                    help="output: membrane potential of a non-spiking output layer (default) "
                         "or spike counts")
+    p.add_argument("--dt", type=float, default=0.001,
+                   help="time step in seconds of lif layers (default 0.001; IF layers count "
+                        "in steps)")
     p.add_argument("--norm", choices=("percentile", "max"), default="percentile",
                    help="layer-wise normalisation: 99.9th percentile (default) or maximum")
     p.add_argument("--seed", type=int, default=0,
@@ -81,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from ..atomic import atomic_write_text
-    from ..build.layered import check_spiking_spec
+    from ..build.layered import check_dt, check_spiking_spec
     from ..build.params import load_params, save_params
     from ..compare import compare
     from ..errors import NeurosimError
@@ -94,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         raise NeurosimError(f"--samples: must be positive, got {args.samples}")
     if args.seed < 0:
         raise NeurosimError(f"--seed: must be >= 0, got {args.seed}")
+    check_dt(args.dt)  # before any training
     t0 = time.perf_counter()
     if args.params is not None:
         run_dir = Path(args.params)
@@ -131,10 +135,11 @@ def run(args: argparse.Namespace) -> int:
     t_train = time.perf_counter() - t0
     comp = compare(spec, params, ds, timesteps=args.timesteps, samples=args.samples,
                    encoder=args.encoder, readout=args.readout, normalization=args.norm,
-                   seed=args.seed, progress=progress)
+                   seed=args.seed, progress=progress, dt=args.dt)
     t_total = time.perf_counter() - t0
     report = comp.to_dict() | {"timing_s": {"training_or_loading": t_train,
                                             "total": t_total},
+                               "dt_s": args.dt,
                                "params": str(Path(args.params) / "params.npz")
                                if args.params else str(out / "params.npz")}
     atomic_write_text(out / "report.json", json.dumps(report, indent=2) + "\n")
