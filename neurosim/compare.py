@@ -210,7 +210,8 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
             normalization: str = "percentile", percentile: float = 99.9,
             energy_table: EnergyTable = HOROWITZ_45NM_FP32, norm_samples: int = 2000,
             seed: int = 0, progress: bool = True, batch_size: int = 256,
-            record_sample: int | None = 0, dt: float = 0.001) -> Comparison:
+            record_sample: int | None = 0, dt: float = 0.001,
+            tau_syn: float = 0.005) -> Comparison:
     """Compare ``spec`` with trained ``params`` in classic and spiking mode on ``dataset``.
 
     ``dataset``: a :class:`neurosim.data.Dataset` (its first ``samples`` test samples are used;
@@ -218,7 +219,8 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
     samples chosen with ``seed`` (which also seeds the Poisson encoder). The spiking network is
     simulated once for ``max(timesteps)`` steps; every smaller ``T`` is read at a checkpoint.
     ``record_sample``: test sample whose spike raster (and classic activations) is kept for
-    the plots, or ``None``. ``dt`` (s): the step of ``lif`` layers (IF layers count in steps).
+    the plots, or ``None``. ``dt`` (s): the step of ``lif`` layers (IF layers count in steps);
+    ``tau_syn`` (s): the synapse on their spike input (0: none).
     """
     from .rate import activations, classic_opcounts, predict
 
@@ -237,7 +239,7 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
 
     classic_acc = float(np.mean(predict(spec, params, x) == y))
     classic_ops = classic_opcounts(spec, params, x)
-    net = build_layered(spec, conv.params, readout=readout, dt=dt)
+    net = build_layered(spec, conv.params, readout=readout, dt=dt, tau_syn=tau_syn)
     t_max = ts[-1]
     grid = tuple(sorted(set(accuracy_grid(t_max)) | set(ts)))
     if record_sample is not None and not 0 <= record_sample < n:
@@ -290,7 +292,8 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
         "one step (no synaptic delay).",
         *((f"Layers with the lif activation: leaky integrate-and-fire neurons (tau_rc 20 ms, "
            "tau_ref 2 ms, threshold 1, reset to 0), not normalised, simulated with steps of "
-           f"dt = {dt:g} s; each of their spikes carries 1/dt into the next layer.",)
+           f"dt = {dt:g} s; each of their spikes carries 1/dt into the next layer; their "
+           f"spike input passes a first-order synapse of {tau_syn * 1e3:g} ms.",)
           if any(layer.activation_name == "lif" for layer in spec.layers) else ()),
         "Readout: " + ("membrane potential of a non-spiking output layer (arg-max)."
                        if readout == "membrane" else

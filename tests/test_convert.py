@@ -113,18 +113,20 @@ def test_conversion_errors():
 
 
 #: Fraction of test samples on which the spiking LIF network must predict what the classic
-#: one predicts at T = 1000 steps (1 s): the hidden LIF layer fires at its exact rate under
-#: the constant analog input, so the remaining disagreements come from rate quantisation
-#: (one spike in 1 s is 1 Hz) on samples whose two best classes are nearly tied (about 98%
-#: agree in practice).
+#: one predicts at T = 1000 steps (1 s). A LIF layer under the constant analog input fires at
+#: its exact rate: the disagreements come from rate quantisation (one spike in 1 s is 1 Hz)
+#: on samples whose two best classes are nearly tied (about 98% agree in practice). A LIF
+#: layer fed by spikes through the 5 ms synapse fires close to, not exactly at, r(mean J)
+#: (about 95% agree in practice).
 LIF_MIN_AGREEMENT = 0.9
 
 
-def test_lif_hidden_layer_converts_and_agrees_with_classic(models_dir):
-    """digits MLP with a LIF hidden layer (rate in Hz) then a ReLU one, trained a few epochs:
-    the LIF layer keeps scale 1 and its classic weights (its input must be the classic
-    current J), the next layer gets W lambda_prev / lambda (with lambda_prev = 1: Hz), and
-    the spiking predictions agree with the classic ones."""
+@pytest.mark.parametrize("hidden", [("lif", "relu"), ("relu", "lif")])
+def test_lif_hidden_layer_converts_and_agrees_with_classic(models_dir, hidden):
+    """digits MLP with a LIF hidden layer (rate in Hz) and a ReLU one, trained a few epochs:
+    a LIF layer keeps scale 1 and receives the classic current J (W lambda_prev), the layer
+    after it gets W lambda_prev / lambda (lambda_prev = 1: Hz), and the spiking predictions
+    agree with the classic ones."""
     from dataclasses import replace
 
     from neurosim.data import load_dataset
@@ -134,18 +136,21 @@ def test_lif_hidden_layer_converts_and_agrees_with_classic(models_dir):
     ds = load_dataset("digits")
     base = load_model(models_dir / "digits-mlp.toml")
     spec = replace(base, name="digits-lif", layers=(
-        Dense(units=64, activation="lif"), Dense(units=32, activation="relu"),
+        Dense(units=64, activation=hidden[0]), Dense(units=32, activation=hidden[1]),
         Dense(units=10, activation="softmax")))
     params = Trainer(spec, seed=0, progress=False).fit(ds.x_train, ds.y_train,
                                                        epochs=5).params_
     conv = convert(spec, params, ds.x_train[:500])
-    assert conv.scales[0] == 1.0
-    np.testing.assert_array_equal(conv.params[0]["W"], params[0]["W"])
-    np.testing.assert_allclose(conv.params[1]["W"], params[1]["W"] / conv.scales[1],
+    lif = hidden.index("lif")
+    lam_prev = conv.scales[lif - 1] if lif else 1.0
+    assert conv.scales[lif] == 1.0
+    np.testing.assert_allclose(conv.params[lif]["W"], params[lif]["W"] * lam_prev,
                                rtol=SCALE_RTOL)
+    np.testing.assert_allclose(conv.params[lif + 1]["W"],
+                               params[lif + 1]["W"] / conv.scales[lif + 1], rtol=SCALE_RTOL)
     x = ds.x_test[:200]
     classic = predict(spec, params, x)
     for readout in ("membrane", "count"):
         r = conv.run(x, timesteps=1000, readout=readout, progress=False)
         assert np.mean(r.predictions == classic) >= LIF_MIN_AGREEMENT
-        assert r.layer_spikes[:, 0].sum() > 0  # the LIF layer spiked
+        assert r.layer_spikes[:, lif].sum() > 0  # the LIF layer spiked

@@ -4,6 +4,7 @@ hand-made and random inputs."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -267,6 +268,41 @@ def test_lif_rate_matches_closed_form():
         assert counts[0] == counts[1] == 0 and counts[-1] > 1000  # 455 Hz for 3 s
 
 
+#: float32 recursion of the synapse over 60 steps against its closed form in float64.
+SYN_RTOL = 1e-5
+
+
+def test_synapse_filter_closed_form():
+    """Constant input I from s = 0: s_n = I (1 - a^n), a = exp(-dt / tau_s); one pulse I then
+    nothing: s_n = (1 - a) a^n I, whose sum over all steps is I (the filter keeps the mean)."""
+    a = np.exp(-DT / 0.005)
+    for mod in (K, R):
+        syn = np.zeros(2, np.float32)
+        trace = []
+        for k in range(60):
+            cur = np.array([3.0, 1000.0 if k == 0 else 0.0], np.float32)
+            mod.synapse_filter(cur, syn, a)
+            assert np.array_equal(cur, syn)
+            trace.append(syn.copy())
+        trace = np.array(trace, np.float64)
+        n = np.arange(1, 61)
+        np.testing.assert_allclose(trace[:, 0], 3.0 * (1 - a ** n), rtol=SYN_RTOL)
+        np.testing.assert_allclose(trace[:, 1], 1000.0 * (1 - a) * a ** (n - 1), rtol=SYN_RTOL)
+        assert trace[:, 1].sum() == pytest.approx(1000.0 * (1 - a ** 60), rel=SYN_RTOL)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 40), st.integers(0, 2**31))
+def test_synapse_filter_matches_twin(n, seed):
+    rng = np.random.default_rng(seed)
+    cur = rng.normal(0, 50, n).astype(np.float32)
+    syn = rng.normal(0, 5, n).astype(np.float32)
+    decay = float(rng.uniform(0, 1))
+    (_, (ck, sk)), (_, (cr, sr)) = _both("synapse_filter", cur, syn, decay, arrays=(0, 1))
+    np.testing.assert_allclose(ck, cr, rtol=STATE_RTOL, atol=1e-6)
+    np.testing.assert_allclose(sk, sr, rtol=STATE_RTOL, atol=1e-6)
+
+
 @settings(max_examples=30, deadline=None)
 @given(st.integers(1, 40), st.integers(0, 2**31))
 def test_lif_update_matches_twin(n, seed):
@@ -285,8 +321,8 @@ def test_lif_update_matches_twin(n, seed):
 
 
 def test_simulate_layered_with_lif_layers_matches_twin():
-    """A conv LIF layer, pooling, a dense LIF layer and an IF output: kernel and twin agree,
-    with analog and spike input."""
+    """A conv LIF layer, pooling, a dense LIF layer (spike input through the synapse) and an
+    IF output: kernel and twin agree, with analog and spike input."""
     rng = np.random.default_rng(5)
     spec = Network(name="lif-cnn", input_shape=(2, 7, 6), layers=(
         Conv2D(filters=3, kernel_size=3, padding=1, activation="lif"), AvgPool2D(pool_size=2),
@@ -301,6 +337,7 @@ def test_simulate_layered_with_lif_layers_matches_twin():
     net = build_layered(spec, params, readout="count", dt=DT)
     assert net.geom[:, K.G_NEURON].tolist() == [K.NEURON_LIF, K.NEURON_IF, K.NEURON_LIF,
                                                 K.NEURON_IF]
+    assert net.tau[:, 2].tolist() == [0.005, 0.0, 0.005, 0.0]
     x_k = np.ascontiguousarray(x[:, net.in_perm])
     for spike_input in (0, 1):
         xs = (rng.random((3, 30, x.shape[1])) < x_k[:, None]).astype(np.uint8) \

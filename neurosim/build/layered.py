@@ -30,6 +30,15 @@ The factor ``1 / dt`` is folded into the receiving dense/conv layer's weights he
 kernels stay unchanged. Average pooling only averages spike trains, so its output spikes keep
 the amplitude of its input layer (``1 / dt`` is then folded into the layer after the pool).
 
+Synapse. The LIF rate curve holds for a constant current; a LIF layer fed by spikes sees a
+train of ``1 / dt`` pulses instead, and since its rate is not linear in ``J`` (and the excess
+above threshold is lost at each reset) it fires at a different mean rate than ``r(mean J)``.
+So the spike input of LIF layers passes a first-order synapse of time constant ``tau_syn``
+(default 5 ms, Nengo's default synapse), ``tau_syn ds/dt = I - s``, which keeps the mean and
+smooths the pulses (:func:`neurosim.kernels.layers.synapse_filter`). Longer synapses bring
+the rate closer to ``r(mean J)`` at the price of latency; ``tau_syn = 0`` turns it off. The
+analog input of a first layer is constant and not filtered.
+
 A layer whose activation has no spiking twin (tanh, sigmoid), a hidden ``identity`` layer or
 a ``maxpool2d`` layer raise :class:`~neurosim.errors.SpecError` naming the layer and saying
 what to use instead.
@@ -63,7 +72,8 @@ class LayeredNet:
     ``in_perm`` maps the classic input (flattened C-order) to the kernel's input order;
     ``fanout[l]`` is the exact fan-out of each input neuron of layer ``l`` (targets reached by
     one event, in kernel order); ``classic_macs[l]`` the MACs of one classic pass.
-    ``tau[l] = (tau_rc, tau_ref)`` (s) of layer ``l``'s LIF neurons (0 for IF layers), ``dt``
+    ``tau[l] = (tau_rc, tau_ref, tau_syn)`` (s) of layer ``l``'s LIF neurons and synapse (0 for
+    IF layers), ``dt``
     the step (s) the weights were prepared for (spikes of LIF layers carry ``1 / dt``, folded
     into the next weights), ``amplitude[l]`` the amplitude of layer ``l``'s spikes.
     """
@@ -220,7 +230,8 @@ def check_dt(dt) -> float:
 
 
 def build_layered(spec: Network, params: Params, *, readout: str = "count",
-                  threshold: float = 1.0, dt: float = 0.001) -> LayeredNet:
+                  threshold: float = 1.0, dt: float = 0.001,
+                  tau_syn: float = 0.005) -> LayeredNet:
     """Prepare the kernel arrays of ``spec`` with ``params`` (checked against the spec).
 
     ``readout="membrane"`` makes the output layer non-spiking (it integrates its input, and its
@@ -228,10 +239,15 @@ def build_layered(spec: Network, params: Params, *, readout: str = "count",
     Every spiking neuron has threshold ``threshold`` (1 after conversion's normalisation; LIF
     layers are not normalised and always have threshold 1, that of the LIF rate curve).
     ``dt`` (s): the step of the simulation; it sets the LIF decay and the ``1 / dt`` amplitude
-    of LIF spikes (see the module docstring). IF layers do not depend on it.
+    of LIF spikes (see the module docstring). IF layers do not depend on it. ``tau_syn`` (s):
+    time constant of the synapse filtering the spike input of LIF layers (0: none).
     """
     check_spiking_spec(spec, readout)
     dt = check_dt(dt)
+    if isinstance(tau_syn, bool) or not isinstance(tau_syn, (int, float, np.integer,
+                                                             np.floating)) \
+            or not np.isfinite(tau_syn) or tau_syn < 0:
+        raise DataError(f"tau_syn: must be a number of seconds >= 0, got {tau_syn!r}")
     params = check_params(spec, params, spec.source)
     shapes = spec.shapes
     geoms, ws, bs, ptrs, tgts, kofs, pools = [], [], [], [], [], [], []
@@ -311,7 +327,7 @@ def build_layered(spec: Network, params: Params, *, readout: str = "count",
         bs.append(np.asarray(b, np.float32))
         pools.append(poolw)
         thrs.append(1.0 if is_lif else threshold)
-        taus.append((LIF_TAU_RC, LIF_TAU_REF) if is_lif else (0.0, 0.0))
+        taus.append((LIF_TAU_RC, LIF_TAU_REF, tau_syn) if is_lif else (0.0, 0.0, 0.0))
         amps.append(amp_out)
         names.append(f"{i}:{layer.kind}")
         index.append(i)
@@ -324,7 +340,7 @@ def build_layered(spec: Network, params: Params, *, readout: str = "count",
     empty_i = np.zeros(1, np.int64)
     return LayeredNet(
         geom=np.stack(geoms), thr=np.asarray(thrs, np.float32),
-        tau=np.asarray(taus, np.float64).reshape(-1, 2), dt=dt, amplitude=tuple(amps),
+        tau=np.asarray(taus, np.float64).reshape(-1, 3), dt=dt, amplitude=tuple(amps),
         poolw=np.asarray(pools, np.float32),
         w_all=np.concatenate(ws).astype(np.float32),
         b_all=np.concatenate(bs).astype(np.float32),

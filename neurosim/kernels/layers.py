@@ -50,7 +50,8 @@ __all__ = [
     "G_KIND", "G_NIN", "G_NOUT", "G_CIN", "G_HIN", "G_WIN", "G_COUT", "G_HOUT", "G_WOUT",
     "G_KH", "G_KW", "G_SH", "G_SW", "G_PH", "G_PW", "G_WOFF", "G_NOFF", "G_TOFF", "G_EOFF",
     "G_SPIKING", "G_NEURON", "NEURON_IF", "NEURON_LIF",
-    "if_update", "lif_update", "dense_scatter", "conv_scatter", "pool_scatter", "propagate",
+    "if_update", "lif_update", "synapse_filter", "dense_scatter", "conv_scatter",
+    "pool_scatter", "propagate",
     "simulate_sample", "simulate_layered", "simulate_layered_parallel",
 ]
 
@@ -141,6 +142,27 @@ def lif_update(v, ref, current, bias, thr, tau_rc, tau_ref, dt, spikes):
         vv[k] = vk
         rr[k] = rk
     return n
+
+
+@numba.njit(**JIT)
+def synapse_filter(current, syn, decay):
+    """First-order synapse ``tau_s ds/dt = I - s`` on the spike current of one step.
+
+    ``current`` holds this step's input ``I`` (spikes times weights; its mean over time is
+    the classic pre-activation without bias). Held constant over the step, the exact update is
+    ``s <- decay s + (1 - decay) I`` with ``decay = exp(-dt / tau_s)``: the mean of ``s`` is the
+    mean of ``I``, its step-to-step fluctuation is smoothed over ``tau_s``. ``current`` is
+    replaced by ``s`` (what the neurons integrate this step).
+    """
+    nv = current.shape[0]
+    cc = current[:nv]
+    ss = syn[:nv]
+    gain = np.float32(1.0 - decay)
+    d = np.float32(decay)
+    for k in range(nv):
+        sk = d * ss[k] + gain * cc[k]
+        ss[k] = sk
+        cc[k] = sk
 
 
 @numba.njit(**JIT)
@@ -251,6 +273,7 @@ def simulate_sample(s, geom, thr, tau, dt, poolw, w_all, b_all, ptr_all, tgt_all
     n_in = geom[0, G_NIN]
     v = np.empty(n_total, dtype=np.float32)
     ref = np.zeros(n_total, dtype=np.float32)  # refractory time left (s), LIF layers only
+    syn = np.zeros(n_total, dtype=np.float32)  # filtered spike current, LIF layers only
     cur = np.zeros(n_total, dtype=np.float32)
     spk = np.zeros(n_total, dtype=np.int64)
     cnt_out = np.zeros(n_out, dtype=np.float32)
@@ -293,6 +316,9 @@ def simulate_sample(s, geom, thr, tau, dt, poolw, w_all, b_all, ptr_all, tgt_all
                           kof_all, cur[off:off + nl], tot_sops, 0)
             bias = bias0 if li == 0 else b_all[off:off + nl]
             if g[G_NEURON] == NEURON_LIF and g[G_SPIKING] != 0:
+                if tau[li, 2] > 0.0:
+                    synapse_filter(cur[off:off + nl], syn[off:off + nl],
+                                   np.exp(-dt / tau[li, 2]))
                 ns = lif_update(v[off:off + nl], ref[off:off + nl], cur[off:off + nl], bias,
                                 thr[li], tau[li, 0], tau[li, 1], dt, spk[off:off + nl])
             else:
@@ -327,7 +353,8 @@ _DOC = """Simulate every sample of a batch for ``checkpoints[-1]`` steps, the wh
 
     Per step, layers are updated in order and a layer's spikes reach the next layer in the same
     step (no synaptic delay). ``thr[l]``: threshold of layer ``l``; ``tau[l] = (tau_rc,
-    tau_ref)`` (s) of its LIF neurons (unused for IF layers); ``dt``: step (s), used by LIF
+    tau_ref, tau_s)`` (s) of its LIF neurons (unused for IF layers; ``tau_s > 0``: their spike
+    input passes a first-order synapse, :func:`synapse_filter`); ``dt``: step (s), used by LIF
     layers only. Input: ``spike_input == 0``: the analog sample ``x_analog[s]`` is a
     constant current into layer 0, computed once per sample (``input_macs[s]`` receives the
     effective MACs of that one computation: non-zero inputs times their fan-out);

@@ -4,7 +4,8 @@ Each dense, conv2d and avgpool2d layer is a layer of integrate-and-fire neurons 
 ``theta = 1`` after normalisation, reset by subtraction), or, where the activation is ``lif``,
 of leaky integrate-and-fire neurons (``tau_rc = 20 ms``, threshold 1, reset to 0, refractory
 ``tau_ref = 2 ms``, step ``dt`` in seconds; their spikes carry ``1 / dt`` so that the next
-layer sees the LIF rate in Hz as the classic one does, see :mod:`neurosim.build.layered`),
+layer sees the LIF rate in Hz as the classic one does; their spike input passes a 5 ms
+synapse; see :mod:`neurosim.build.layered`),
 biases are constant input currents added at every step, and propagation is event-driven: only
 neurons that spiked in a step do work, each spike adding its fan-out of weights to its
 targets (see :mod:`neurosim.kernels.layers`). The whole ``T``-step loop of a batch runs in
@@ -222,7 +223,8 @@ def run_spiking(spec: Network, params: Params, x, *, timesteps: int, encoder: st
                 readout: str = "count", rng: np.random.Generator | None = None,
                 record_sample: int | None = None, checkpoints=(), progress: bool = True,
                 batch_size: int = 256, record_counts: bool = False,
-                v_init: float = 0.0, parallel: bool = True, dt: float = 0.001) -> SpikeResult:
+                v_init: float = 0.0, parallel: bool = True, dt: float = 0.001,
+                tau_syn: float = 0.005) -> SpikeResult:
     """Run ``spec`` with ``params`` as a spiking network on samples ``x`` for ``timesteps``.
 
     ``params`` should already be normalised for spiking (see :func:`neurosim.convert.convert`);
@@ -232,12 +234,14 @@ def run_spiking(spec: Network, params: Params, x, *, timesteps: int, encoder: st
     readout and op counts are also recorded. ``record_sample``: index of a sample whose spike
     raster is kept. ``record_counts``: keep every neuron's spike count (memory: n x neurons).
     ``parallel``: spread samples over Numba's threads (same results as serial).
-    ``dt`` (s): the step, used by LIF layers only (IF layers count in steps).
+    ``dt`` (s): the step, used by LIF layers only (IF layers count in steps); ``tau_syn`` (s):
+    the synapse filtering the spike input of LIF layers (0: none; see
+    :mod:`neurosim.build.layered`).
 
     Raises :class:`~neurosim.errors.SpecError` for layers without a spiking form or parameters
     that do not fit the spec, :class:`~neurosim.errors.DataError` for bad inputs.
     """
-    net = build_layered(spec, params, readout=readout, dt=dt)
+    net = build_layered(spec, params, readout=readout, dt=dt, tau_syn=tau_syn)
     return run_layered(net, x, timesteps=timesteps, encoder=encoder, readout=readout, rng=rng,
                        checkpoints=checkpoints, record_sample=record_sample,
                        record_counts=record_counts, v_init=v_init, progress=progress,

@@ -14,7 +14,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..kernels import layers as K
 
-__all__ = ["if_update", "lif_update", "dense_scatter", "conv_scatter", "pool_scatter", "propagate",
+__all__ = ["if_update", "lif_update", "synapse_filter", "dense_scatter", "conv_scatter",
+           "pool_scatter", "propagate",
            "simulate_sample", "simulate_layered", "simulate_layered_parallel"]
 
 
@@ -52,6 +53,14 @@ def lif_update(v, ref, current, bias, thr, tau_rc, tau_ref, dt, spikes):
     idx = np.flatnonzero(fired)
     spikes[:idx.size] = idx
     return idx.size
+
+
+def synapse_filter(current, syn, decay):
+    """Twin of :func:`neurosim.kernels.layers.synapse_filter`: ``s <- decay s + (1 - decay) I``
+    in float32, and the current replaced by ``s``."""
+    s = np.float32(decay) * syn + np.float32(1.0 - decay) * current
+    syn[:] = s
+    current[:] = s
 
 
 def _event_vector(idx, n, vals, weighted, size):
@@ -136,6 +145,7 @@ def simulate_sample(s, geom, thr, tau, dt, poolw, w_all, b_all, ptr_all, tgt_all
     v = [np.full(sizes[li], v_init * thr[li], np.float32) for li in range(n_layers)]
     cur = [np.zeros(sizes[li], np.float32) for li in range(n_layers)]
     ref = [np.zeros(sizes[li], np.float32) for li in range(n_layers)]
+    syn = [np.zeros(sizes[li], np.float32) for li in range(n_layers)]
     tot_sops = np.zeros(n_layers, np.int64)
     tot_spikes = np.zeros(n_layers, np.int64)
     counts = np.zeros(n_out, np.float32)
@@ -156,6 +166,8 @@ def simulate_sample(s, geom, thr, tau, dt, poolw, w_all, b_all, ptr_all, tgt_all
             bias = bias0 if li == 0 else b_all[offs[li]:offs[li] + sizes[li]]
             spk = np.zeros(sizes[li], np.int64)
             if geom[li, K.G_NEURON] == K.NEURON_LIF and geom[li, K.G_SPIKING] != 0:
+                if tau[li, 2] > 0.0:
+                    synapse_filter(cur[li], syn[li], np.exp(-dt / tau[li, 2]))
                 ns = lif_update(v[li], ref[li], cur[li], bias, thr[li], tau[li, 0], tau[li, 1],
                                 dt, spk)
             else:
