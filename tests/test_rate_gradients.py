@@ -221,7 +221,7 @@ def test_dropout_training_mode_is_inverted_and_seeded():
 
 
 def test_stride_one_input_gradient_matches_finite_differences():
-    # the wide col2im path (stride 1) with uneven kernel and padding, at the first layer
+    # the stride-1 input gradient with uneven kernel and padding, at the first layer
     spec = Network(name="s1", input_shape=(2, 5, 6), layers=(
         Conv2D(filters=3, kernel_size=(3, 2), padding=(1, 2), activation="tanh"),
         Conv2D(filters=2, kernel_size=2, activation="identity"), Flatten(),
@@ -238,17 +238,15 @@ def test_stride_one_input_gradient_matches_finite_differences():
     np.testing.assert_allclose(g, numeric_grad(f, x), rtol=GRAD_RTOL, atol=GRAD_ATOL)
 
 
-def test_wide_col2im_equals_col2im():
-    from neurosim.rate.layers import COL2IM_BLOCK, _wide_col2im
+def test_blockwise_input_gradient_equals_col2im():
+    from neurosim.rate.layers import COL2IM_BLOCK, conv_input_gradient
     rng = np.random.default_rng(10)
-    # more samples than one block, and a partial last block
-    n, c, h, w, kh, kw, ph, pw, f = COL2IM_BLOCK + 3, 3, 5, 4, 3, 2, 1, 2, 2
-    oh, ow = h + 2 * ph - kh + 1, w + 2 * pw - kw + 1
+    # more samples than one block, a partial last block, stride 2 and uneven padding
+    n, c, h, w, kh, kw, sh, sw, ph, pw, f = COL2IM_BLOCK + 3, 3, 7, 6, 3, 2, 2, 1, 1, 2, 2
+    oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
     w2t = rng.standard_normal((c * kh * kw, f))
-    dz = rng.standard_normal((f, n, oh, ow))
-    wide = np.zeros((f, n, oh, w + 2 * pw))
-    wide[..., :ow] = dz
+    dz2 = rng.standard_normal((f, n * oh * ow))
     np.testing.assert_allclose(
-        _wide_col2im(w2t, wide, (n, c, h, w), (kh, kw), (ph, pw)),
-        col2im(w2t @ dz.reshape(f, -1), (n, c, h, w), (kh, kw), (1, 1), (ph, pw), (oh, ow)),
+        conv_input_gradient(w2t, dz2, (n, c, h, w), (kh, kw), (sh, sw), (ph, pw)),
+        col2im(w2t @ dz2, (n, c, h, w), (kh, kw), (sh, sw), (ph, pw), (oh, ow)),
         rtol=1e-12)

@@ -15,9 +15,9 @@ Convolution is lowered to one matrix product (im2col): the padded input is viewe
 :func:`numpy.lib.stride_tricks.as_strided` as windows of shape ``(C, kh, kw, N, H_out, W_out)``
 (no copy), copied once into the column matrix ``cols`` of shape ``(C kh kw, N H_out W_out)``,
 and ``z = W_(F, C kh kw) @ cols`` is a single BLAS call. The backward pass reuses ``cols``:
-``dW = dZ @ cols.T`` and ``dcols = W.T @ dZ``, folded back onto the input by ``kh * kw``
-strided additions (col2im; for stride 1 over long contiguous runs, see
-:func:`_wide_col2im`).
+``dW = dZ @ cols.T``; the input gradient ``dx = col2im(W^T dZ)`` is computed in blocks of
+:data:`COL2IM_BLOCK` samples, each a matrix product followed by the compiled scatter-add
+:func:`neurosim.kernels.conv.col2im_add` (its NumPy twin is :func:`col2im_add_numpy`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-__all__ = ["LAYER_OPS", "im2col", "col2im"]
+from ..kernels.conv import col2im_add
+
+__all__ = ["LAYER_OPS", "im2col", "col2im", "col2im_add_numpy"]
 
 
 # ----------------------------------------------------------------------------- dense
@@ -73,57 +75,53 @@ def im2col(x, kernel, stride, padding):
     return np.ascontiguousarray(win).reshape(c * kh * kw, n * oh * ow), (oh, ow)
 
 
-def col2im(dcols, x_shape, kernel, stride, padding, out_hw):
-    """Adjoint of :func:`im2col`: add each column entry back onto the input position it came
-    from; returns ``dx`` of shape ``x_shape``."""
-    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    n, c, h, w = x_shape
-    oh, ow = out_hw
-    d = dcols.reshape(c, kh, kw, n, oh, ow)
+def col2im_add_numpy(dcols, n0, kh, kw, sh, sw, ph, pw, dx):
+    """NumPy twin of :func:`neurosim.kernels.conv.col2im_add`: add the column gradient
+    ``dcols`` (``(C kh kw, nb H_out W_out)``, samples ``n0 .. n0 + nb - 1``) onto ``dx``
+    (``(N, C, H, W)``) in place, each entry onto the input position it came from in
+    :func:`im2col`; entries that came from the zero padding are dropped."""
+    _, c, h, w = dx.shape
+    oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    nb = dcols.shape[1] // max(oh * ow, 1)
+    d = dcols.reshape(c, kh, kw, nb, oh, ow)
     # accumulate channel-major (C, N, ...) so that every addition runs over contiguous memory
-    dxp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=dcols.dtype)
+    dxp = np.zeros((c, nb, h + 2 * ph, w + 2 * pw), dtype=dcols.dtype)
     for u in range(kh):
         for v in range(kw):
             dxp[:, :, u:u + sh * (oh - 1) + 1:sh, v:v + sw * (ow - 1) + 1:sw] += d[:, u, v]
-    return np.ascontiguousarray(dxp[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3))
+    dx[n0:n0 + nb] += dxp[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)
 
 
-#: Samples per block of the stride-1 input gradient: the block's column gradient
-#: (``C kh kw x block H_out W_pad`` values, ~3 MB for 16 channels 5x5 on 14x14) stays in cache
-#: between the matrix product that writes it and the additions that read it.
+def col2im(dcols, x_shape, kernel, stride, padding, out_hw):
+    """Adjoint of :func:`im2col`: add each column entry back onto the input position it came
+    from; returns ``dx`` of shape ``x_shape``. (``out_hw`` follows from the other arguments.)"""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    dx = np.zeros(x_shape, dtype=dcols.dtype)
+    col2im_add_numpy(dcols, 0, kh, kw, sh, sw, ph, pw, dx)
+    return dx
+
+
+#: Samples per block of the input gradient: the block's column gradient (``C kh kw x block
+#: H_out W_out`` values, ~2.5 MB for 16 channels 5x5 on 14x14) stays in cache between the
+#: matrix product that writes it and the scatter-add that reads it.
 COL2IM_BLOCK = 8
 
 
-def _wide_col2im(w2t, dz_wide, x_shape, kernel, padding):
-    """Input gradient of a stride-1 convolution, ``col2im(w2t @ dz_wide)``, blockwise.
+def conv_input_gradient(w2t, dz2, x_shape, kernel, stride, padding):
+    """``dx = col2im(w2t @ dz2)`` in blocks of :data:`COL2IM_BLOCK` samples.
 
-    ``w2t`` is ``W^T`` of shape ``(C kh kw, F)``; ``dz_wide`` the output gradient
-    ``(F, N, H_out, W_pad)`` extended with zero columns to the padded input width ``W_pad``.
-    In the flattened padded image, the inputs that output row ``i`` reads through tap
-    ``(u, v)`` are the contiguous run ``[(i + u) W_pad + v, ... + W_out)``; with the zero
-    extension, the whole tap row ``(c, u, v, n)`` adds onto one contiguous run of
-    ``H_out W_pad`` values starting at ``u W_pad + v``. Adding runs of that length is several
-    times faster than :func:`col2im`'s runs of ``W_out``, and working in blocks of
-    :data:`COL2IM_BLOCK` samples keeps the column gradient in cache.
+    ``w2t`` is ``W^T`` of shape ``(C kh kw, F)``, ``dz2`` the output gradient as a
+    ``(F, N H_out W_out)`` matrix. A plain product per block (no zero-widened operand, so no
+    extra arithmetic) followed by the compiled scatter-add, whose loops skip the padding.
     """
-    (kh, kw), (ph, pw) = kernel, padding
-    n, c, h, w = x_shape
-    hp, wp = h + 2 * ph, w + 2 * pw
-    run = (hp - kh + 1) * wp
-    f = dz_wide.shape[0]
-    # one zero-padded plane per (channel, sample), with kw - 1 spare values for the runs that
-    # spill past the plane's end (they only carry the zero extra columns)
-    acc = np.zeros((c, n, hp * wp + kw - 1), dtype=dz_wide.dtype)
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    n = x_shape[0]
+    per = dz2.shape[1] // n if n else 0
+    dx = np.zeros(x_shape, dtype=dz2.dtype)
     for s in range(0, n, COL2IM_BLOCK):
-        block = dz_wide[:, s:s + COL2IM_BLOCK].reshape(f, -1)
-        d = (w2t @ block).reshape(c, kh, kw, -1, run)
-        a = acc[:, s:s + COL2IM_BLOCK]
-        for u in range(kh):
-            for v in range(kw):
-                start = u * wp + v
-                a[:, :, start:start + run] += d[:, u, v]
-    dx = acc[:, :, :hp * wp].reshape(c, n, hp, wp)[:, :, ph:ph + h, pw:pw + w]
-    return np.ascontiguousarray(dx.transpose(1, 0, 2, 3))
+        d = w2t @ dz2[:, s * per:(s + COL2IM_BLOCK) * per]
+        col2im_add(d, s, kh, kw, sh, sw, ph, pw, dx)
+    return dx
 
 
 def conv2d_forward(layer, p, x, training, rng):
@@ -140,32 +138,19 @@ def conv2d_forward(layer, p, x, training, rng):
 
 
 def conv2d_backward(layer, p, cache, dz, need_dx):
-    """``dW = dZ cols^T``, ``db = sum dZ``, ``dx = col2im(W^T dZ)``.
-
-    For stride 1 the input gradient goes through the wide lowering of :func:`_wide_col2im`
-    (``dZ`` padded with zero columns to the padded input width), whose additions run over
-    long contiguous rows.
-    """
+    """``dW = dZ cols^T``, ``db = sum dZ``, ``dx = col2im(W^T dZ)`` (see
+    :func:`conv_input_gradient`)."""
     cols, x_shape, (oh, ow) = cache
     w = p["W"]
     f = w.shape[0]
-    n = x_shape[0]
-    dzt = dz.transpose(1, 0, 2, 3)  # (F, N, H_out, W_out) view
-    dz2 = np.ascontiguousarray(dzt).reshape(f, -1)
+    dz2 = np.ascontiguousarray(dz.transpose(1, 0, 2, 3)).reshape(f, -1)  # (F, N H_out W_out)
     grads = {"W": (dz2 @ cols.T).reshape(w.shape)}
     if "b" in p:
         grads["b"] = dz2.sum(axis=1)
     dx = None
     if need_dx:
-        w2t = w.reshape(f, -1).T
-        if layer.stride == (1, 1):
-            wp = x_shape[3] + 2 * layer.padding[1]
-            wide = np.zeros((f, n, oh, wp), dtype=dz.dtype)
-            wide[:, :, :, :ow] = dzt
-            dx = _wide_col2im(w2t, wide, x_shape, layer.kernel_size, layer.padding)
-        else:
-            dx = col2im(w2t @ dz2, x_shape, layer.kernel_size, layer.stride, layer.padding,
-                        (oh, ow))
+        dx = conv_input_gradient(w.reshape(f, -1).T, dz2, x_shape, layer.kernel_size,
+                                 layer.stride, layer.padding)
     return dx, grads
 
 
