@@ -250,3 +250,19 @@ def test_blockwise_input_gradient_equals_col2im():
         conv_input_gradient(w2t, dz2, (n, c, h, w), (kh, kw), (sh, sw), (ph, pw)),
         col2im(w2t @ dz2, (n, c, h, w), (kh, kw), (sh, sw), (ph, pw), (oh, ow)),
         rtol=1e-12)
+
+
+@pytest.mark.parametrize("pool", [AvgPool2D(pool_size=2), AvgPool2D(pool_size=3, stride=2),
+                                  AvgPool2D(pool_size=(2, 3), stride=(1, 2))],
+                         ids=["2x2", "3x3s2", "2x3s1x2"])
+def test_avgpool_forward_is_the_window_mean(pool):
+    # the separable (columns, then rows) window sum against the mean of each window, one by one
+    from neurosim.rate.layers import avgpool2d_forward
+    x = np.random.default_rng(11).standard_normal((2, 3, 7, 8))
+    z, _ = avgpool2d_forward(pool, {}, x, True, None)
+    (kh, kw), (sh, sw) = pool.pool_size, pool.stride
+    assert z.shape == (2, 3, (7 - kh) // sh + 1, (8 - kw) // sw + 1)
+    for i in range(z.shape[2]):
+        for j in range(z.shape[3]):
+            want = x[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw].mean(axis=(2, 3))
+            np.testing.assert_allclose(z[:, :, i, j], want, rtol=1e-12)

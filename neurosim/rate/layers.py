@@ -174,12 +174,22 @@ def _tiles(layer, x_shape) -> bool:
 
 
 def avgpool2d_forward(layer, p, x, training, rng):
-    """``z[n, c, i, j] = mean_{u,v} x[n, c, i s + u, j s + v]`` (a fixed linear layer)."""
-    taps, _ = _taps(layer, x.shape)
-    z = x[taps[0]].copy()
-    for t in taps[1:]:
-        z += x[t]
-    z *= x.dtype.type(1.0 / len(taps))
+    """``z[n, c, i, j] = mean_{u,v} x[n, c, i s + u, j s + v]`` (a fixed linear layer).
+
+    The window sum is separable: first over the ``kw`` columns of each window (``kw`` strided
+    slices of shape ``(N, C, H, W_out)``), then over its ``kh`` rows; that reads the input
+    ``kw`` times instead of ``kh kw`` times at the output size.
+    """
+    (kh, kw), (sh, sw) = layer.pool_size, layer.stride
+    _, _, h, w = x.shape
+    oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+    rows = x[:, :, :, 0:sw * (ow - 1) + 1:sw].copy()
+    for v in range(1, kw):
+        rows += x[:, :, :, v:v + sw * (ow - 1) + 1:sw]
+    z = rows[:, :, 0:sh * (oh - 1) + 1:sh].copy()
+    for u in range(1, kh):
+        z += rows[:, :, u:u + sh * (oh - 1) + 1:sh]
+    z *= x.dtype.type(1.0 / (kh * kw))
     return z, x.shape
 
 
