@@ -56,6 +56,31 @@ def test_col2im_adds_onto_the_block_of_samples_only(impl):
         np.testing.assert_array_equal(dx[n, 0], want)
 
 
+@pytest.mark.parametrize("shape, kernel, padding", [
+    ((3, 2, 7, 6), (5, 5), (2, 2)),   # the Fashion-MNIST CNN's convolutions, in small
+    ((2, 3, 5, 9), (3, 5), (1, 2)),   # uneven kernel
+    ((2, 1, 4, 3), (1, 3), (0, 1)),   # no padding in height
+    ((2, 2, 1, 1), (5, 5), (2, 2)),   # padding wider than the image
+    ((1, 2, 6, 4), (2, 3), (0, 1)),   # even kernel height: H_out != H, W_out == W
+], ids=["5x5", "3x5", "1x3", "1x1-image", "2x3"])
+def test_col2im_same_width_fast_path_equals_twin(shape, kernel, padding):
+    # stride 1 with W_out == W takes the constant-offset path (one run per tap); it must add
+    # exactly what the row-by-row twin adds, onto a block in the middle of the batch
+    rng = np.random.default_rng(12)
+    (kh, kw), (ph, pw) = kernel, padding
+    n, c, h, w = shape
+    oh, ow = h + 2 * ph - kh + 1, w + 2 * pw - kw + 1
+    assert ow == w
+    nb = n - 1
+    dcols = rng.standard_normal((c * kh * kw, nb * oh * ow))
+    start = rng.standard_normal(shape)
+    got, want = start.copy(), start.copy()
+    col2im_add(dcols.copy(), 1, kh, kw, 1, 1, ph, pw, got)
+    col2im_add_numpy(dcols, 1, kh, kw, 1, 1, ph, pw, want)
+    np.testing.assert_allclose(got, want, rtol=SUM_RTOL[np.float64], atol=SUM_ATOL[np.float64])
+    np.testing.assert_array_equal(got[0], start[0])
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_col2im_kernel_equals_twin_and_is_the_adjoint_of_im2col(data):
@@ -73,7 +98,7 @@ def test_col2im_kernel_equals_twin_and_is_the_adjoint_of_im2col(data):
     dcols = rng.standard_normal((c * kh * kw, nb * oh * ow)).astype(dtype)
     start = rng.standard_normal((n, c, h, w)).astype(dtype)
     got, want = start.copy(), start.copy()
-    col2im_add(dcols, n0, kh, kw, sh, sw, ph, pw, got)
+    col2im_add(dcols.copy(), n0, kh, kw, sh, sw, ph, pw, got)  # dcols is its scratch
     col2im_add_numpy(dcols, n0, kh, kw, sh, sw, ph, pw, want)
     np.testing.assert_allclose(got, want, rtol=SUM_RTOL[dtype], atol=SUM_ATOL[dtype])
     # adjoint: <im2col(x), dcols> == <x, col2im(dcols)> over the block's samples
