@@ -1,5 +1,5 @@
-"""The convolution kernels of the classic mode (neurosim.kernels.conv) against their NumPy
-twins (neurosim.rate.layers), on hand-made and random inputs."""
+"""The convolution kernels of the classic mode (neurosim.kernels.conv: im2col_fill, col2im_add)
+against their NumPy twins (neurosim.rate.layers), on hand-made and random inputs."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neurosim.kernels.conv import col2im_add
-from neurosim.rate.layers import col2im_add_numpy, im2col
+from neurosim.kernels.conv import col2im_add, im2col_fill
+from neurosim.rate.layers import col2im_add_numpy, im2col, im2col_fill_numpy
 
 #: Both add the same numbers onto each input position, but in a different order (kernel: tap
 #: by tap per plane; twin: tap by tap over the whole block, then onto dx): sums of at most
@@ -18,6 +18,32 @@ SUM_RTOL = {np.float32: 1e-5, np.float64: 1e-12}
 SUM_ATOL = {np.float32: 1e-5, np.float64: 1e-12}
 
 IMPLS = [col2im_add, col2im_add_numpy]
+FILLS = [im2col_fill, im2col_fill_numpy]
+
+
+@pytest.mark.parametrize("impl", FILLS, ids=["kernel", "twin"])
+def test_im2col_hand_made(impl):
+    # x = [[1, 2], [3, 4]], 2x2 kernel, padding 1: 3x3 outputs; tap (u, v) of output (i, j)
+    # reads x[i + u - 1, j + v - 1] (0 outside). Written by hand, row by row:
+    want = np.array([
+        [0, 0, 0, 0, 1, 2, 0, 3, 4],  # (0, 0)
+        [0, 0, 0, 1, 2, 0, 3, 4, 0],  # (0, 1)
+        [0, 1, 2, 0, 3, 4, 0, 0, 0],  # (1, 0)
+        [1, 2, 0, 3, 4, 0, 0, 0, 0],  # (1, 1)
+    ], np.float32)
+    cols = np.full((4, 9), np.nan, np.float32)
+    impl(np.array([[[[1, 2], [3, 4]]]], np.float32), 2, 2, 1, 1, 1, 1, cols)
+    np.testing.assert_array_equal(cols, want)
+
+
+@pytest.mark.parametrize("impl", FILLS, ids=["kernel", "twin"])
+def test_im2col_strided_hand_made(impl):
+    # 3x3 image 0..8, 2x2 kernel, stride 2, padding 1 in width only: outputs (i, j) for
+    # i in {0}, j in {0, 1}; tap (u, v) reads x[2 i + u, 2 j + v - 1]
+    x = np.arange(9, dtype=np.float64).reshape(1, 1, 3, 3)
+    cols = np.full((4, 2), np.nan)
+    impl(x, 2, 2, 2, 2, 0, 1, cols)
+    np.testing.assert_array_equal(cols, [[0, 1], [0, 2], [0, 4], [3, 5]])
 
 
 @pytest.mark.parametrize("impl", IMPLS, ids=["kernel", "twin"])
@@ -79,6 +105,47 @@ def test_col2im_same_width_fast_path_equals_twin(shape, kernel, padding):
     col2im_add_numpy(dcols, 1, kh, kw, 1, 1, ph, pw, want)
     np.testing.assert_allclose(got, want, rtol=SUM_RTOL[np.float64], atol=SUM_ATOL[np.float64])
     np.testing.assert_array_equal(got[0], start[0])
+
+
+@pytest.mark.parametrize("shape, kernel, padding", [
+    ((3, 2, 7, 6), (5, 5), (2, 2)),
+    ((2, 3, 5, 9), (3, 5), (1, 2)),
+    ((2, 1, 4, 3), (1, 3), (0, 1)),
+    ((2, 2, 1, 1), (5, 5), (2, 2)),
+    ((1, 2, 6, 4), (2, 3), (0, 1)),
+], ids=["5x5", "3x5", "1x3", "1x1-image", "2x3"])
+def test_im2col_same_width_fast_path_equals_twin(shape, kernel, padding):
+    rng = np.random.default_rng(13)
+    (kh, kw), (ph, pw) = kernel, padding
+    n, c, h, w = shape
+    oh, ow = h + 2 * ph - kh + 1, w + 2 * pw - kw + 1
+    assert ow == w
+    x = rng.standard_normal(shape)
+    got = np.full((c * kh * kw, n * oh * ow), np.nan)  # every entry must be written
+    want = np.empty_like(got)
+    im2col_fill(x, kh, kw, 1, 1, ph, pw, got)
+    im2col_fill_numpy(x, kh, kw, 1, 1, ph, pw, want)
+    np.testing.assert_array_equal(got, want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_im2col_kernel_equals_twin(data):
+    n, c = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
+    h, w = data.draw(st.integers(1, 9)), data.draw(st.integers(1, 9))
+    ph, pw = data.draw(st.integers(0, 3)), data.draw(st.integers(0, 3))
+    kh = data.draw(st.integers(1, h + 2 * ph))
+    kw = data.draw(st.integers(1, w + 2 * pw))
+    sh, sw = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
+    dtype = data.draw(st.sampled_from([np.float32, np.float64]))
+    x = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1))).standard_normal(
+        (n, c, h, w)).astype(dtype)
+    oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    got = np.full((c * kh * kw, n * oh * ow), np.nan, dtype)
+    want = np.empty_like(got)
+    im2col_fill(x, kh, kw, sh, sw, ph, pw, got)
+    im2col_fill_numpy(x, kh, kw, sh, sw, ph, pw, want)
+    np.testing.assert_array_equal(got, want)  # copies only: exactly equal
 
 
 @settings(max_examples=60, deadline=None)

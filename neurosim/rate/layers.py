@@ -11,13 +11,13 @@ Every kind registers ``(forward, backward)`` in :data:`LAYER_OPS`:
 
 Arrays keep the dtype they come in with: float32 in training, float64 in the gradient checks.
 
-Convolution is lowered to one matrix product (im2col): the padded input is viewed through
-:func:`numpy.lib.stride_tricks.as_strided` as windows of shape ``(C, kh, kw, N, H_out, W_out)``
-(no copy), copied once into the column matrix ``cols`` of shape ``(C kh kw, N H_out W_out)``,
-and ``z = W_(F, C kh kw) @ cols`` is a single BLAS call. The backward pass reuses ``cols``:
-``dW = dZ @ cols.T``; the input gradient ``dx = col2im(W^T dZ)`` is computed in blocks of
-:data:`COL2IM_BLOCK` samples, each a matrix product followed by the compiled scatter-add
-:func:`neurosim.kernels.conv.col2im_add` (its NumPy twin is :func:`col2im_add_numpy`).
+Convolution is lowered to one matrix product (im2col): the compiled
+:func:`neurosim.kernels.conv.im2col_fill` (NumPy twin :func:`im2col_fill_numpy`) writes the
+column matrix ``cols`` of shape ``(C kh kw, N H_out W_out)``, and ``z = W_(F, C kh kw) @ cols``
+is a single BLAS call. The backward pass reuses ``cols``: ``dW = dZ @ cols.T``; the input
+gradient ``dx = col2im(W^T dZ)`` is computed in blocks of :data:`COL2IM_BLOCK` samples, each a
+matrix product followed by the compiled scatter-add :func:`neurosim.kernels.conv.col2im_add`
+(its NumPy twin is :func:`col2im_add_numpy`).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ..kernels.conv import col2im_add
+from ..kernels.conv import col2im_add, im2col_fill
 
-__all__ = ["LAYER_OPS", "im2col", "col2im", "col2im_add_numpy"]
+__all__ = ["LAYER_OPS", "im2col", "col2im", "im2col_fill_numpy", "col2im_add_numpy"]
 
 
 # ----------------------------------------------------------------------------- dense
@@ -59,20 +59,36 @@ def _pad(x, ph, pw):
     return xp
 
 
-def im2col(x, kernel, stride, padding):
-    """Column matrix ``(C kh kw, N H_out W_out)`` of the (zero-padded) input ``x (N, C, H, W)``.
+def im2col_fill_numpy(x, kh, kw, sh, sw, ph, pw, cols):
+    """NumPy twin of :func:`neurosim.kernels.conv.im2col_fill`: write the column matrix
+    ``(C kh kw, N H_out W_out)`` of ``x (N, C, H, W)`` into ``cols``.
 
-    Row ``(c, u, v)``, column ``(n, i, j)`` holds ``x_pad[n, c, i s_h + u, j s_w + v]``.
-    Returns ``(cols, (H_out, W_out))``.
+    The padded input is viewed as windows of shape ``(C, kh, kw, N, H_out, W_out)`` (no copy)
+    and copied once.
     """
-    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     xp = _pad(np.ascontiguousarray(x), ph, pw)
     n, c, hp, wp = xp.shape
     oh, ow = (hp - kh) // sh + 1, (wp - kw) // sw + 1
     s0, s1, s2, s3 = xp.strides
     win = as_strided(xp, shape=(c, kh, kw, n, oh, ow),
                      strides=(s1, s2, s3, s0, s2 * sh, s3 * sw), writeable=False)
-    return np.ascontiguousarray(win).reshape(c * kh * kw, n * oh * ow), (oh, ow)
+    np.copyto(cols.reshape(c, kh, kw, n, oh, ow), win)
+
+
+def im2col(x, kernel, stride, padding):
+    """Column matrix ``(C kh kw, N H_out W_out)`` of the (zero-padded) input ``x (N, C, H, W)``.
+
+    Row ``(c, u, v)``, column ``(n, i, j)`` holds ``x_pad[n, c, i s_h + u, j s_w + v]``.
+    Returns ``(cols, (H_out, W_out))``; written by the compiled
+    :func:`neurosim.kernels.conv.im2col_fill`.
+    """
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    x = np.ascontiguousarray(x)
+    n, c, h, w = x.shape
+    oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    cols = np.empty((c * kh * kw, n * oh * ow), dtype=x.dtype)
+    im2col_fill(x, kh, kw, sh, sw, ph, pw, cols)
+    return cols, (oh, ow)
 
 
 def col2im_add_numpy(dcols, n0, kh, kw, sh, sw, ph, pw, dx):
