@@ -20,6 +20,29 @@ SUM_ATOL = {np.float32: 1e-5, np.float64: 1e-12}
 IMPLS = [col2im_add, col2im_add_numpy]
 FILLS = [im2col_fill, im2col_fill_numpy]
 
+#: Stride-1 geometries with W_out == W, which take the kernels' constant-offset fast path:
+#: (x shape, kernel, padding).
+SAME_WIDTH = [
+    ((3, 2, 7, 6), (5, 5), (2, 2)),   # the Fashion-MNIST CNN's convolutions, in small
+    ((2, 3, 5, 9), (3, 5), (1, 2)),   # uneven kernel
+    ((2, 1, 4, 3), (1, 3), (0, 1)),   # no padding in height
+    ((2, 2, 1, 1), (5, 5), (2, 2)),   # padding wider than the image
+    ((1, 2, 6, 4), (2, 3), (0, 1)),   # even kernel height: H_out != H, W_out == W
+]
+SAME_WIDTH_IDS = ["5x5", "3x5", "1x3", "1x1-image", "2x3"]
+
+
+def _geometry(data, max_n):
+    """A random convolution geometry: ``(n, c, h, w, kh, kw, sh, sw, ph, pw, dtype)``."""
+    n, c = data.draw(st.integers(1, max_n)), data.draw(st.integers(1, 3))
+    h, w = data.draw(st.integers(1, 9)), data.draw(st.integers(1, 9))
+    ph, pw = data.draw(st.integers(0, 3)), data.draw(st.integers(0, 3))
+    kh = data.draw(st.integers(1, h + 2 * ph))
+    kw = data.draw(st.integers(1, w + 2 * pw))
+    sh, sw = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
+    dtype = data.draw(st.sampled_from([np.float32, np.float64]))
+    return n, c, h, w, kh, kw, sh, sw, ph, pw, dtype
+
 
 @pytest.mark.parametrize("impl", FILLS, ids=["kernel", "twin"])
 def test_im2col_hand_made(impl):
@@ -82,13 +105,7 @@ def test_col2im_adds_onto_the_block_of_samples_only(impl):
         np.testing.assert_array_equal(dx[n, 0], want)
 
 
-@pytest.mark.parametrize("shape, kernel, padding", [
-    ((3, 2, 7, 6), (5, 5), (2, 2)),   # the Fashion-MNIST CNN's convolutions, in small
-    ((2, 3, 5, 9), (3, 5), (1, 2)),   # uneven kernel
-    ((2, 1, 4, 3), (1, 3), (0, 1)),   # no padding in height
-    ((2, 2, 1, 1), (5, 5), (2, 2)),   # padding wider than the image
-    ((1, 2, 6, 4), (2, 3), (0, 1)),   # even kernel height: H_out != H, W_out == W
-], ids=["5x5", "3x5", "1x3", "1x1-image", "2x3"])
+@pytest.mark.parametrize("shape, kernel, padding", SAME_WIDTH, ids=SAME_WIDTH_IDS)
 def test_col2im_same_width_fast_path_equals_twin(shape, kernel, padding):
     # stride 1 with W_out == W takes the constant-offset path (one run per tap); it must add
     # exactly what the row-by-row twin adds, onto a block in the middle of the batch
@@ -107,13 +124,7 @@ def test_col2im_same_width_fast_path_equals_twin(shape, kernel, padding):
     np.testing.assert_array_equal(got[0], start[0])
 
 
-@pytest.mark.parametrize("shape, kernel, padding", [
-    ((3, 2, 7, 6), (5, 5), (2, 2)),
-    ((2, 3, 5, 9), (3, 5), (1, 2)),
-    ((2, 1, 4, 3), (1, 3), (0, 1)),
-    ((2, 2, 1, 1), (5, 5), (2, 2)),
-    ((1, 2, 6, 4), (2, 3), (0, 1)),
-], ids=["5x5", "3x5", "1x3", "1x1-image", "2x3"])
+@pytest.mark.parametrize("shape, kernel, padding", SAME_WIDTH, ids=SAME_WIDTH_IDS)
 def test_im2col_same_width_fast_path_equals_twin(shape, kernel, padding):
     rng = np.random.default_rng(13)
     (kh, kw), (ph, pw) = kernel, padding
@@ -131,13 +142,7 @@ def test_im2col_same_width_fast_path_equals_twin(shape, kernel, padding):
 @settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_im2col_kernel_equals_twin(data):
-    n, c = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
-    h, w = data.draw(st.integers(1, 9)), data.draw(st.integers(1, 9))
-    ph, pw = data.draw(st.integers(0, 3)), data.draw(st.integers(0, 3))
-    kh = data.draw(st.integers(1, h + 2 * ph))
-    kw = data.draw(st.integers(1, w + 2 * pw))
-    sh, sw = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
-    dtype = data.draw(st.sampled_from([np.float32, np.float64]))
+    n, c, h, w, kh, kw, sh, sw, ph, pw, dtype = _geometry(data, 3)
     x = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1))).standard_normal(
         (n, c, h, w)).astype(dtype)
     oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
@@ -151,13 +156,7 @@ def test_im2col_kernel_equals_twin(data):
 @settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_col2im_kernel_equals_twin_and_is_the_adjoint_of_im2col(data):
-    n, c = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 3))
-    h, w = data.draw(st.integers(1, 9)), data.draw(st.integers(1, 9))
-    ph, pw = data.draw(st.integers(0, 3)), data.draw(st.integers(0, 3))
-    kh = data.draw(st.integers(1, h + 2 * ph))
-    kw = data.draw(st.integers(1, w + 2 * pw))
-    sh, sw = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
-    dtype = data.draw(st.sampled_from([np.float32, np.float64]))
+    n, c, h, w, kh, kw, sh, sw, ph, pw, dtype = _geometry(data, 4)
     n0 = data.draw(st.integers(0, n - 1))
     nb = data.draw(st.integers(1, n - n0))
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
