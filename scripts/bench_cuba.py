@@ -9,7 +9,7 @@ with a spike monitor on every neuron. Printed, each with its ratio neurosim / Br
    clean folder), run time of the simulated second.
 2. Whole processes (warm caches): ``neurosim simulate models/cuba.toml`` against Brian2's CUBA
    script (the example as published), both without figures and both with them (neurosim's
-   raster, traces and rates; Brian2's raster, saved rather than shown).
+   overview of raster, rates and traces; Brian2's raster, saved rather than shown).
 3. Scaling: N = 1,000 / 4,000 / 16,000 / 64,000 with about 80 synapses per neuron
    (p = 80 / N), synaptic events per second and the ratio to Brian2 Cython at each N.
 
@@ -351,7 +351,7 @@ def main(argv=None) -> int:
             print("\n2. whole process, warm caches (best of 3, seconds)")
             print(f"neurosim simulate models/cuba.toml --no-plots      {t_ns_plain:7.2f}")
             print(f"Brian2 CUBA script, no figure                      {t_b2:7.2f}")
-            print(f"neurosim simulate models/cuba.toml (3 figures)     {t_ns_plots:7.2f}")
+            print(f"neurosim simulate models/cuba.toml (its figure)    {t_ns_plots:7.2f}")
             print(f"Brian2 CUBA script with its raster, as published   {t_b2_fig:7.2f}")
             print(f"ratio without figures {_ratio(t_ns_plain, t_b2)}, with figures "
                   f"{_ratio(t_ns_plots, t_b2_fig)} (target <= 0.5x)")

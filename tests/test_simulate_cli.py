@@ -78,8 +78,9 @@ def test_simulate_writes_summary_and_figures(tmp_path, capsys):
     assert summary["populations"]["e"]["spikes"] == rows["e"]["spikes"] > 0
     rate = summary["populations"]["e"]["mean_rate_hz"]
     assert abs(rate - rows["e"]["spikes"] / 40 / 0.06) < 1e-9
-    for name in ("raster.png", "traces.png", "rates.png"):
-        assert (out / name).stat().st_size > 1000
+    # One overview figure: raster, population rates and the recorded state on one time axis.
+    assert summary["figures"] == ["overview.png"]
+    assert (out / "overview.png").stat().st_size > 1000
     assert set(summary["timings_s"]) >= {"build", "compile", "run", "total"}
     assert "ei: 60 ms" in capsys.readouterr().out
 

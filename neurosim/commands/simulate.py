@@ -70,20 +70,14 @@ def run(args: argparse.Namespace) -> int:
         }
     figures = []
     if not args.no_plots:
-        from ..plot.spikes import plot_raster, plot_rates, plot_traces
+        from ..plot.spikes import plot_overview
 
         out.mkdir(parents=True, exist_ok=True)
-        if res.spikes:
-            plot_raster(res.spikes, out / "raster.png", title=f"{spec.name}: spike raster")
-            figures.append("raster.png")
-        if res.state:
-            plot_traces(res.t, res.state, res.state_indices, out / "traces.png",
-                        title=f"{spec.name}: recorded state")
-            figures.append("traces.png")
-        if res.rates:
-            plot_rates(res.t, res.rates, res.dt, out / "rates.png",
-                       title=f"{spec.name}: population rates")
-            figures.append("rates.png")
+        if res.spikes or res.rates or res.state:
+            plot_overview(res.spikes, res.t, res.state, res.state_indices, res.rates, res.dt,
+                          out / "overview.png",
+                          title=f"{spec.name}: spike raster, population rates, recorded state")
+            figures.append("overview.png")
     timings = dict(res.timings)
     timings["total"] = time.perf_counter() - t_start
     summary = {
