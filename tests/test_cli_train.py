@@ -124,3 +124,34 @@ def test_bad_inputs_are_one_line_and_exit_2(tmp_path, models_dir, capsys):
     (broken / "params.npz").write_bytes(b"not a zip")
     line = run_bad(["evaluate", str(broken)], capsys)
     assert "params.npz: not a readable parameter archive" in line
+
+
+def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path):
+    """A real SIGINT to a running `neurosim train`: exit status 130, one line naming the
+    checkpoint and the command that continues, and a checkpoint that loads without pickle."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from neurosim.build.params import load_params
+
+    model = tmp_path / "long.toml"
+    model.write_text('name = "long"\ninput_shape = [64]\n[[layers]]\nkind = "dense"\n'
+                     'units = 32\nactivation = "relu"\n[[layers]]\nkind = "dense"\nunits = 10\n'
+                     'activation = "softmax"\n[training]\nepochs = 100000\n')
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "neurosim", "train", str(model), "--out",
+                             str(out), "--no-progress"], stderr=subprocess.PIPE, text=True)
+    ckpt = out / "checkpoint.npz"
+    for _ in range(600):  # wait (up to a minute) for the first completed epoch
+        if ckpt.exists() or proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    line = err.strip().splitlines()[-1]
+    assert f"{ckpt}" in line and f"neurosim train {model} --out {out} --resume" in line
+    spec, params = load_params(ckpt)
+    assert spec.name == "long" and params[0]["W"].shape == (32, 64)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -66,6 +67,14 @@ def load_data_for(spec, dataset=None, data_dir=None, seed=None):
     return ds
 
 
+def _options(args: argparse.Namespace, out: Path) -> list[str]:
+    """The command-line options of this run, to repeat it with ``--resume``."""
+    opts = [f"--{name.replace('_', '-')} {value}" for name, value in (
+        ("dataset", args.dataset), ("data_dir", args.data_dir), ("epochs", args.epochs),
+        ("seed", args.seed)) if value is not None]
+    return [*opts, f"--out {out}"]
+
+
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -90,7 +99,14 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     trainer = Trainer(spec, seed=args.seed, progress=not args.no_progress,
                       checkpoint_path=out / "checkpoint.npz")
-    trainer.fit(ds.x_train, ds.y_train, epochs=args.epochs, resume=args.resume)
+    try:
+        trainer.fit(ds.x_train, ds.y_train, epochs=args.epochs, resume=args.resume)
+    except KeyboardInterrupt:
+        # The trainer has written the checkpoint of the last completed epoch; say how to go on.
+        resume = " ".join(["neurosim train", str(args.model), *_options(args, out), "--resume"])
+        print(f"neurosim train: interrupted; the last completed epoch is saved in "
+              f"{out / 'checkpoint.npz'}. Continue with: {resume}", file=sys.stderr)
+        return 130
     train_seconds = time.perf_counter() - t0
     params = trainer.params_
 
