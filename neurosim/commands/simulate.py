@@ -37,6 +37,20 @@ def _finite_or_none(x):
 
 
 def run(args: argparse.Namespace) -> int:
+    t_start = time.perf_counter()
+    renderer = None
+    if not args.no_plots:  # first of all, before the engine's imports
+        from ..plot.background import OverviewRenderer
+
+        renderer = OverviewRenderer().start()  # imports matplotlib while the engine runs
+    try:
+        return _simulate(args, t_start, renderer)
+    finally:
+        if renderer is not None:
+            renderer.close()
+
+
+def _simulate(args, t_start, renderer) -> int:
     import sys
 
     from ..atomic import atomic_write_text
@@ -45,7 +59,6 @@ def run(args: argparse.Namespace) -> int:
     from ..spec.populations import PopulationNetwork
     from ..spike.population import simulate_network
 
-    t_start = time.perf_counter()
     if args.duration is not None and not args.duration > 0:
         raise NeurosimError(f"--duration: must be a positive number of ms, got {args.duration}")
     if args.seed is not None and args.seed < 0:
@@ -69,15 +82,12 @@ def run(args: argparse.Namespace) -> int:
             "isi_cv": _finite_or_none(tr.cv) if tr is not None else None,
         }
     figures = []
-    if not args.no_plots:
-        from ..plot.spikes import plot_overview
-
+    if renderer is not None and (res.spikes or res.rates or res.state):
         out.mkdir(parents=True, exist_ok=True)
-        if res.spikes or res.rates or res.state:
-            plot_overview(res.spikes, res.t, res.state, res.state_indices, res.rates, res.dt,
-                          out / "overview.png",
-                          title=f"{spec.name}: spike raster, population rates, recorded state")
-            figures.append("overview.png")
+        renderer.draw(out / "overview.png", res.spikes, res.t, res.state, res.state_indices,
+                      res.rates, res.dt,
+                      title=f"{spec.name}: spike raster, population rates, recorded state")
+        figures.append("overview.png")
     timings = dict(res.timings)
     timings["total"] = time.perf_counter() - t_start
     summary = {
