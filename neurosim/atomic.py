@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "atomic_savez"]
+__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "atomic_savez",
+           "deferred_interrupt"]
 
 
 def _umask() -> int:
@@ -23,8 +26,38 @@ def _umask() -> int:
 
 
 @contextlib.contextmanager
+def deferred_interrupt():
+    """Hold a Ctrl-C (SIGINT) that arrives inside the block until the block has finished, then
+    raise it. A write cut off half-way leaves library objects (an open zip archive inside
+    ``np.savez``) in a state that fails again later; deferring the interrupt by the length of
+    one write avoids that. Only the main thread receives signals; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
 def atomic_path(path, suffix: str = ""):
-    """Yield a temporary path beside ``path``; on success rename it onto ``path``."""
+    """Yield a temporary path beside ``path``; on success rename it onto ``path``.
+
+    A Ctrl-C during the write is raised once the file is complete and renamed
+    (:func:`deferred_interrupt`)."""
+    with deferred_interrupt():
+        with _atomic_path(path, suffix) as tmp:
+            yield tmp
+
+
+@contextlib.contextmanager
+def _atomic_path(path, suffix: str):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=path.parent)

@@ -30,3 +30,17 @@ def test_written_files_have_the_mode_open_would_give(tmp_path):
     assert stat.S_IMODE((tmp_path / "a.npz").stat().st_mode) == 0o644
     with np.load(tmp_path / "a.npz", allow_pickle=False) as z:
         assert z["x"].tolist() == [0, 1, 2]
+
+
+def test_ctrl_c_during_a_write_is_raised_after_the_file_is_complete(tmp_path):
+    import signal
+
+    target = tmp_path / "ckpt.npz"
+    with pytest.raises(KeyboardInterrupt), atomic_path(target) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, x=np.arange(3))
+            signal.raise_signal(signal.SIGINT)  # arrives mid-write: held until the end
+        assert not target.exists()
+    with np.load(target, allow_pickle=False) as z:
+        assert z["x"].tolist() == [0, 1, 2]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
