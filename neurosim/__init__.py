@@ -10,7 +10,7 @@ The package tree follows the data flow: ``spec`` (what a model is) -> ``build`` 
 """
 
 from .errors import DataError, NeurosimError, SpecError
-from .spec import load_model
+from .specs import load_model
 
 __version__ = "0.1.0"
 

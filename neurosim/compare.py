@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .build.layered import build_layered
-from .build.params import Params
+from .builder.layered import build_layered
+from .builder.params import Params
 from .convert import convert
 from .errors import DataError
 from .monitor.energy import HOROWITZ_45NM_FP32, EnergyTable, break_even_rate, energy_joules
 from .monitor.opcounts import OpCounts
-from .spec.network import Network
+from .specs.network import Network
 from .spike.layered import run_layered
 
 __all__ = ["Comparison", "compare", "LATENCY_GAP", "accuracy_grid"]

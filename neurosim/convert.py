@@ -28,7 +28,7 @@ LIF layers (activation ``lif``) are not normalised: ``lambda_l = 1``. Their rate
 classic pre-activation ``J`` itself, i.e. ``W_l <- W_l lambda_{l-1}`` (the previous layer's
 rates back in classic units), ``b_l`` unchanged; its rate in Hz is then the classic
 activation. Its spikes (``r(J) dt`` per step on average) carry amplitude ``1 / dt``, which
-:func:`neurosim.build.layered.build_layered` folds into the next layer's weights, so the
+:func:`neurosim.builder.layered.build_layered` folds into the next layer's weights, so the
 converted parameters do not depend on ``dt``.
 
 The output layer is scaled by its pre-activation (logits for a softmax output; the arg-max
@@ -42,11 +42,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .build.layered import check_spiking_spec
-from .build.params import Params, check_params
+from .builder.layered import check_spiking_spec
+from .builder.params import Params, check_params
 from .errors import SpecError, where
-from .spec.layers import Conv2D, Dense
-from .spec.network import Network
+from .specs.layers import Conv2D, Dense
+from .specs.network import Network
 
 __all__ = ["ConvertedNet", "convert", "layer_scales", "METHODS"]
 

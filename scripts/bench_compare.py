@@ -43,11 +43,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from neurosim.atomic import atomic_write_text  # noqa: E402
-from neurosim.build.params import load_params, save_params  # noqa: E402
+from neurosim.builder.params import load_params, save_params  # noqa: E402
 from neurosim.commands.compare import _run_data_settings  # noqa: E402
 from neurosim.commands.train import load_data_for  # noqa: E402
 from neurosim.compare import compare  # noqa: E402
-from neurosim.spec import load_model  # noqa: E402
+from neurosim.specs import load_model  # noqa: E402
 
 #: The accuracy bounds of the brief, in points (percent).
 BOUNDS = {"digits-mlp": {100: 0.5}, "fmnist-cnn": {100: 1.0, 400: 0.3},
@@ -212,7 +212,7 @@ def brian2_run(spec, params, x, timesteps):
 
     def input_current(xs):
         from neurosim.rate import forward
-        from neurosim.spec.network import Network
+        from neurosim.specs.network import Network
 
         one = Network(name="l0", input_shape=spec.input_shape,
                       layers=(_identity(first),))
@@ -275,7 +275,7 @@ def speed_part(runs: Path, out: Path, n_samples: int, brian2_samples: int,
                torch_samples: int, timesteps: int = 100) -> dict:
     """ms per sample of neurosim, snnTorch and Brian2 on the converted Fashion-MNIST CNN, at
     one thread and at all cores (the machine is shared: ratios measured in one run)."""
-    from neurosim.build.layered import build_layered
+    from neurosim.builder.layered import build_layered
     from neurosim.convert import convert
     from neurosim.spike.layered import run_layered
 

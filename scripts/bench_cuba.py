@@ -175,7 +175,7 @@ def _child(args: list[str], env: dict | None = None) -> dict:
 
 def cuba_spec(n: int):
     """models/cuba.toml scaled to ``n`` neurons (80 % excitatory), p = 80 / n."""
-    from neurosim.spec.io import load_model
+    from neurosim.specs.io import load_model
 
     spec = load_model(MODEL)
     if n == 4000:
@@ -190,7 +190,7 @@ def cuba_spec(n: int):
 
 
 def neurosim_run(n: int, duration: float, repeats: int = 3) -> dict:
-    from neurosim.build.populations import build_population_network
+    from neurosim.builder.populations import build_population_network
     from neurosim.spike.population import Simulator
 
     spec = cuba_spec(n)

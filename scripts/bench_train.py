@@ -126,9 +126,9 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from neurosim.build.params import init_params
+    from neurosim.builder.params import init_params
     from neurosim.data import load_dataset
-    from neurosim.spec import load_model
+    from neurosim.specs import load_model
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's package, whatever is installed
 
 from neurosim.plot.spikes import plot_raster  # noqa: E402
-from neurosim.spec.io import load_model  # noqa: E402
+from neurosim.specs.io import load_model  # noqa: E402
 from neurosim.spike.population import simulate_network  # noqa: E402
 
 

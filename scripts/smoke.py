@@ -17,8 +17,8 @@ from neurosim.atomic import atomic_write_text
 from neurosim.compare import compare
 from neurosim.data import load_dataset
 from neurosim.rate import Trainer
-from neurosim.spec import load_model
-from neurosim.spec.neurons import LIF
+from neurosim.specs import load_model
+from neurosim.specs.neurons import LIF
 from neurosim.spike.population import simulate_network
 from neurosim.spike.single import simulate_neuron
 

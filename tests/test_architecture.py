@@ -1,6 +1,6 @@
 """The import direction that keeps the data flow visible:
 
-``spec <- build <- {rate, spike} <- convert/compare <- plot``; Numba only in ``kernels`` (which
+``specs <- builder <- {rate, spike} <- convert/compare <- plot``; Numba only in ``kernels`` (which
 imports nothing else of neurosim); matplotlib only in ``plot``; peers (torch, snntorch, brian2)
 never in the package; never unpickling.
 """
@@ -49,9 +49,9 @@ def area(path: Path) -> str:
 
 # area -> neurosim areas it must not import
 FORBIDDEN = {
-    "spec": {"build", "rate", "spike", "kernels", "convert", "compare", "plot", "commands",
+    "specs": {"builder", "rate", "spike", "kernels", "convert", "compare", "plot", "commands",
              "demos", "cli", "data"},
-    "build": {"rate", "spike", "convert", "compare", "plot", "commands", "demos", "cli"},
+    "builder": {"rate", "spike", "convert", "compare", "plot", "commands", "demos", "cli"},
     # rate may use kernels: ARCHITECTURE.md lets the classic mode's convolution lowering use
     # Numba (the input gradient's col2im scatter-add, neurosim.kernels.conv)
     "rate": {"spike", "convert", "compare", "plot", "commands", "demos", "cli"},

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from brian2 import Mohm, ms, mV, nA  # noqa: F401  (names used in Brian2 strings)
 
-from neurosim.build.populations import build_population_network
+from neurosim.builder.populations import build_population_network
 from neurosim.monitor.probes import isi_cv
-from neurosim.spec.io import load_model
-from neurosim.spec.neurons import LIF
-from neurosim.spec.populations import (
+from neurosim.specs.io import load_model
+from neurosim.specs.neurons import LIF
+from neurosim.specs.populations import (
     Monitors,
     Population,
     PopulationNetwork,
@@ -25,7 +25,7 @@ from neurosim.spec.populations import (
     Simulation,
     VInit,
 )
-from neurosim.spec.synapses import Delta, ExpConductance, ExpCurrent
+from neurosim.specs.synapses import Delta, ExpConductance, ExpCurrent
 from neurosim.spike.population import Simulator, simulate_network
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from brian2 import Mohm, mA, ms, mV, mvolt, nA, nF, uF, uS  # noqa: F401  (used in strings)
 
-from neurosim.spec.neurons import (
+from neurosim.specs.neurons import (
     IZHIKEVICH_PRESETS,
     LIF,
     AdaptiveLIF,

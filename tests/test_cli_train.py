@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from neurosim import cli
-from neurosim.build.params import load_params
+from neurosim.builder.params import load_params
 
 # Three epochs of Adam on digits already pass 80% test accuracy (about 93-95% in practice);
 # a broken training loop stays near chance (10%).
@@ -134,7 +134,7 @@ def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path):
     import sys
     import time
 
-    from neurosim.build.params import load_params
+    from neurosim.builder.params import load_params
 
     model = tmp_path / "long.toml"
     model.write_text('name = "long"\ninput_shape = [64]\n[[layers]]\nkind = "dense"\n'

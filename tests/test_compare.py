@@ -9,12 +9,12 @@ import json
 import numpy as np
 import pytest
 
-from neurosim.build.params import init_params, save_params
+from neurosim.builder.params import init_params, save_params
 from neurosim.compare import LATENCY_GAP, compare
 from neurosim.data import Dataset
 from neurosim.errors import NeurosimError, SpecError
 from neurosim.monitor.energy import EnergyTable
-from neurosim.spec import AvgPool2D, Conv2D, Dense, Flatten, Network
+from neurosim.specs import AvgPool2D, Conv2D, Dense, Flatten, Network
 
 #: Energies are sums of float64 products of counts and pJ costs.
 ENERGY_RTOL = 1e-9
@@ -133,7 +133,7 @@ def test_compare_command_runs_every_encoder(tmp_path, models_dir):
     input spikes x fan-out 128 as SOPs into layer 0: ``regular`` sends floor(T x) spikes per
     pixel, ``latency`` one spike per non-zero pixel (every one fits in T steps)."""
     from neurosim.commands.train import load_data_for
-    from neurosim.spec import load_model
+    from neurosim.specs import load_model
     from neurosim.spike.encoders import ENCODERS
 
     spec = load_model(models_dir / "digits-mlp.toml")

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurosim.build.params import init_params
+from neurosim.builder.params import init_params
 from neurosim.convert import convert, layer_scales
 from neurosim.errors import SpecError
 from neurosim.rate import activations
-from neurosim.spec import AvgPool2D, Conv2D, Dense, Flatten, Network
+from neurosim.specs import AvgPool2D, Conv2D, Dense, Flatten, Network
 
 #: Slope of log(rate error) against log(T): quantisation of a rate over T steps leaves an error
 #: of at most one spike, i.e. ~1/T (slope -1); the bounds allow for the deeper layers' error,
@@ -131,7 +131,7 @@ def test_lif_hidden_layer_converts_and_agrees_with_classic(models_dir, hidden):
 
     from neurosim.data import load_dataset
     from neurosim.rate import Trainer, predict
-    from neurosim.spec import load_model
+    from neurosim.specs import load_model
 
     ds = load_dataset("digits")
     base = load_model(models_dir / "digits-mlp.toml")

@@ -10,7 +10,7 @@ import sys
 PROBE = r"""
 import json
 import numba
-from neurosim.spec.neurons import LIF
+from neurosim.specs.neurons import LIF
 from neurosim.spike.single import simulate_neuron
 from neurosim.kernels import network
 

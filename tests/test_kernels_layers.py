@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neurosim.build.layered import build_layered, neuron_fanout_table, window_fanout_table
-from neurosim.build.params import init_params
+from neurosim.builder.layered import build_layered, neuron_fanout_table, window_fanout_table
+from neurosim.builder.params import init_params
 from neurosim.kernels import layers as K
-from neurosim.spec import AvgPool2D, Conv2D, Dense, Flatten, Network
+from neurosim.specs import AvgPool2D, Conv2D, Dense, Flatten, Network
 from neurosim.spike import reference_layers as R
 
 #: float32 sums in a different order (kernel: event by event; twin: one matrix product in
@@ -250,7 +250,7 @@ def test_lif_rate_matches_closed_form():
     """Constant drive J from v = 0 at t = 0: the continuous LIF first crosses threshold at
     tau_rc ln(J / (J - 1)) = ISI - tau_ref and then every ISI = 1 / lif_rate(J), so in
     T steps it fires floor((T dt + tau_ref) / ISI) spikes; J <= 1 never fires."""
-    from neurosim.spec.activations import lif_rate
+    from neurosim.specs.activations import lif_rate
 
     j = np.array([0.5, 1.0, 1.001, 1.05, 1.5, 2.0, 5.0, 20.0, 100.0], np.float32)
     steps = 3000

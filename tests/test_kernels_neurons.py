@@ -8,10 +8,10 @@ import copy
 import numpy as np
 import pytest
 
-from neurosim.build.connectivity import all_to_all, connectivity_from_pairs, random_connectivity
-from neurosim.build.populations import build_neurons
+from neurosim.builder.connectivity import all_to_all, connectivity_from_pairs, random_connectivity
+from neurosim.builder.populations import build_neurons
 from neurosim.kernels import network as fast
-from neurosim.spec.neurons import (
+from neurosim.specs.neurons import (
     IF,
     LIF,
     AdaptiveLIF,

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurosim.build.layered import build_layered, conv_fanout
-from neurosim.build.params import init_params
+from neurosim.builder.layered import build_layered, conv_fanout
+from neurosim.builder.params import init_params
 from neurosim.errors import DataError, SpecError
-from neurosim.spec import AvgPool2D, Conv2D, Dense, Flatten, MaxPool2D, Network, load_model
+from neurosim.specs import AvgPool2D, Conv2D, Dense, Flatten, MaxPool2D, Network, load_model
 from neurosim.spike.layered import run_spiking
 
 
@@ -177,7 +177,7 @@ def test_every_shipped_layered_model_converts_and_runs(models_dir):
 
 
 def test_population_networks_are_refused(models_dir):
-    from neurosim.build.layered import check_spiking_spec
+    from neurosim.builder.layered import check_spiking_spec
 
     pops = [p for p in sorted(models_dir.glob("*.toml"))
             if not isinstance(load_model(p), Network)]
@@ -202,7 +202,7 @@ def test_lif_spike_amplitude_and_op_counts_by_hand():
     integrating output (W = 1): membrane 49,000, i.e. the classic rate 98.9 Hz times 0.5 s.
     SOPs into the output: 49 spikes x fan-out 1. Neuron updates 2 x 500. A larger dt changes
     the amplitude, not the integral."""
-    from neurosim.spec.activations import lif_rate
+    from neurosim.specs.activations import lif_rate
 
     spec, params = _lif_chain(3.0)
     isi = 1.0 / float(lif_rate(np.array(3.0)))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from neurosim.errors import SpecError
-from neurosim.spec.neurons import (
+from neurosim.specs.neurons import (
     IF,
     IZHIKEVICH_PRESETS,
     LIF,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurosim.build.params import check_params, init_params, load_params, save_params
+from neurosim.builder.params import check_params, init_params, load_params, save_params
 from neurosim.errors import SpecError
-from neurosim.spec import Conv2D, Dense, Flatten, Init, Network
+from neurosim.specs import Conv2D, Dense, Flatten, Init, Network
 
 # With 256*64 = 16384 draws the sample std of N(0, s) is within ~0.6% of s (1 / sqrt(2n));
 # 3% leaves room for any seed.

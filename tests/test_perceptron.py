@@ -14,7 +14,7 @@ import pytest
 
 from neurosim.demos.perceptron import INPUTS, TARGETS, mcculloch_pitts, perceptron_fit, xor_spec
 from neurosim.rate import Trainer, accuracy
-from neurosim.spec.neurons import McCullochPitts
+from neurosim.specs.neurons import McCullochPitts
 
 
 def test_mcculloch_pitts_and_or():

@@ -8,12 +8,12 @@ import math
 import numpy as np
 import pytest
 
-from neurosim.build.connectivity import fixed_indegree, random_connectivity
-from neurosim.build.populations import build_population_network
+from neurosim.builder.connectivity import fixed_indegree, random_connectivity
+from neurosim.builder.populations import build_population_network
 from neurosim.errors import SpecError
-from neurosim.spec.io import dumps_model, load_model, loads_model
-from neurosim.spec.neurons import IF, LIF, HodgkinHuxley
-from neurosim.spec.populations import (
+from neurosim.specs.io import dumps_model, load_model, loads_model
+from neurosim.specs.neurons import IF, LIF, HodgkinHuxley
+from neurosim.specs.populations import (
     Monitors,
     Population,
     PopulationNetwork,
@@ -21,7 +21,7 @@ from neurosim.spec.populations import (
     Simulation,
     StateProbe,
 )
-from neurosim.spec.synapses import Delta, ExpCurrent
+from neurosim.specs.synapses import Delta, ExpCurrent
 from neurosim.spike.population import simulate_network
 
 SMALL = """

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurosim.build.params import init_params
+from neurosim.builder.params import init_params
 from neurosim.rate import input_gradient, loss_and_grads
 from neurosim.rate.activations import (
     ACTIVATION_OPS,
@@ -19,8 +19,8 @@ from neurosim.rate.activations import (
 )
 from neurosim.rate.layers import col2im, im2col
 from neurosim.rate.losses import mse, softmax_cross_entropy
-from neurosim.spec import AvgPool2D, Conv2D, Dense, Dropout, Flatten, MaxPool2D, Network, Training
-from neurosim.spec.activations import get_activation
+from neurosim.specs import AvgPool2D, Conv2D, Dense, Dropout, Flatten, MaxPool2D, Network, Training
+from neurosim.specs.activations import get_activation
 
 # Central differences in float64 with step 1e-6 have truncation error ~h^2 * f''' ~ 1e-12 and
 # round-off ~eps / h ~ 1e-10 relative to the loss scale; 1e-6 relative error is far above

@@ -9,7 +9,7 @@ import pytest
 
 from neurosim.rate.optimizers import Optimizer
 from neurosim.rate.schedules import learning_rate
-from neurosim.spec import Training
+from neurosim.specs import Training
 
 # float64 arithmetic on a few numbers: the closed forms agree to round-off.
 STEP_RTOL = 1e-12

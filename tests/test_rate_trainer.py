@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurosim.build.params import init_params, load_params
+from neurosim.builder.params import init_params, load_params
 from neurosim.rate import (
     Trainer,
     accuracy,
@@ -17,7 +17,7 @@ from neurosim.rate import (
     predict,
 )
 from neurosim.rate import trainer as trainer_module
-from neurosim.spec import AvgPool2D, Conv2D, Dense, Dropout, Flatten, Network, Training
+from neurosim.specs import AvgPool2D, Conv2D, Dense, Dropout, Flatten, Network, Training
 
 
 def small_net(epochs=4, patience=0, optimizer="adam"):

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neurosim.errors import SpecError
-from neurosim.spec import (
+from neurosim.specs import (
     AvgPool2D,
     Conv2D,
     Dense,
@@ -115,7 +115,7 @@ dense_layers = st.builds(
        lr=st.floats(1e-6, 1.0), seed=st.integers(0, 2**31))
 @settings(max_examples=60, deadline=None)
 def test_toml_round_trip_is_exact_for_any_mlp(hidden, n_in, lr, seed):
-    from neurosim.spec import Init, Training
+    from neurosim.specs import Init, Training
     net = Network(name="mlp", input_shape=(n_in,),
                   layers=(*hidden, Dense(units=3, activation="softmax")),
                   init=Init(weights="glorot", seed=seed), training=Training(learning_rate=lr))

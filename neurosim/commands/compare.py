@@ -84,12 +84,12 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from ..atomic import atomic_write_text
-    from ..build.layered import check_dt, check_spiking_spec
-    from ..build.params import load_params, save_params
+    from ..builder.layered import check_dt, check_spiking_spec
+    from ..builder.params import load_params, save_params
     from ..compare import compare
     from ..errors import NeurosimError
     from ..plot.compare import plot_comparison
-    from ..spec import load_model
+    from ..specs import load_model
     from .train import load_data_for
 
     progress = not args.no_progress

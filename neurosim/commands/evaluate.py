@@ -27,7 +27,7 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..atomic import atomic_write_text
-    from ..build.params import load_params
+    from ..builder.params import load_params
     from ..errors import NeurosimError
     from ..plot.training import confusion_matrix, plot_confusion_matrix
     from ..rate import classic_opcounts, predict

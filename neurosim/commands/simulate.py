@@ -55,8 +55,8 @@ def _simulate(args, t_start, renderer) -> int:
 
     from ..atomic import atomic_write_text
     from ..errors import NeurosimError
-    from ..spec.io import load_model
-    from ..spec.populations import PopulationNetwork
+    from ..specs.io import load_model
+    from ..specs.populations import PopulationNetwork
     from ..spike.population import simulate_network
 
     if args.duration is not None and not args.duration > 0:

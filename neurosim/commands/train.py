@@ -78,12 +78,12 @@ def _options(args: argparse.Namespace, out: Path) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ..build.params import save_params
+    from ..builder.params import save_params
     from ..errors import NeurosimError
     from ..plot.training import plot_training_curves
     from ..rate import Trainer, classic_opcounts
     from ..rate.network import _prepare, evaluate_loss
-    from ..spec import load_model
+    from ..specs import load_model
 
     if args.epochs is not None and args.epochs < 0:
         raise NeurosimError(f"--epochs: must be >= 0, got {args.epochs}")

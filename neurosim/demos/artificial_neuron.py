@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..spec.activations import get_activation
+from ..specs.activations import get_activation
 
 __all__ = ["ACTIVATION_NAMES", "activate", "neuron", "run",
            "EXAMPLE_WEIGHTS", "EXAMPLE_BIAS", "EXAMPLE_INPUT",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..spec import Dense, Init, Network, Training
+from ..specs import Dense, Init, Network, Training
 
 __all__ = ["digits_mlp"]
 

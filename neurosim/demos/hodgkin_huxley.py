@@ -14,7 +14,7 @@ subcritical Hopf bifurcation, unlike the LIF's continuous onset at its rheobase.
 counted after a 200 ms warm-up, so the transient spike at current onset is left out.
 
 Units per unit membrane area: mV, ms, uA/cm^2, mS/cm^2 (see
-:class:`neurosim.spec.neurons.HodgkinHuxley`).
+:class:`neurosim.specs.neurons.HodgkinHuxley`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..spec.neurons import HodgkinHuxley
+from ..specs.neurons import HodgkinHuxley
 from ..spike.single import f_i_curve, simulate_neuron
 
 __all__ = ["NEURON", "DT", "PULSE", "run", "onset_current"]

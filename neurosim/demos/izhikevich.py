@@ -3,7 +3,7 @@
 Izhikevich's simple model (Izhikevich 2003, IEEE Trans. Neural Netw. 14:1569),
 ``dv/dt = 0.04 v^2 + 5 v + 140 - u + I``, ``du/dt = a (b v - u)``, reset ``v <- c``,
 ``u <- u + d`` at 30 mV, reproduces the main cortical firing classes with four numbers
-(:data:`neurosim.spec.neurons.IZHIKEVICH_PRESETS`). The same step ``I = 10`` (mV/ms, the
+(:data:`neurosim.specs.neurons.IZHIKEVICH_PRESETS`). The same step ``I = 10`` (mV/ms, the
 model's units) from 20 ms on drives:
 
 - RS, regular spiking (excitatory cortical cells): tonic spikes whose intervals lengthen
@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..spec.neurons import AdEx, Izhikevich
+from ..specs.neurons import AdEx, Izhikevich
 from ..spike.single import simulate_neuron
 
 __all__ = ["CLASSES", "STEP_I", "BURST_ISI_MS", "burst_stats", "run"]

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..spec.neurons import IF, LIF
+from ..specs.neurons import IF, LIF
 from ..spike.encoders import poisson
 from ..spike.single import f_i_curve, simulate_neuron
 

@@ -2,7 +2,7 @@
 
 1. McCulloch & Pitts (1943): a unit with binary inputs, unit weights and a threshold fires
    iff ``sum_i w_i x_i >= theta``: AND is ``theta = 2``, OR is ``theta = 1`` (two inputs).
-   The unit is :class:`neurosim.spec.neurons.McCullochPitts`.
+   The unit is :class:`neurosim.specs.neurons.McCullochPitts`.
 2. Rosenblatt (1958): the perceptron ``y = step(w . x + b)`` learns its weights from
    examples by ``w <- w + eta (t - y) x``, ``b <- b + eta (t - y)``. It converges on any
    linearly separable problem (AND, OR) and never on XOR, which no single line separates
@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ..rate import Trainer, accuracy, forward
-from ..spec import Dense, Init, Network, Training
-from ..spec.neurons import McCullochPitts
+from ..specs import Dense, Init, Network, Training
+from ..specs.neurons import McCullochPitts
 
 __all__ = ["INPUTS", "TARGETS", "mcculloch_pitts", "perceptron_fit", "xor_spec", "run"]
 

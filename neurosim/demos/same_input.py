@@ -26,7 +26,7 @@ from ..convert import convert
 from ..data import load_dataset
 from ..monitor.energy import break_even_rate, energy_joules
 from ..rate import Trainer, accuracy, activations, classic_opcounts, forward
-from ..spec import Network
+from ..specs import Network
 from ..spike.layered import run_spiking
 from .common import digits_mlp
 

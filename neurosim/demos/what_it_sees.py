@@ -31,7 +31,7 @@ import numpy as np
 
 from ..data import load_dataset
 from ..rate import Trainer, accuracy, activations, forward, input_gradient
-from ..spec import Network
+from ..specs import Network
 from .common import digits_mlp
 
 __all__ = ["digits_spec", "logit_spec", "visualise", "run", "correlation",

@@ -1,7 +1,7 @@
 """Event-driven spiking layers: integrate-and-fire updates and spike propagation.
 
 A layered network is described to these kernels by flat arrays prepared once by
-:mod:`neurosim.build.layered`:
+:mod:`neurosim.builder.layered`:
 
 - ``geom`` (``n_layers x N_GEOM`` int64): one row per spiking layer, columns ``G_*`` below.
 - ``w_all`` (float32): every layer's weights, concatenated, each in a layout where one input
@@ -109,7 +109,7 @@ def lif_update(v, ref, current, bias, thr, tau_rc, tau_ref, dt, spikes):
     ``ref <- tau_ref + t_c - dt`` is the time left at the start of the next step. This is
     Nengo's ``LIF.step``: under constant drive the spike times are exact, only reported at the
     end of their step, so the count in ``T`` steps is that of the continuous neuron and the
-    rate is :func:`~neurosim.spec.activations.lif_rate` within one spike per ``T dt``.
+    rate is :func:`~neurosim.specs.activations.lif_rate` within one spike per ``T dt``.
     At most one spike per step (rates up to ``1 / dt``). Arithmetic is float64, state float32.
     ``current`` is cleared for the next step. Returns the number of spikes.
     """

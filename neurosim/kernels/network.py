@@ -1,6 +1,6 @@
 """Numba kernels of the population engine: neuron step, event propagation, whole time loop.
 
-Data layout (built by :mod:`neurosim.build.populations`; every population is a contiguous
+Data layout (built by :mod:`neurosim.builder.populations`; every population is a contiguous
 range of global neuron indices ``[start, end)``):
 
 - ``X`` float64 ``(5, N)``: neuron state rows ``V, A, M, H, N`` (membrane potential; the
@@ -12,7 +12,7 @@ range of global neuron indices ``[start, end)``):
 - ``pop_info`` int64 ``(P, 5)``: ``start, end, model, counter index of neuron updates,
   counter index of spikes``; ``pop_par`` float64 ``(P, NPAR)`` model parameters (layouts
   below); ``pop_chan`` float64 ``(P, C)``: how much one unit of channel ``c`` moves ``v`` over
-  a step (exact integrals, see :mod:`neurosim.build.populations`).
+  a step (exact integrals, see :mod:`neurosim.builder.populations`).
 - ``chan_kind`` int64 ``(C,)`` (0 delta, 1 current, 2 conductance), ``chan_decay``
   ``exp(-dt / tau)``, ``chan_erev`` reversal potentials.
 - ``i_ext`` float64 ``(T, N)``: external drive; row ``step`` (or row 0 when ``T == 1``).

@@ -2,12 +2,12 @@
 
 Forward and local backward of each layer kind (:mod:`.layers`) and activation
 (:mod:`.activations`) sit side by side; :mod:`.losses`, :mod:`.optimizers`, :mod:`.schedules`
-and :mod:`.trainer` train a :class:`~neurosim.spec.network.Network`; :mod:`.opcounts` counts
+and :mod:`.trainer` train a :class:`~neurosim.specs.network.Network`; :mod:`.opcounts` counts
 the MACs of one inference pass. Everything runs in float32 on NumPy/BLAS.
 
 >>> import numpy as np
->>> from neurosim.spec import loads_model
->>> from neurosim.build.params import init_params
+>>> from neurosim.specs import loads_model
+>>> from neurosim.builder.params import init_params
 >>> spec = loads_model('''
 ... name = "tiny"
 ... input_shape = [4]

@@ -10,7 +10,7 @@ dtype of ``z`` (float32 in training, float64 in gradient checks).
 - ``identity``: ``f' = 1``.
 - ``softmax`` (over the last axis): ``dz_i = a_i (da_i - sum_j a_j da_j)``. With the
   cross-entropy loss the trainer fuses the two (``dL/dz = p - y``), see :mod:`.losses`.
-- ``lif``: the LIF rate curve of :func:`neurosim.spec.activations.lif_rate` (Hz), exact in the
+- ``lif``: the LIF rate curve of :func:`neurosim.specs.activations.lif_rate` (Hz), exact in the
   forward pass so that a trained network's rates equal the spec's closed form. Its exact
   derivative ``dr/dj = r^2 tau_rc / (j (j - 1))`` is infinite at the threshold ``j = 1``, so the
   backward pass uses the *soft-LIF* derivative of Hunsberger & Eliasmith (2015): the rate curve
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..spec.activations import LIF_TAU_RC, LIF_TAU_REF
+from ..specs.activations import LIF_TAU_RC, LIF_TAU_REF
 
 __all__ = ["ACTIVATION_OPS", "SOFT_LIF_SIGMA", "soft_lif_rate", "soft_lif_derivative"]
 

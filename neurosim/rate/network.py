@@ -5,7 +5,7 @@ Layer ``i`` computes ``z_i = op_i(a_{i-1})`` (:mod:`.layers`) and ``a_i = f_i(z_
 layers in reverse, each applying its activation's and its own local gradient.
 
 Parameters and inputs share one dtype: that of the weights (float32 from
-:func:`neurosim.build.params.init_params`; float64 weights give a float64 pass, which the
+:func:`neurosim.builder.params.init_params`; float64 weights give a float64 pass, which the
 gradient checks use).
 """
 

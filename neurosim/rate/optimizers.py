@@ -120,7 +120,7 @@ class Optimizer:
 
 
 def make_optimizer(training, weights: list[np.ndarray]) -> Optimizer:
-    """The optimizer a :class:`~neurosim.spec.network.Training` spec asks for."""
+    """The optimizer a :class:`~neurosim.specs.network.Training` spec asks for."""
     return Optimizer(training.optimizer, weights, momentum=training.momentum,
                      beta1=training.beta1, beta2=training.beta2, rho=training.rho,
                      eps=training.eps)

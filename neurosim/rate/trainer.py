@@ -13,7 +13,7 @@ Randomness (all from explicit generators, so the same seed gives the same parame
   (``spec.training.seed`` by default), whose state is saved in the checkpoint.
 
 Checkpoints (``checkpoint_path``, an ``.npz`` written atomically through
-:func:`neurosim.build.params.save_params`) are written at the end of every epoch and again
+:func:`neurosim.builder.params.save_params`) are written at the end of every epoch and again
 when training is interrupted (``KeyboardInterrupt``): they hold the parameters, the optimizer
 state, the epoch counter, the generator state (PCG64's 128-bit state and increment as pairs of
 uint64), the best parameters so far, the early-stopping counters and the history. The
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..build.params import init_params, load_params, save_params
+from ..builder.params import init_params, load_params, save_params
 from ..errors import DataError, NeurosimError, where
 from .heap import keep_freed_memory
 from .network import _loss_grads, _prepare, evaluate_loss

@@ -5,7 +5,7 @@ Each dense, conv2d and avgpool2d layer is a layer of integrate-and-fire neurons 
 of leaky integrate-and-fire neurons (``tau_rc = 20 ms``, threshold 1, reset to 0, refractory
 ``tau_ref = 2 ms``, step ``dt`` in seconds; their spikes carry ``1 / dt`` so that the next
 layer sees the LIF rate in Hz as the classic one does; their spike input passes a 5 ms
-synapse; see :mod:`neurosim.build.layered`),
+synapse; see :mod:`neurosim.builder.layered`),
 biases are constant input currents added at every step, and propagation is event-driven: only
 neurons that spiked in a step do work, each spike adding its fan-out of weights to its
 targets (see :mod:`neurosim.kernels.layers`). The whole ``T``-step loop of a batch runs in
@@ -33,12 +33,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..build.layered import LayeredNet, build_layered, check_dt
-from ..build.params import Params
+from ..builder.layered import LayeredNet, build_layered, check_dt
+from ..builder.params import Params
 from ..errors import DataError
 from ..kernels import layers as K
 from ..monitor.opcounts import LayerOps, OpCounts
-from ..spec.network import Network
+from ..specs.network import Network
 from . import encoders
 
 __all__ = ["SpikeResult", "run_spiking", "run_layered", "predict_from_readout"]
@@ -236,7 +236,7 @@ def run_spiking(spec: Network, params: Params, x, *, timesteps: int, encoder: st
     ``parallel``: spread samples over Numba's threads (same results as serial).
     ``dt`` (s): the step, used by LIF layers only (IF layers count in steps); ``tau_syn`` (s):
     the synapse filtering the spike input of LIF layers (0: none; see
-    :mod:`neurosim.build.layered`).
+    :mod:`neurosim.builder.layered`).
 
     Raises :class:`~neurosim.errors.SpecError` for layers without a spiking form or parameters
     that do not fit the spec, :class:`~neurosim.errors.DataError` for bad inputs.

@@ -1,6 +1,6 @@
 """Running a network of populations: the compiled time loop in chunks, with monitors.
 
->>> from neurosim.spec.io import load_model
+>>> from neurosim.specs.io import load_model
 >>> result = simulate_network(load_model("models/cuba.toml"), duration=100.0)  # doctest: +SKIP
 >>> result.spikes["exc"].mean_rate  # doctest: +SKIP
 
@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..build.populations import STATE_ROWS, EngineArrays, build_population_network
+from ..builder.populations import STATE_ROWS, EngineArrays, build_population_network
 from ..errors import SpecError
 from ..kernels.network import MODEL_ALIF, MODEL_LIF, RUN_DTYPES
 from ..monitor.opcounts import LayerOps, OpCounts
 from ..monitor.probes import DERIVED_HH, RateRecorder, SpikeRecorder, SpikeTrains, StateRecorder
-from ..spec.populations import PopulationNetwork
+from ..specs.populations import PopulationNetwork
 
 __all__ = ["Simulator", "NetworkResult", "simulate_network", "kernel_functions"]
 

@@ -1,12 +1,12 @@
 """Single neurons under a chosen input current: traces, spike times, rates, f-I curves.
 
->>> from neurosim.spec.neurons import LIF
+>>> from neurosim.specs.neurons import LIF
 >>> r = simulate_neuron(LIF(), 2.0, dt=0.1, duration=100.0, record=("v",))
 >>> r.spike_times[:2]  # doctest: +SKIP
 >>> r.traces["v"].shape == r.t.shape
 True
 
-Units as in :mod:`neurosim.spec.neurons` (ms, mV, nA; HH per cm^2; Izhikevich in its own
+Units as in :mod:`neurosim.specs.neurons` (ms, mV, nA; HH per cm^2; Izhikevich in its own
 units). Traces are sampled at the start of each step (``t = k dt``), the membrane value
 before the step's update, as Brian2's ``StateMonitor`` does; spike times are the start of the
 step in which the threshold was crossed. The same compiled engine as for networks runs here
@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..build.populations import build_neurons
+from ..builder.populations import build_neurons
 from ..errors import SpecError
 from ..monitor.probes import DERIVED_HH
-from ..spec.neurons import NeuronModel
+from ..specs.neurons import NeuronModel
 from .population import Simulator
 
 __all__ = ["NeuronResult", "simulate_neuron", "rate_under_constant_drive", "f_i_curve"]

@@ -1,5 +1,5 @@
 """Synapse models: what one presynaptic spike does to its target (units as in
-:mod:`neurosim.spec.neurons`: ms, mV, and the target model's drive units).
+:mod:`neurosim.specs.neurons`: ms, mV, and the target model's drive units).
 
 - :class:`Delta`: an instantaneous jump ``v <- v + w`` (``w`` in mV; for McCulloch-Pitts units
   the dimensionless input of the next step).

@@ -37,7 +37,7 @@ from ..kernels.network import (
     ROW_N,
     ROW_V,
 )
-from ..spec.neurons import (
+from ..specs.neurons import (
     IF,
     LIF,
     AdaptiveLIF,
@@ -47,7 +47,7 @@ from ..spec.neurons import (
     McCullochPitts,
     NeuronModel,
 )
-from ..spec.populations import PopulationNetwork
+from ..specs.populations import PopulationNetwork
 from .connectivity import (
     Connectivity,
     all_to_all,

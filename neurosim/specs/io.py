@@ -19,7 +19,7 @@ A layered model file::
     epochs = 30
 
 A network of populations and projections (``[[populations]]`` and ``[[projections]]`` tables)
-is read by :mod:`neurosim.spec.populations`.
+is read by :mod:`neurosim.specs.populations`.
 
 Every error names the file, the layer index and kind, and the field:
 ``models/x.toml: layer 2 (dense): units: must be a positive integer, got -3``.

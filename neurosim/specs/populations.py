@@ -31,7 +31,7 @@ A model file::
     rates = ["exc", "inh"]              # population rates (per step counts)
     state = [{ population = "exc", variables = ["v"], indices = [0, 1] }]
 
-Units are those of :mod:`neurosim.spec.neurons`. Projections into the same ``(post, target)``
+Units are those of :mod:`neurosim.specs.neurons`. Projections into the same ``(post, target)``
 share one synaptic state variable, so they must use the same synapse. Errors name the file,
 the population or projection and the field.
 """

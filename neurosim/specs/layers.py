@@ -2,7 +2,7 @@
 
 Shapes: a flat layer has shape ``(n,)``; an image-like layer has shape ``(C, H, W)``
 (channels first). Every layer infers its output shape from its input shape and raises
-``ValueError`` naming the field when the two do not fit; :class:`~neurosim.spec.network.Network`
+``ValueError`` naming the field when the two do not fit; :class:`~neurosim.specs.network.Network`
 adds the file and layer index to the message.
 
 Output size of a convolution or pooling along one axis (floor division, as in PyTorch):

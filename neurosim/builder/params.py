@@ -17,8 +17,8 @@ import numpy as np
 
 from ..atomic import atomic_savez
 from ..errors import SpecError, where
-from ..spec.io import dumps_model, loads_model
-from ..spec.network import Network
+from ..specs.io import dumps_model, loads_model
+from ..specs.network import Network
 
 __all__ = ["Params", "init_params", "check_params", "save_params", "load_params"]
 

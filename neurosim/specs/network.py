@@ -1,7 +1,7 @@
 """The network spec: input shape, layers, initialisation, data and training settings.
 
 A :class:`Network` is a frozen description. It holds no weights (see
-:mod:`neurosim.build.params`) and no state (see :mod:`neurosim.spike`). Shapes are inferred and
+:mod:`neurosim.builder.params`) and no state (see :mod:`neurosim.spike`). Shapes are inferred and
 checked when it is created, so a spec that exists is a spec that fits together.
 """
 

@@ -14,7 +14,7 @@ kernels (:mod:`neurosim.kernels.layers`) touch contiguous memory for each spike:
 
 Neuron kinds: a layer with activation ``lif`` becomes leaky integrate-and-fire neurons
 (``G_NEURON = NEURON_LIF``; time constants ``LIF_TAU_RC``, ``LIF_TAU_REF`` of
-:mod:`neurosim.spec.activations`, threshold 1, reset to 0, simulated with step ``dt`` in
+:mod:`neurosim.specs.activations`, threshold 1, reset to 0, simulated with step ``dt`` in
 seconds); every other spiking layer is integrate-and-fire (IF). A non-spiking output layer
 (membrane readout) is an integrator whatever its activation.
 
@@ -52,9 +52,9 @@ import numpy as np
 
 from ..errors import DataError, SpecError, where
 from ..kernels import layers as K
-from ..spec.activations import LIF_TAU_RC, LIF_TAU_REF, get_activation
-from ..spec.layers import AvgPool2D, Conv2D, Dense, Dropout, Flatten, MaxPool2D
-from ..spec.network import Network
+from ..specs.activations import LIF_TAU_RC, LIF_TAU_REF, get_activation
+from ..specs.layers import AvgPool2D, Conv2D, Dense, Dropout, Flatten, MaxPool2D
+from ..specs.network import Network
 from .params import Params, check_params
 
 __all__ = ["LayeredNet", "build_layered", "conv_fanout", "window_fanout_table",
