@@ -15,28 +15,39 @@ through the classic network once and through the spiking network once for the lo
   network would cost as much energy as the classic one;
 - latency: the first ``T`` at which the spiking accuracy is within 1 percentage point of the
   classic one (``None``: not reached within the simulated steps).
+
+This module computes; :mod:`neurosim.report` turns a :class:`Comparison` into report.md and
+report.json, reading every figure from it. Time quantities are in ms (``dt``, ``tau_syn``).
+The engine is imported when :func:`compare` runs, so that the command line can read
+:data:`READOUTS` without loading Numba.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .builder.layered import build_layered
-from .builder.params import Params
-from .convert import convert
 from .errors import DataError
 from .monitor.energy import HOROWITZ_45NM_FP32, EnergyTable, break_even_rate, energy_joules
 from .monitor.opcounts import OpCounts
-from .specs.network import Network
-from .spike.layered import run_layered
 
-__all__ = ["Comparison", "compare", "LATENCY_GAP", "accuracy_grid"]
+if TYPE_CHECKING:
+    from .builder.params import Params
+    from .specs.network import Network
+
+__all__ = ["Comparison", "compare", "LATENCY_GAP", "READOUTS", "accuracy_grid",
+           "check_time_ms"]
 
 #: The spiking network "has caught up" when its accuracy is within this many points (as a
 #: fraction) of the classic one.
 LATENCY_GAP = 0.01
+
+#: How the spiking network's answer is read: ``membrane`` (arg-max of the membrane potential
+#: of a non-spiking output layer) or ``count`` (arg-max of output spike counts).
+READOUTS = ("membrane", "count")
 
 
 def accuracy_grid(t_max: int, points: int = 40) -> tuple[int, ...]:
@@ -46,18 +57,44 @@ def accuracy_grid(t_max: int, points: int = 40) -> tuple[int, ...]:
     return tuple(int(t) for t in grid)
 
 
+def check_time_ms(value, name: str, *, zero_ok: bool = False) -> float:
+    """``value`` as a float number of ms, or :class:`DataError` naming ``name`` if it is not a
+    finite number ``> 0`` (``>= 0`` with ``zero_ok``)."""
+    ok = (not isinstance(value, bool) and isinstance(value, (int, float, np.integer,
+                                                             np.floating))
+          and math.isfinite(value) and (value >= 0 if zero_ok else value > 0))
+    if not ok:
+        bound = ">= 0" if zero_ok else "> 0"
+        raise DataError(f"{name}: must be a number of ms {bound}, got {value!r}")
+    return float(value)
+
+
+def _layer_energies(ops: OpCounts, table: EnergyTable, **kwargs) -> dict[str, float]:
+    """Energy per sample (J) of each layer of ``ops``, by :func:`energy_joules` on that layer
+    alone (``kwargs``: its ``include_updates`` and ``effective``)."""
+    return {x.name: energy_joules(replace(ops, layers=(x,)), table, **kwargs)
+            for x in ops.layers}
+
+
 @dataclass(frozen=True, kw_only=True)
 class Comparison:
-    """The result of :func:`compare`; ``to_dict`` gives report.json, ``to_markdown`` report.md.
+    """The result of :func:`compare`: one field per quantity, computed once.
 
-    Accuracies are fractions in [0, 1]; ``spiking_accuracy[T]`` for each requested ``T``;
-    ``accuracy_curve`` maps every recorded ``T`` to the spiking accuracy. Operation counts and
-    energies are per sample; energies in joules. ``firing_rates[T][layer]`` in spikes per
-    neuron per step. ``break_even_rate[T]``: mean firing rate of the spike-sending neurons at
-    which the spiking energy at ``T`` equals the classic (dense MAC) energy;
-    ``mean_rate[T]``: their actual mean rate. ``latency``: first recorded ``T`` within
-    :data:`LATENCY_GAP` of the classic accuracy, or ``None``. ``ops_curve`` holds the spiking
-    op counts at every ``T`` of ``accuracy_curve`` (e.g. the operations at the latency).
+    Settings: ``encoder``, ``readout``, ``normalization``/``percentile``/``scales``,
+    ``timesteps`` (the requested ``T``), ``dt_ms`` and ``tau_syn_ms`` (the step and synapse of
+    ``lif`` layers, ms), ``seed``. Accuracies are fractions in [0, 1]; ``spiking_accuracy[T]``
+    for each requested ``T``; ``accuracy_curve`` maps every recorded ``T`` to the spiking
+    accuracy. Operation counts and energies are per sample; energies in joules, from
+    :func:`neurosim.monitor.energy.energy_joules` (spiking energies include neuron updates):
+    totals ``classic_energy_j``, ``spiking_energy_j[T]`` (and their ``effective`` variants),
+    per layer ``classic_layer_energy_j[layer]`` (``classic_layer_effective_energy_j``) and
+    ``spiking_layer_energy_j[T][layer]``.
+    ``firing_rates[T][layer]`` in spikes per neuron per step. ``break_even_rate[T]``: mean
+    firing rate of the spike-sending neurons at which the spiking energy at ``T`` equals the
+    classic (dense MAC) energy; ``mean_rate[T]``: their actual mean rate; ``mean_fanout``:
+    their mean fan-out. ``latency``: first recorded ``T`` within ``latency_gap`` of the classic
+    accuracy, or ``None``; ``latency_ops``: the spiking op counts there. ``ops_curve`` holds
+    the spiking op counts at every ``T`` of ``accuracy_curve``.
     """
 
     model: str
@@ -70,6 +107,9 @@ class Comparison:
     percentile: float
     scales: tuple[float, ...]
     timesteps: tuple[int, ...]
+    dt_ms: float
+    tau_syn_ms: float
+    seed: int
     classic_accuracy: float
     spiking_accuracy: dict[int, float]
     accuracy_curve: dict[int, float]
@@ -80,10 +120,14 @@ class Comparison:
     classic_effective_energy_j: float
     spiking_energy_j: dict[int, float]
     spiking_effective_energy_j: dict[int, float]
+    classic_layer_energy_j: dict[str, float]
+    classic_layer_effective_energy_j: dict[str, float]
+    spiking_layer_energy_j: dict[int, dict[str, float]]
     firing_rates: dict[int, dict[str, float]]
     mean_rate: dict[int, float]
     break_even_rate: dict[int, float]
     mean_fanout: float
+    latency_gap: float
     latency: int | None
     assumptions: tuple[str, ...]
     ops_curve: dict[int, OpCounts] = field(default_factory=dict, repr=False)
@@ -96,113 +140,10 @@ class Comparison:
         """Classic minus spiking accuracy at ``t`` steps (fraction)."""
         return self.classic_accuracy - self.spiking_accuracy[t]
 
-    def to_dict(self) -> dict:
-        """JSON-ready summary (keys documented in docs/report-json.md)."""
-        def by_t(d):
-            return {str(t): v for t, v in d.items()}
-
-        return {
-            "model": self.model, "dataset": self.dataset,
-            "dataset_description": self.dataset_description, "n_samples": self.n_samples,
-            "encoder": self.encoder, "readout": self.readout,
-            "normalization": {"method": self.normalization, "percentile": self.percentile,
-                              "scales": list(self.scales)},
-            "timesteps": list(self.timesteps),
-            "accuracy": {"classic": self.classic_accuracy,
-                         "spiking": by_t(self.spiking_accuracy),
-                         "spiking_curve": by_t(self.accuracy_curve)},
-            "ops": {"classic": self.classic_ops.to_dict(),
-                    "spiking": {str(t): o.to_dict() for t, o in self.spiking_ops.items()}},
-            "energy": {"table": {"name": self.energy_table.name,
-                                 "e_mac_pj": self.energy_table.e_mac_pj,
-                                 "e_ac_pj": self.energy_table.e_ac_pj,
-                                 "e_update_pj": self.energy_table.e_update_pj,
-                                 "source": self.energy_table.source},
-                       "memory_traffic_included": False,
-                       "classic_j": self.classic_energy_j,
-                       "classic_effective_j": self.classic_effective_energy_j,
-                       "spiking_j": by_t(self.spiking_energy_j),
-                       "spiking_effective_j": by_t(self.spiking_effective_energy_j)},
-            "firing_rates": by_t(self.firing_rates),
-            "mean_rate": by_t(self.mean_rate),
-            "break_even_rate": by_t(self.break_even_rate),
-            "mean_fanout": self.mean_fanout,
-            "latency": {"gap": LATENCY_GAP, "timesteps": self.latency,
-                        "spiking_ops_total": (self.ops_curve[self.latency].to_dict()["total"]
-                                              if self.latency in self.ops_curve else None)},
-            "assumptions": list(self.assumptions),
-        }
-
-    def to_markdown(self) -> str:
-        """report.md: summary, a table per T, per-layer operations and energy, assumptions."""
-        pct = 100.0
-        tab = self.energy_table
-        lines = [f"# {self.model}: classic vs spiking", "",
-                 f"Data: {self.dataset} ({self.dataset_description}); {self.n_samples} test "
-                 "samples. Encoder: "
-                 f"`{self.encoder}`; readout: `{self.readout}`; normalisation: "
-                 f"`{self.normalization}`" + (f" ({self.percentile:g}th percentile)"
-                                              if self.normalization == "percentile" else "")
-                 + ".", "",
-                 f"Classic accuracy: **{self.classic_accuracy * pct:.2f}%**. ",
-                 "Latency (first T with spiking accuracy within "
-                 f"{LATENCY_GAP * pct:g} point of classic): **"
-                 + (f"{self.latency} steps" if self.latency is not None else "not reached")
-                 + "**.", "",
-                 "## Accuracy, operations and energy per sample, per time-step budget T", "",
-                 "| T | spiking acc. | gap (points) | SOPs | input MACs | neuron updates | "
-                 "mean rate | break-even rate | energy (uJ) | vs classic |",
-                 "|---|---|---|---|---|---|---|---|---|---|"]
-        lines.append(f"| classic | {self.classic_accuracy * pct:.2f}% | | | "
-                     f"{self.classic_ops.macs:,.0f} MACs (effective "
-                     f"{self.classic_ops.effective_macs:,.0f}) | | | | "
-                     f"{self.classic_energy_j * 1e6:.4g} | 1 |")
-        for t in self.timesteps:
-            o = self.spiking_ops[t]
-            e = self.spiking_energy_j[t]
-            lines.append(
-                f"| {t} | {self.spiking_accuracy[t] * pct:.2f}% | {self.gap(t) * pct:+.2f} | "
-                f"{o.sops:,.0f} | {o.macs:,.0f} | {o.neuron_updates:,.0f} | "
-                f"{self.mean_rate[t]:.4f} | {self.break_even_rate[t]:.4f} | {e * 1e6:.4g} | "
-                f"{e / self.classic_energy_j:.3g}x |")
-        t_last = self.timesteps[-1]
-        lines += ["", f"## Per layer at T = {t_last}", "",
-                  "| layer | classic MACs | classic effective MACs | classic energy (uJ) | "
-                  "spiking SOPs | spiking input MACs | neuron updates | firing rate | "
-                  "spiking energy (uJ) |",
-                  "|---|---|---|---|---|---|---|---|---|"]
-        spk = {x.name: x for x in self.spiking_ops[t_last].layers}
-        for c in self.classic_ops.layers:
-            s = spk.get(c.name)
-            if s is None and c.macs == 0:
-                continue  # flatten, dropout: no operations in either mode
-            ec = c.macs * tab.e_mac_pj * 1e-6
-            if s is None:
-                lines.append(f"| {c.name} | {c.macs:,.0f} | {c.effective_macs:,.0f} | "
-                             f"{ec:.4g} | - | - | - | - | - |")
-                continue
-            es = (s.macs * tab.e_mac_pj + s.sops * tab.e_ac_pj
-                  + s.neuron_updates * tab.e_update_pj) * 1e-6
-            rate = self.firing_rates[t_last].get(c.name, 0.0)
-            lines.append(f"| {c.name} | {c.macs:,.0f} | {c.effective_macs:,.0f} | {ec:.4g} | "
-                         f"{s.sops:,.0f} | {s.macs:,.0f} | {s.neuron_updates:,.0f} | "
-                         f"{rate:.4f} | {es:.4g} |")
-        lines += ["", "## Energy model", "",
-                  f"Table `{tab.name}`: {tab.e_mac_pj} pJ per MAC, {tab.e_ac_pj} pJ per "
-                  f"accumulate (SOP), {tab.e_update_pj} pJ per neuron update. Source: "
-                  f"{tab.source}.", "",
-                  "**Memory traffic is left out**: reading weights, membrane potentials and "
-                  "spike buffers from memory often costs more than the arithmetic, in both "
-                  "modes; these figures compare arithmetic only.", "",
-                  "Break-even rate: the mean firing rate (spikes per neuron per step, over "
-                  "the neurons whose spikes are propagated) at which the spiking network's "
-                  "energy at T equals the classic network's, "
-                  "`r = (classic MACs - input MACs) e_mac / (T N f e_ac)` with N those "
-                  f"neurons and f = {self.mean_fanout:.1f} their mean fan-out. Negative: the "
-                  "analog input alone already costs more than the classic pass.", "",
-                  "## Assumptions", ""]
-        lines += [f"- {a}" for a in self.assumptions]
-        return "\n".join(lines) + "\n"
+    @property
+    def latency_ops(self) -> OpCounts | None:
+        """The spiking op counts at the latency, or ``None`` when it was not reached."""
+        return self.ops_curve.get(self.latency) if self.latency is not None else None
 
 
 def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 200),
@@ -210,20 +151,28 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
             normalization: str = "percentile", percentile: float = 99.9,
             energy_table: EnergyTable = HOROWITZ_45NM_FP32, norm_samples: int = 2000,
             seed: int = 0, progress: bool = True, batch_size: int = 256,
-            record_sample: int | None = 0, dt: float = 0.001,
-            tau_syn: float = 0.005) -> Comparison:
+            record_sample: int | None = 0, dt: float = 1.0,
+            tau_syn: float = 5.0) -> Comparison:
     """Compare ``spec`` with trained ``params`` in classic and spiking mode on ``dataset``.
 
     ``dataset``: a :class:`neurosim.data.Dataset` (its first ``samples`` test samples are used;
     all when ``None``). Normalisation uses the classic activations of ``norm_samples`` training
     samples chosen with ``seed`` (which also seeds the Poisson encoder). The spiking network is
     simulated once for ``max(timesteps)`` steps; every smaller ``T`` is read at a checkpoint.
-    ``record_sample``: test sample whose spike raster (and classic activations) is kept for
-    the plots, or ``None``. ``dt`` (s): the step of ``lif`` layers (IF layers count in steps);
-    ``tau_syn`` (s): the synapse on their spike input (0: none).
+    ``readout``: one of :data:`READOUTS`. ``record_sample``: test sample whose spike raster
+    (and classic activations) is kept for the plots, or ``None``. ``dt`` (ms): the step of
+    ``lif`` layers (IF layers count in steps); ``tau_syn`` (ms): the synapse on their spike
+    input (0: none).
     """
+    from .builder.layered import build_layered
+    from .convert import convert
     from .rate import activations, classic_opcounts, predict
+    from .spike.layered import run_spiking
 
+    dt = check_time_ms(dt, "dt")
+    tau_syn = check_time_ms(tau_syn, "tau_syn", zero_ok=True)
+    if readout not in READOUTS:
+        raise DataError(f"readout: must be one of {', '.join(READOUTS)}, got {readout!r}")
     ts = tuple(sorted({int(t) for t in timesteps}))
     if not ts or ts[0] <= 0:
         raise DataError(f"timesteps: must be positive integers, got {list(timesteps)}")
@@ -239,27 +188,27 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
 
     classic_acc = float(np.mean(predict(spec, params, x) == y))
     classic_ops = classic_opcounts(spec, params, x)
-    net = build_layered(spec, conv.params, readout=readout, dt=dt, tau_syn=tau_syn)
     t_max = ts[-1]
     grid = tuple(sorted(set(accuracy_grid(t_max)) | set(ts)))
     if record_sample is not None and not 0 <= record_sample < n:
         record_sample = None
-    res = run_layered(net, x, timesteps=t_max, encoder=encoder, readout=readout, rng=rng,
-                      checkpoints=grid, record_sample=record_sample, progress=progress,
-                      batch_size=batch_size)
+    res = run_spiking(spec, conv.params, x, timesteps=t_max, encoder=encoder, readout=readout,
+                      rng=rng, checkpoints=grid, record_sample=record_sample,
+                      progress=progress, batch_size=batch_size, dt=dt, tau_syn=tau_syn)
+    # The layers' structure (fan-out tables, spec layer of each spiking layer), from the
+    # builder's arrays: the fan-out the engine counts SOPs with.
+    structure = build_layered(spec, conv.params, readout=readout, dt=dt, tau_syn=tau_syn)
     curve = res.accuracy_at(y)
     k_of = {t: k for k, t in enumerate(res.checkpoints)}
     spiking_ops = {t: res.opcounts_at[k_of[t]] for t in ts}
     table = energy_table
-    e_classic = energy_joules(classic_ops, table)
-    e_classic_eff = energy_joules(classic_ops, table, effective=True)
     e_spk = {t: energy_joules(o, table, include_updates=True) for t, o in spiking_ops.items()}
     e_spk_eff = {t: energy_joules(o, table, include_updates=True, effective=True)
                  for t, o in spiking_ops.items()}
     # Neurons whose spikes are propagated: every spiking layer but the output.
-    senders = net.n_neurons[:-1]
-    n_send = float(sum(senders))
-    mean_fanout = float(sum(f.sum() for f in net.fanout[1:]) / n_send) if n_send else 0.0
+    n_send = float(sum(res.layer_neurons[:-1]))
+    mean_fanout = (float(sum(f.sum() for f in structure.fanout[1:]) / n_send) if n_send
+                   else 0.0)
     rates, mean_rate, breakeven = {}, {}, {}
     for t in ts:
         o = spiking_ops[t]
@@ -280,7 +229,7 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
         all_acts = activations(spec, params, x[record_sample:record_sample + 1])
         acts = tuple(np.asarray(all_acts[i][0]).ravel()
                      / (1.0 if spec.layers[i].activation_name == "softmax" else conv.scales[i])
-                     for i in net.spec_index)
+                     for i in structure.spec_index)
         label = int(y[record_sample])
 
     assumptions = (
@@ -292,8 +241,8 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
         "one step (no synaptic delay).",
         *((f"Layers with the lif activation: leaky integrate-and-fire neurons (tau_rc 20 ms, "
            "tau_ref 2 ms, threshold 1, reset to 0), not normalised, simulated with steps of "
-           f"dt = {dt:g} s; each of their spikes carries 1/dt into the next layer; their "
-           f"spike input passes a first-order synapse of {tau_syn * 1e3:g} ms.",)
+           f"dt = {dt:g} ms; each of their spikes carries 1/dt into the next layer; their "
+           f"spike input passes a first-order synapse of {tau_syn:g} ms.",)
           if any(layer.activation_name == "lif" for layer in spec.layers) else ()),
         "Readout: " + ("membrane potential of a non-spiking output layer (arg-max)."
                        if readout == "membrane" else
@@ -315,13 +264,19 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
         model=spec.name, dataset=dataset.name,
         dataset_description=getattr(dataset, "description", ""), n_samples=n,
         encoder=encoder, readout=readout, normalization=normalization,
-        percentile=float(percentile), scales=conv.scales, timesteps=ts,
+        percentile=float(percentile), scales=conv.scales, timesteps=ts, dt_ms=dt,
+        tau_syn_ms=tau_syn, seed=int(seed),
         classic_accuracy=classic_acc, spiking_accuracy={t: curve[t] for t in ts},
         accuracy_curve=curve, classic_ops=classic_ops, spiking_ops=spiking_ops,
-        energy_table=table, classic_energy_j=e_classic, classic_effective_energy_j=e_classic_eff,
-        spiking_energy_j=e_spk, spiking_effective_energy_j=e_spk_eff, firing_rates=rates,
-        mean_rate=mean_rate, break_even_rate=breakeven, mean_fanout=mean_fanout,
-        latency=latency, assumptions=assumptions,
-        ops_curve={t: res.opcounts_at[k] for t, k in k_of.items()}, raster=raster,
-        raster_activations=acts,
-        raster_label=label, layer_names=net.names)
+        energy_table=table, classic_energy_j=energy_joules(classic_ops, table),
+        classic_effective_energy_j=energy_joules(classic_ops, table, effective=True),
+        spiking_energy_j=e_spk, spiking_effective_energy_j=e_spk_eff,
+        classic_layer_energy_j=_layer_energies(classic_ops, table),
+        classic_layer_effective_energy_j=_layer_energies(classic_ops, table, effective=True),
+        spiking_layer_energy_j={t: _layer_energies(o, table, include_updates=True)
+                                for t, o in spiking_ops.items()},
+        firing_rates=rates, mean_rate=mean_rate, break_even_rate=breakeven,
+        mean_fanout=mean_fanout, latency_gap=LATENCY_GAP, latency=latency,
+        assumptions=assumptions, ops_curve={t: res.opcounts_at[k] for t, k in k_of.items()},
+        raster=raster, raster_activations=acts, raster_label=label,
+        layer_names=res.layer_names)

@@ -25,6 +25,10 @@ Shape: ``input_shape`` (e.g. a spec's ``(1, 28, 28)`` or ``(784,)``) reshapes ev
 otherwise ``flat=True`` gives ``(n_pixels,)`` and ``flat=False`` ``(1, H, W)``; the default
 is flat for digits and ``(1, H, W)`` for IDX images.
 
+:func:`load_data_for` loads the data set a model spec names (or another one), shaped to the
+spec's input and checked against its output size; :func:`run_data_settings` reads which data
+set a trained run folder used.
+
 The IDX format: a big-endian header (two zero bytes, a type code, the number of dimensions,
 then one uint32 per dimension) followed by the data. Missing or corrupt files raise
 :class:`~neurosim.errors.DataError` naming the file and the problem.
@@ -33,18 +37,21 @@ then one uint32 per dimension) followed by the data. Missing or corrupt files ra
 from __future__ import annotations
 
 import gzip
+import json
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError
+from .errors import DataError, where
+from .specs.network import DATASETS, SCALINGS
 
-__all__ = ["Dataset", "load_dataset", "read_idx", "DATASET_NAMES", "find_data_dir",
-           "CLASS_NAMES"]
+__all__ = ["Dataset", "load_dataset", "load_data_for", "run_data_settings", "read_idx",
+           "DATASET_NAMES", "find_data_dir", "CLASS_NAMES"]
 
-DATASET_NAMES = ("digits", "mnist", "fashion-mnist", "kmnist", "npz")
+#: The data sets :func:`load_dataset` knows: those a model's ``[data] dataset`` may name.
+DATASET_NAMES = DATASETS
 
 #: Where each IDX data set is looked for when no ``data_dir`` is given, in order.
 _DEFAULT_DIRS = {
@@ -224,8 +231,8 @@ def load_dataset(name: str, *, data_dir=None, scaling: str = "unit", seed: int =
     """Load a data set by name (see the module docstring); see :class:`Dataset`."""
     if name not in DATASET_NAMES:
         raise DataError(f"dataset: unknown {name!r} (known: {', '.join(DATASET_NAMES)})")
-    if scaling not in ("unit", "standard"):
-        raise DataError(f"scaling: must be unit or standard, got {scaling!r}")
+    if scaling not in SCALINGS:
+        raise DataError(f"scaling: must be one of {', '.join(SCALINGS)}, got {scaling!r}")
     if name == "digits":
         x_tr, y_tr, x_te, y_te, desc, scale = _load_digits(seed)
     elif name == "npz":
@@ -276,3 +283,43 @@ def load_dataset(name: str, *, data_dir=None, scaling: str = "unit", seed: int =
     return Dataset(name=name, x_train=x_tr, y_train=y_tr, x_test=x_te, y_test=y_te,
                    input_shape=shape, n_classes=n_classes, description=desc,
                    class_names=CLASS_NAMES.get(name) if n_classes == 10 else None)
+
+
+def load_data_for(spec, dataset: str | None = None, data_dir=None,
+                  seed: int | None = None) -> Dataset:
+    """The data set a layered spec is trained or evaluated on (``dataset``, default the spec's
+    ``[data] dataset``; split seed ``seed``, default its training seed), shaped to its input and
+    checked against its output size; :class:`DataError` naming the spec's file and field when
+    they do not fit."""
+    name = dataset or spec.data.dataset
+    split_seed = spec.training.seed if seed is None else seed
+    ds = load_dataset(name, data_dir=data_dir, scaling=spec.data.scaling, seed=split_seed)
+    shape = tuple(spec.input_shape)
+    if int(np.prod(ds.input_shape)) != int(np.prod(shape)):
+        raise DataError(f"{where(spec.source, field='input_shape')}: {list(shape)} does not fit "
+                        f"the {name} samples of shape {list(ds.input_shape)}")
+    if ds.input_shape != shape:
+        ds = replace(ds, x_train=ds.x_train.reshape(len(ds.x_train), *shape),
+                     x_test=ds.x_test.reshape(len(ds.x_test), *shape), input_shape=shape)
+    units = int(spec.output_shape[0]) if len(spec.output_shape) == 1 else 0
+    if units < ds.n_classes:
+        last = len(spec.layers) - 1
+        raise DataError(f"{where(spec.source, last, spec.layers[last].kind, 'units')}: "
+                        f"{units} output units but the data set {name} has {ds.n_classes} "
+                        "classes")
+    return ds
+
+
+def run_data_settings(run_dir) -> tuple[str | None, str | None, int | None]:
+    """``(dataset name, data dir, split seed)`` a trained run folder used, from its
+    ``metrics.json`` (written by ``neurosim train``); ``(None, None, None)`` when it has none,
+    :class:`DataError` naming the file when it cannot be read."""
+    path = Path(run_dir) / "metrics.json"
+    if not path.exists():
+        return None, None, None
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+        saved = metrics["dataset"]
+        return saved["name"], saved.get("data_dir"), metrics.get("seeds", {}).get("training")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        raise DataError(f"{path}: not a readable metrics file ({err})") from None

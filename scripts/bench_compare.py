@@ -11,8 +11,10 @@ membrane readout), whole test splits:
 - MNIST CNN on the official 10k test split only, split deterministically (first 8,000 images
   train, last 2,000 test; not comparable to full-MNIST results): same two bounds.
 
-Trained parameters come from ``/work/runs/<model>/params.npz`` (``neurosim train``) when
-present (``--runs DIR``), else the model is trained here.
+Trained parameters come from ``runs/<model>/params.npz`` (``neurosim train``'s default run
+folder, relative to the current directory; ``--runs DIR`` for another folder of runs) when
+present, else the model is trained here. Results go to ``--out`` (default
+``runs/bench-compare``).
 
 Speed (``--part speed``): the converted Fashion-MNIST CNN on the test images at T = 100, with
 the same converted weights, on the CPU with the same number of threads (1, then all cores):
@@ -44,9 +46,8 @@ sys.path.insert(0, str(ROOT))
 
 from neurosim.atomic import atomic_write_text  # noqa: E402
 from neurosim.builder.params import load_params, save_params  # noqa: E402
-from neurosim.commands.compare import _run_data_settings  # noqa: E402
-from neurosim.commands.train import load_data_for  # noqa: E402
 from neurosim.compare import compare  # noqa: E402
+from neurosim.data import load_data_for, run_data_settings  # noqa: E402
 from neurosim.specs import load_model  # noqa: E402
 
 #: The accuracy bounds of the brief, in points (percent).
@@ -61,7 +62,7 @@ def trained(model: str, runs: Path, out: Path):
     run_dir = runs / model
     if (run_dir / "params.npz").exists():
         spec, params = load_params(run_dir / "params.npz")
-        name, data_dir, seed = _run_data_settings(run_dir)
+        name, data_dir, seed = run_data_settings(run_dir)
         ds = load_data_for(spec, name, data_dir, seed)
         return spec, params, ds, str(run_dir / "params.npz")
     from neurosim.rate import Trainer
@@ -84,7 +85,7 @@ def accuracy_part(runs: Path, out: Path, models) -> dict:
         wall = time.perf_counter() - t0
         gaps = {t: 100 * comp.gap(t) for t in comp.timesteps}
         lat = comp.latency
-        ops_lat = comp.ops_curve.get(lat) if lat is not None else None
+        ops_lat = comp.latency_ops
         row = {"params": source, "dataset": comp.dataset_description,
                "n_test": comp.n_samples, "classic_accuracy": comp.classic_accuracy,
                "spiking_accuracy": {str(t): a for t, a in comp.spiking_accuracy.items()},
@@ -331,8 +332,10 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--part", choices=("accuracy", "speed", "all"), default="all")
     ap.add_argument("--models", default="digits-mlp,fmnist-cnn,mnist-cnn")
-    ap.add_argument("--runs", default="/work/runs", help="folder of trained runs")
-    ap.add_argument("--out", default=str(ROOT / "runs" / "bench-compare"))
+    ap.add_argument("--runs", default="runs",
+                    help="folder of trained runs, one <model>/params.npz each (default runs)")
+    ap.add_argument("--out", default=str(Path("runs") / "bench-compare"),
+                    help="folder for the results (default runs/bench-compare)")
     ap.add_argument("--speed-samples", type=int, default=10000)
     ap.add_argument("--torch-samples", type=int, default=10000)
     ap.add_argument("--brian2-samples", type=int, default=4)

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from neurosim.atomic import atomic_write_text
 from neurosim.compare import compare
 from neurosim.data import load_dataset
 from neurosim.rate import Trainer
+from neurosim.report import write_report
 from neurosim.specs import load_model
 from neurosim.specs.neurons import LIF
 from neurosim.spike.population import simulate_network
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("runs/smoke"),
-                        help="folder for the comparison's report.md")
+                        help="folder for the comparison's report.md and report.json")
     args = parser.parse_args()
     print(f"numpy {np.__version__}")
 
@@ -39,7 +39,7 @@ def main() -> None:
     print(f"digits: classic {result.classic_accuracy:.3f}, "
           f"spiking T=100 {result.spiking_accuracy[100]:.3f}")
     assert result.classic_accuracy > 0.9 and result.spiking_accuracy[100] > 0.9
-    atomic_write_text(args.out / "report.md", result.to_markdown())
+    write_report(result, args.out)
 
     cuba = simulate_network(load_model(ROOT / "models" / "cuba.toml"), duration=200.0)
     rates = {name: float(np.mean(r)) for name, r in cuba.rates.items()}

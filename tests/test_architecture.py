@@ -1,8 +1,9 @@
 """The import direction that keeps the data flow visible:
 
-``specs <- builder <- {rate, spike} <- convert/compare <- plot``; Numba only in ``kernels`` (which
-imports nothing else of neurosim); matplotlib only in ``plot``; peers (torch, snntorch, brian2)
-never in the package; never unpickling.
+``specs <- builder <- {rate, spike} <- convert/compare <- {report, plot}``; compare computes and
+report writes (report.md, report.json from a Comparison, never the engine); Numba only in
+``kernels`` (which imports nothing else of neurosim); matplotlib only in ``plot``; peers (torch,
+snntorch, brian2) never in the package; never unpickling; ``import neurosim`` loads neither.
 """
 
 from __future__ import annotations
@@ -59,7 +60,9 @@ FORBIDDEN = {
     "monitor": {"rate", "spike", "kernels", "convert", "compare", "plot", "commands", "demos",
                 "cli"},
     "convert": {"compare", "plot", "commands", "demos", "cli"},
-    "compare": {"plot", "commands", "demos", "cli"},
+    "compare": {"report", "plot", "commands", "demos", "cli"},
+    # reporting reads a Comparison: no engine, no figures, no command line
+    "report": {"plot", "commands", "demos", "cli", "rate", "spike", "kernels"},
     "plot": {"commands", "demos", "cli"},
 }
 
@@ -85,3 +88,16 @@ def test_no_file_allows_pickle():
     for path in FILES:
         text = path.read_text(encoding="utf-8")
         assert "allow_pickle=True" not in text.replace(" ", ""), path
+
+
+def test_import_neurosim_is_light():
+    """The public API is imported on first use: ``import neurosim`` (and ``neurosim --help``'s
+    modules) load no Numba or matplotlib."""
+    import subprocess
+    import sys
+
+    code = ("import sys, neurosim, neurosim.cli; neurosim.cli.build_parser(); "
+            "print(sorted(m for m in ('numba', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=PKG.parent)
+    assert out.stdout.strip() == "[]"

@@ -187,3 +187,49 @@ def test_unknown_names():
         load_dataset("cifar")
     with pytest.raises(DataError, match="scaling"):
         load_dataset("digits", scaling="minmax")
+
+
+MODEL = """name = "m"
+input_shape = {shape}
+[data]
+dataset = "digits"
+[[layers]]
+kind = "flatten"
+[[layers]]
+kind = "dense"
+units = {units}
+activation = "softmax"
+"""
+
+
+def test_load_data_for_shapes_to_the_spec_and_names_the_field(tmp_path):
+    from neurosim.data import load_data_for
+    from neurosim.specs import load_model
+
+    path = tmp_path / "m.toml"
+    path.write_text(MODEL.format(shape="[1, 8, 8]", units=10))
+    ds = load_data_for(load_model(path))
+    assert ds.x_train.shape[1:] == (1, 8, 8) and ds.input_shape == (1, 8, 8)
+    path.write_text(MODEL.format(shape="[65]", units=10))
+    with pytest.raises(DataError, match=r"^.*m\.toml: input_shape: \[65\] does not fit the "
+                                        r"digits samples of shape \[64\]$"):
+        load_data_for(load_model(path))
+    path.write_text(MODEL.format(shape="[64]", units=9))
+    with pytest.raises(DataError, match=r"m\.toml: layer 1 \(dense\): units: 9 output units "
+                                        r"but the data set digits has 10 classes"):
+        load_data_for(load_model(path))
+
+
+def test_run_data_settings(tmp_path):
+    import json
+
+    from neurosim.data import run_data_settings
+
+    assert run_data_settings(tmp_path) == (None, None, None)
+    (tmp_path / "metrics.json").write_text(json.dumps(
+        {"dataset": {"name": "mnist", "data_dir": "d"}, "seeds": {"training": 3}}))
+    assert run_data_settings(tmp_path) == ("mnist", "d", 3)
+    for bad in ("{", "[]", '{"dataset": "digits"}'):
+        (tmp_path / "metrics.json").write_text(bad)
+        with pytest.raises(DataError, match=r"metrics\.json: not a readable metrics file"):
+            run_data_settings(tmp_path)

@@ -11,10 +11,11 @@ classic parameters used) and the figures ``accuracy_vs_timesteps.png``,
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from .train import DATASET_CHOICES
+from ..compare import READOUTS
+from ..data import DATASET_NAMES
+from ..spike.encoders import ENCODERS
 
 
 def _timesteps(text: str) -> tuple[int, ...]:
@@ -34,7 +35,7 @@ def add_parser(subparsers) -> None:
         description="Train (or load) a layered model, convert it to a spiking network and "
                     "compare both modes on the test set: report.md, report.json and figures.")
     p.add_argument("model", help="model file (models/*.toml)")
-    p.add_argument("--dataset", choices=DATASET_CHOICES, default=None,
+    p.add_argument("--dataset", choices=DATASET_NAMES, default=None,
                    help="data set (default: the model's [data] dataset)")
     p.add_argument("--data-dir", default=None,
                    help="folder of the IDX files, or the .npz file for --dataset npz")
@@ -44,17 +45,16 @@ def add_parser(subparsers) -> None:
                    help="comma-separated numbers of time steps (default 25,50,100,200)")
     p.add_argument("--samples", type=int, default=None,
                    help="number of test samples (default: the whole test split)")
-    p.add_argument("--encoder", choices=("current", "poisson", "regular", "latency"),
-                   default="current",
+    p.add_argument("--encoder", choices=ENCODERS, default="current",
                    help="input encoding: analog current (default), Poisson spikes, regular "
                         "(evenly spaced) spikes or latency (one spike, earlier for larger "
                         "values); spike encoders need inputs in [0, 1]")
-    p.add_argument("--readout", choices=("count", "membrane"), default="membrane",
+    p.add_argument("--readout", choices=READOUTS, default="membrane",
                    help="output: membrane potential of a non-spiking output layer (default) "
                         "or spike counts")
-    p.add_argument("--dt", type=float, default=0.001,
-                   help="time step in seconds of lif layers (default 0.001; IF layers count "
-                        "in steps)")
+    p.add_argument("--dt", type=float, default=1.0, metavar="MS",
+                   help="time step in ms of lif layers (default 1.0; IF layers count in "
+                        "steps)")
     p.add_argument("--norm", choices=("percentile", "max"), default="percentile",
                    help="layer-wise normalisation: 99.9th percentile (default) or maximum")
     p.add_argument("--seed", type=int, default=0,
@@ -64,40 +64,25 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _run_data_settings(run_dir: Path):
-    """(dataset name, data dir, split seed) the run was trained with, from metrics.json."""
-    from ..errors import NeurosimError
-
-    path = run_dir / "metrics.json"
-    if not path.exists():
-        return None, None, None
-    try:
-        metrics = json.loads(path.read_text(encoding="utf-8"))
-        saved = metrics["dataset"]
-        return saved["name"], saved.get("data_dir"), metrics.get("seeds", {}).get("training")
-    except (ValueError, KeyError, TypeError) as err:
-        raise NeurosimError(f"{path}: not a readable metrics file ({err})") from None
-
-
 def run(args: argparse.Namespace) -> int:
     import sys
     import time
 
-    from ..atomic import atomic_write_text
-    from ..builder.layered import check_dt, check_spiking_spec
+    from ..builder.layered import check_spiking_spec
     from ..builder.params import load_params, save_params
-    from ..compare import compare
+    from ..compare import check_time_ms, compare
+    from ..data import load_data_for, run_data_settings
     from ..errors import NeurosimError
     from ..plot.compare import plot_comparison
+    from ..report import write_report
     from ..specs import load_model
-    from .train import load_data_for
 
     progress = not args.no_progress
     if args.samples is not None and args.samples <= 0:
         raise NeurosimError(f"--samples: must be positive, got {args.samples}")
     if args.seed < 0:
         raise NeurosimError(f"--seed: must be >= 0, got {args.seed}")
-    check_dt(args.dt)  # before any training
+    check_time_ms(args.dt, "--dt")  # before any training
     t0 = time.perf_counter()
     if args.params is not None:
         run_dir = Path(args.params)
@@ -110,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
                 or model_spec.input_shape != spec.input_shape:
             raise NeurosimError(f"{run_dir / 'params.npz'}: the run's network does not match "
                                 f"{args.model} (layers or shapes differ)")
-        name, data_dir, split_seed = _run_data_settings(run_dir)
+        name, data_dir, split_seed = run_data_settings(run_dir)
         dataset = args.dataset or name
         data_dir = args.data_dir or data_dir
     else:
@@ -137,18 +122,15 @@ def run(args: argparse.Namespace) -> int:
                    encoder=args.encoder, readout=args.readout, normalization=args.norm,
                    seed=args.seed, progress=progress, dt=args.dt)
     t_total = time.perf_counter() - t0
-    report = comp.to_dict() | {"timing_s": {"training_or_loading": t_train,
-                                            "total": t_total},
-                               "dt_s": args.dt,
-                               "params": str(Path(args.params) / "params.npz")
-                               if args.params else str(out / "params.npz")}
-    atomic_write_text(out / "report.json", json.dumps(report, indent=2) + "\n")
-    atomic_write_text(out / "report.md", comp.to_markdown())
+    params_file = Path(args.params) / "params.npz" if args.params else out / "params.npz"
+    write_report(comp, out, extra={"timing_s": {"training_or_loading": t_train,
+                                                "total": t_total},
+                                   "params": str(params_file)})
     figures = plot_comparison(comp, out)
     t = comp.timesteps
     print(f"classic accuracy {100 * comp.classic_accuracy:.2f}%; spiking "
           + ", ".join(f"T={s}: {100 * comp.spiking_accuracy[s]:.2f}%" for s in t))
-    print("latency (within 1 point): "
+    print(f"latency (within {100 * comp.latency_gap:g} point): "
           + (f"{comp.latency} steps" if comp.latency is not None else "not reached"))
     print(f"energy per sample: classic {comp.classic_energy_j * 1e6:.4g} uJ, spiking "
           f"T={t[-1]} {comp.spiking_energy_j[t[-1]] * 1e6:.4g} uJ (memory traffic excluded)")

@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .train import DATASET_CHOICES
+from ..data import DATASET_NAMES
 
 
 def add_parser(subparsers) -> None:
@@ -19,7 +19,7 @@ def add_parser(subparsers) -> None:
         "evaluate", help="test accuracy, MACs and confusion matrix of a trained run",
         description="Evaluate a run folder written by 'neurosim train'.")
     p.add_argument("run_dir", help="run folder with params.npz")
-    p.add_argument("--dataset", choices=DATASET_CHOICES, default=None,
+    p.add_argument("--dataset", choices=DATASET_NAMES, default=None,
                    help="data set (default: the one the run was trained on)")
     p.add_argument("--data-dir", default=None, help="folder of the IDX files or the .npz file")
     p.set_defaults(func=run)
@@ -28,28 +28,18 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..atomic import atomic_write_text
     from ..builder.params import load_params
+    from ..data import load_data_for, run_data_settings
     from ..errors import NeurosimError
     from ..plot.training import confusion_matrix, plot_confusion_matrix
     from ..rate import classic_opcounts, predict
     from ..rate.network import _prepare
-    from .train import load_data_for
 
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
         raise NeurosimError(f"{run_dir}: no such run folder")
     spec, params = load_params(run_dir / "params.npz")
-    dataset, data_dir, seed = args.dataset, args.data_dir, None
-    metrics_path = run_dir / "metrics.json"
-    if metrics_path.exists():
-        try:
-            metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
-            saved = metrics["dataset"]
-            dataset = dataset or saved["name"]
-            data_dir = data_dir or saved.get("data_dir")
-            seed = metrics.get("seeds", {}).get("training")
-        except (ValueError, KeyError, TypeError) as err:
-            raise NeurosimError(f"{metrics_path}: not a readable metrics file ({err})") from None
-    ds = load_data_for(spec, dataset, data_dir, seed)
+    name, data_dir, seed = run_data_settings(run_dir)
+    ds = load_data_for(spec, args.dataset or name, args.data_dir or data_dir, seed)
     x_test = _prepare(spec, params, ds.x_test)
     pred = predict(spec, params, x_test)
     acc = float((pred == ds.y_test).mean())

@@ -13,12 +13,9 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
-from ..errors import DataError, where
-
-DATASET_CHOICES = ("digits", "mnist", "fashion-mnist", "kmnist", "npz")
+from ..data import DATASET_NAMES
 
 
 def add_parser(subparsers) -> None:
@@ -27,7 +24,7 @@ def add_parser(subparsers) -> None:
         description="Train a layered model by backprop and write params.npz, metrics.json, "
                     "training-curves.png and a checkpoint into the run folder.")
     p.add_argument("model", help="model file (models/*.toml)")
-    p.add_argument("--dataset", choices=DATASET_CHOICES, default=None,
+    p.add_argument("--dataset", choices=DATASET_NAMES, default=None,
                    help="data set (default: the model's [data] dataset)")
     p.add_argument("--data-dir", default=None,
                    help="folder of the IDX files, or the .npz file for --dataset npz")
@@ -39,32 +36,6 @@ def add_parser(subparsers) -> None:
                    help="continue from the run folder's checkpoint.npz")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
-
-
-def load_data_for(spec, dataset=None, data_dir=None, seed=None):
-    """The data set a spec is trained or evaluated on, shaped to its input and checked
-    against its output size."""
-    import numpy as np
-
-    from ..data import load_dataset
-
-    name = dataset or spec.data.dataset
-    split_seed = spec.training.seed if seed is None else seed
-    ds = load_dataset(name, data_dir=data_dir, scaling=spec.data.scaling, seed=split_seed)
-    shape = tuple(spec.input_shape)
-    if int(np.prod(ds.input_shape)) != int(np.prod(shape)):
-        raise DataError(f"{where(spec.source, field='input_shape')}: {list(shape)} does not fit "
-                        f"the {name} samples of shape {list(ds.input_shape)}")
-    if ds.input_shape != shape:
-        ds = replace(ds, x_train=ds.x_train.reshape(len(ds.x_train), *shape),
-                     x_test=ds.x_test.reshape(len(ds.x_test), *shape), input_shape=shape)
-    units = int(spec.output_shape[0]) if len(spec.output_shape) == 1 else 0
-    if units < ds.n_classes:
-        last = len(spec.layers) - 1
-        raise DataError(f"{where(spec.source, last, spec.layers[last].kind, 'units')}: "
-                        f"{units} output units but the data set {name} has {ds.n_classes} "
-                        "classes")
-    return ds
 
 
 def _options(args: argparse.Namespace, out: Path) -> list[str]:
@@ -79,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..builder.params import save_params
+    from ..data import load_data_for
     from ..errors import NeurosimError
     from ..plot.training import plot_training_curves
     from ..rate import Trainer, classic_opcounts
