@@ -1,0 +1,296 @@
+"""Hodgkin-Huxley squid giant axon (1952), per unit area: uF/cm^2, mS/cm^2, uA/cm^2, mV, ms.
+
+``c_m dv/dt = -g_na m^3 h (v - e_na) - g_k n^4 (v - e_k) - g_l (v - e_l) + I``,
+``dx/dt = phi (alpha_x(v) (1 - x) - beta_x(v) x)`` for ``x in (m, h, n)``, with the rates of
+:func:`hh_rates` (modern convention, rest near -65 mV) and the temperature factor
+``phi = 3 ** ((temperature - 6.3) / 10)`` (6.3 C: ``phi = 1``). The drive ``I`` is the
+external input plus the current channels (read by the step itself, in uA/cm^2) plus
+``g (E_rev - v)`` for every conductance (``g`` in mS/cm^2).
+
+Integrators (``method``): ``exponential_euler`` (each variable advanced exactly with the others
+held at their start-of-step values, Brian2's ``exponential_euler``; ``dt <= 0.1 ms``) or
+``rk4`` (classical Runge-Kutta, explicit; ``dt <= 0.05 ms``). There is no reset: a spike is an
+upward crossing, ``v >= v_th`` at the end of a step in which the neuron was not already above
+threshold. ``State.refc`` holds that flag: 1 once the neuron has spiked, back to 0 at the start
+of the first step that begins below ``v_th``. Recordable: ``v``, the gates ``m``, ``h``, ``n``
+(state rows) and the ionic currents ``i_na``, ``i_k``, ``i_l`` (uA/cm^2, outward positive),
+which are not state rows: a recorder computes them with :meth:`HodgkinHuxley.currents` from the
+recorded ``v``, ``m``, ``h``, ``n``. The initial gates are at their steady state for ``v0``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numba
+import numpy as np
+
+from ..kernels.channels import (
+    channel_inputs,
+    channel_inputs_numpy,
+    decay_channels,
+    decay_channels_numpy,
+)
+from ..kernels.config import INLINE
+from ..kernels.layout import POP_END, POP_START, ROW_V
+from .base import NeuronModel, non_negative, positive, register
+
+__all__ = ["HodgkinHuxley", "HH_INTEGRATORS", "hh_rates", "step", "step_numpy"]
+
+HH_INTEGRATORS = ("exponential_euler", "rk4")
+
+SLOTS = ("c_m", "g_na", "g_k", "g_l", "e_na", "e_k", "e_l", "v_th", "phi", "rk4")
+C_M, G_NA, G_K, G_L, E_NA, E_K, E_L, V_TH, PHI, RK4 = range(len(SLOTS))
+ROWS = ("v", "m", "h", "n")
+ROW_M, ROW_H, ROW_N = 1, 2, 3
+
+
+def hh_rates(v):
+    """``(alpha_m, beta_m, alpha_h, beta_h, alpha_n, beta_n)`` in 1/ms at 6.3 C, ``v`` in mV.
+
+    ``alpha_m = 0.1 (v + 40) / (1 - exp(-(v + 40) / 10))``, ``beta_m = 4 exp(-(v + 65) / 18)``,
+    ``alpha_h = 0.07 exp(-(v + 65) / 20)``, ``beta_h = 1 / (1 + exp(-(v + 35) / 10))``,
+    ``alpha_n = 0.01 (v + 55) / (1 - exp(-(v + 55) / 10))``,
+    ``beta_n = 0.125 exp(-(v + 65) / 80)``.
+
+    The one definition of the rates: NumPy code calls it on arrays (or floats), the compiled
+    steps on floats through ``numba.njit(hh_rates)``. ``alpha_m`` and ``alpha_n`` are written
+    as ``x / expm1(x)``, which tends to 1 at ``x = 0`` (``v = -40`` and ``-55 mV``); where
+    ``|x| < 1e-9`` the limit is taken through a 0/1 mask rather than a branch, so that the
+    same text runs on both: elsewhere the mask adds and multiplies exact zeros and ones.
+    """
+    xm = -(v + 40.0) / 10.0
+    xn = -(v + 55.0) / 10.0
+    at_m = (np.abs(xm) < 1e-9) * 1.0
+    at_n = (np.abs(xn) < 1e-9) * 1.0
+    xm = xm + at_m  # 1 instead of ~0 where the limit is taken: no division by zero
+    xn = xn + at_n
+    am = (1.0 - at_m) * (xm / np.expm1(xm)) + at_m
+    an = (1.0 - at_n) * (0.1 * xn / np.expm1(xn)) + 0.1 * at_n
+    bm = 4.0 * np.exp(-(v + 65.0) / 18.0)
+    ah = 0.07 * np.exp(-(v + 65.0) / 20.0)
+    bh = 1.0 / (1.0 + np.exp(-(v + 35.0) / 10.0))
+    bn = 0.125 * np.exp(-(v + 65.0) / 80.0)
+    return am, bm, ah, bh, an, bn
+
+
+_hh_rates = numba.njit(**INLINE)(hh_rates)
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class HodgkinHuxley(NeuronModel):
+    """Hodgkin-Huxley neuron (equations in :mod:`neurosim.neurons.hh`)."""
+
+    kind: ClassVar[str] = "hh"
+    state_vars: ClassVar[tuple[str, ...]] = ("v", "m", "h", "n", "i_na", "i_k", "i_l")
+    ROWS: ClassVar[tuple[str, ...]] = ROWS
+    SLOTS: ClassVar[tuple[str, ...]] = SLOTS
+    c_m: float = 1.0
+    g_na: float = 120.0
+    g_k: float = 36.0
+    g_l: float = 0.3
+    e_na: float = 50.0
+    e_k: float = -77.0
+    e_l: float = -54.387
+    v_th: float = -20.0
+    v_init: float = -65.0
+    temperature: float = 6.3
+    method: str = "exponential_euler"
+
+    def __post_init__(self):
+        super().__post_init__()
+        positive(self, "c_m")
+        non_negative(self, "g_na", "g_k", "g_l")
+        if self.method not in HH_INTEGRATORS:
+            raise ValueError(f"method: must be one of {', '.join(HH_INTEGRATORS)}, "
+                             f"got {self.method!r}")
+
+    @property
+    def integrator(self) -> str:  # type: ignore[override]
+        return self.method
+
+    @property
+    def max_dt(self) -> float:  # type: ignore[override]
+        return 0.1 if self.method == "exponential_euler" else 0.05
+
+    @property
+    def phi(self) -> float:
+        return 3.0 ** ((self.temperature - 6.3) / 10.0)
+
+    @property
+    def v_initial(self) -> float:
+        return self.v_init
+
+    @staticmethod
+    def rates(v):
+        """``(alpha_m, beta_m, alpha_h, beta_h, alpha_n, beta_n)`` in 1/ms at 6.3 C
+        (:func:`hh_rates`)."""
+        return hh_rates(np.asarray(v, dtype=np.float64))
+
+    def steady_gates(self, v):
+        """Steady-state ``(m, h, n)`` at potential ``v`` (the initial gates)."""
+        am, bm, ah, bh, an, bn = self.rates(v)
+        return am / (am + bm), ah / (ah + bh), an / (an + bn)
+
+    def currents(self, v, m, h, n):
+        """Ionic currents ``(i_na, i_k, i_l)`` in uA/cm^2, outward positive."""
+        v = np.asarray(v, dtype=np.float64)
+        return (self.g_na * m ** 3 * h * (v - self.e_na), self.g_k * n ** 4 * (v - self.e_k),
+                self.g_l * (v - self.e_l))
+
+    def param_values(self, dt):
+        return {"c_m": self.c_m, "g_na": self.g_na, "g_k": self.g_k, "g_l": self.g_l,
+                "e_na": self.e_na, "e_k": self.e_k, "e_l": self.e_l, "v_th": self.v_th,
+                "phi": self.phi, "rk4": float(self.method == "rk4")}
+
+    def initial_state(self, v0):
+        v0 = np.asarray(v0, dtype=np.float64)
+        m, h, n = self.steady_gates(v0)
+        return {"v": v0, "m": m, "h": h, "n": n}
+
+
+# -- compiled step ------------------------------------------------------------------------------
+
+@numba.njit(**INLINE)
+def _deriv(v, m, h, n, par, i, i_tot, g, ge):
+    """Time derivatives ``(dv, dm, dh, dn)`` of neuron ``i`` (per ms)."""
+    am, bm, ah, bh, an, bn = _hh_rates(v)
+    phi = par[PHI, i]
+    gna = par[G_NA, i] * m * m * m * h
+    gk = par[G_K, i] * n * n * n * n
+    dv = (-gna * (v - par[E_NA, i]) - gk * (v - par[E_K, i]) - par[G_L, i] * (v - par[E_L, i])
+          + i_tot + ge - g * v) / par[C_M, i]
+    return (dv, phi * (am * (1.0 - m) - bm * m), phi * (ah * (1.0 - h) - bh * h),
+            phi * (an * (1.0 - n) - bn * n))
+
+
+@numba.njit(**INLINE)
+def step(p, model, state, row, spikes, n_spk):
+    """One step of Hodgkin-Huxley population ``p`` (see :mod:`neurosim.neurons.base`)."""
+    start = model.pop[p, POP_START]
+    end = model.pop[p, POP_END]
+    par = model.par
+    x = state.x
+    rc = state.refc
+    dt = model.dt
+    for i in range(start, end):
+        v = x[ROW_V, i]
+        v_th = par[V_TH, i]
+        if v < v_th:
+            rc[i] = 0  # below threshold again: the next crossing is a spike
+        m = x[ROW_M, i]
+        h = x[ROW_H, i]
+        n = x[ROW_N, i]
+        cur, g, ge = channel_inputs(model, state, i)
+        i_tot = model.drive[row, i] + cur
+        if par[RK4, i] > 0.0:
+            # Classical RK4 as a loop over its four stages: one call site keeps the compiled
+            # code (and the compile time) small.
+            v_new, m_new, h_new, n_new = v, m, h, n
+            yv, ym, yh, yn = v, m, h, n
+            for stage in range(4):
+                dv, dm, dh, dn = _deriv(yv, ym, yh, yn, par, i, i_tot, g, ge)
+                wgt = dt / 6.0 if stage == 0 or stage == 3 else dt / 3.0
+                v_new += wgt * dv
+                m_new += wgt * dm
+                h_new += wgt * dh
+                n_new += wgt * dn
+                step_to = dt if stage == 2 else 0.5 * dt
+                yv = v + step_to * dv
+                ym = m + step_to * dm
+                yh = h + step_to * dh
+                yn = n + step_to * dn
+        else:
+            am, bm, ah, bh, an, bn = _hh_rates(v)
+            phi = par[PHI, i]
+            c_m = par[C_M, i]
+            g_l = par[G_L, i]
+            gna = par[G_NA, i] * m * m * m * h
+            gk = par[G_K, i] * n * n * n * n
+            a_v = -(gna + gk + g_l + g) / c_m
+            b_v = (gna * par[E_NA, i] + gk * par[E_K, i] + g_l * par[E_L, i] + ge + i_tot) / c_m
+            v_new = -b_v / a_v + (v + b_v / a_v) * math.exp(a_v * dt)
+            m_new = am / (am + bm) + (m - am / (am + bm)) * math.exp(-phi * (am + bm) * dt)
+            h_new = ah / (ah + bh) + (h - ah / (ah + bh)) * math.exp(-phi * (ah + bh) * dt)
+            n_new = an / (an + bn) + (n - an / (an + bn)) * math.exp(-phi * (an + bn) * dt)
+        x[ROW_V, i] = v_new
+        x[ROW_M, i] = m_new
+        x[ROW_H, i] = h_new
+        x[ROW_N, i] = n_new
+        if v_new >= v_th and rc[i] == 0:
+            rc[i] = 1
+            spikes[n_spk] = i
+            n_spk += 1
+    decay_channels(model, state, start, end)
+    return n_spk
+
+
+# -- NumPy twin ---------------------------------------------------------------------------------
+
+def _deriv_numpy(y, par, i_tot, g, ge):
+    """Twin of :func:`_deriv` on whole arrays: ``y = (v, m, h, n)``."""
+    v, m, h, n = y
+    am, bm, ah, bh, an, bn = hh_rates(v)
+    phi = par[PHI]
+    gna = par[G_NA] * m * m * m * h
+    gk = par[G_K] * n * n * n * n
+    dv = (-gna * (v - par[E_NA]) - gk * (v - par[E_K]) - par[G_L] * (v - par[E_L])
+          + i_tot + ge - g * v) / par[C_M]
+    return (dv, phi * (am * (1.0 - m) - bm * m), phi * (ah * (1.0 - h) - bh * h),
+            phi * (an * (1.0 - n) - bn * n))
+
+
+def _rk4_numpy(y, par, i_tot, g, ge, dt):
+    """Classical Runge-Kutta step of ``y = (v, m, h, n)``."""
+    def shifted(k, s):
+        return tuple(a + s * b for a, b in zip(y, k))
+
+    k1 = _deriv_numpy(y, par, i_tot, g, ge)
+    k2 = _deriv_numpy(shifted(k1, 0.5 * dt), par, i_tot, g, ge)
+    k3 = _deriv_numpy(shifted(k2, 0.5 * dt), par, i_tot, g, ge)
+    k4 = _deriv_numpy(shifted(k3, dt), par, i_tot, g, ge)
+    return tuple(a + dt / 6.0 * b1 + dt / 3.0 * b2 + dt / 3.0 * b3 + dt / 6.0 * b4
+                 for a, b1, b2, b3, b4 in zip(y, k1, k2, k3, k4))
+
+
+def _exponential_euler_numpy(y, par, i_tot, g, ge, dt):
+    """Each of ``y = (v, m, h, n)`` advanced exactly, the others held at their start values."""
+    v, m, h, n = y
+    am, bm, ah, bh, an, bn = hh_rates(v)
+    c_m, g_l = par[C_M], par[G_L]
+    gna = par[G_NA] * m * m * m * h
+    gk = par[G_K] * n * n * n * n
+    a_v = -(gna + gk + g_l + g) / c_m
+    b_v = (gna * par[E_NA] + gk * par[E_K] + g_l * par[E_L] + ge + i_tot) / c_m
+    gates = tuple(a / (a + b) + (x - a / (a + b)) * np.exp(-par[PHI] * (a + b) * dt)
+                  for x, a, b in ((m, am, bm), (h, ah, bh), (n, an, bn)))
+    return (-b_v / a_v + (v + b_v / a_v) * np.exp(a_v * dt), *gates)
+
+
+def step_numpy(p, model, state, row, spikes, n_spk):
+    """Twin of :func:`step`, whole-array NumPy over the population."""
+    sl = slice(int(model.pop[p, POP_START]), int(model.pop[p, POP_END]))
+    par = model.par[:, sl]
+    x = state.x
+    rc = state.refc[sl]
+    y = tuple(x[r, sl].copy() for r in (ROW_V, ROW_M, ROW_H, ROW_N))
+    rc[y[0] < par[V_TH]] = 0
+    cur, g, ge = channel_inputs_numpy(model, state, sl)
+    i_tot = model.drive[row, sl] + cur
+    rk4 = par[RK4] > 0.0
+    new = [np.empty_like(a) for a in y]
+    for use, method in ((rk4, _rk4_numpy), (~rk4, _exponential_euler_numpy)):
+        if use.any():
+            for out, a in zip(new, method(y, par, i_tot, g, ge, model.dt)):
+                out[use] = a[use]
+    for r, a in zip((ROW_V, ROW_M, ROW_H, ROW_N), new):
+        x[r, sl] = a
+    fired = (new[0] >= par[V_TH]) & (rc == 0)
+    rc[fired] = 1
+    decay_channels_numpy(model, state, sl.start, sl.stop)
+    idx = np.flatnonzero(fired) + sl.start
+    spikes[n_spk:n_spk + idx.size] = idx
+    return n_spk + idx.size
