@@ -190,19 +190,17 @@ def cuba_spec(n: int):
 
 
 def neurosim_run(n: int, duration: float, repeats: int = 3) -> dict:
-    from neurosim.builder.populations import build_population_network
+    from neurosim.builder.lower import lower_populations
+    from neurosim.builder.model import build
     from neurosim.spike.population import Simulator
 
     spec = cuba_spec(n)
     t0 = time.perf_counter()
-    arrays = build_population_network(spec)
+    built = build(lower_populations(spec))
     t_build = time.perf_counter() - t0
-    initial = (arrays.X.copy(), arrays.S.copy(), arrays.refc.copy())
     runs = []
-    for _ in range(repeats):  # best of a few runs from the same initial state
-        arrays.X[:], arrays.S[:], arrays.refc[:] = initial
-        arrays.counters[:] = 0
-        sim = Simulator(arrays, spikes=("exc", "inh"))
+    for _ in range(repeats):  # best of a few runs, each from the same initial state
+        sim = Simulator(built, spikes=("exc", "inh"))
         t_compile = sim.compile()
         sim.run(int(round(duration / spec.simulation.dt)), chunk=10 ** 9)
         runs.append(sim.timings["run"])
@@ -210,7 +208,7 @@ def neurosim_run(n: int, duration: float, repeats: int = 3) -> dict:
     spikes = sum(t.count for t in res.spikes.values())
     return {"build": t_build, "compile": t_compile, "run": min(runs),
             "spikes": spikes, "rate_hz": spikes / n / (duration / 1000.0),
-            "events": res.op_counts.sops, "synapses": int(arrays.weights.size)}
+            "events": res.op_counts.sops, "synapses": int(built.model.weights.size)}
 
 
 def child_neurosim_cold(duration: float) -> dict:

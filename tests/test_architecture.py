@@ -1,9 +1,11 @@
 """The import direction that keeps the data flow visible:
 
-``specs <- builder <- {rate, spike} <- convert/compare <- {report, plot}``; compare computes and
-report writes (report.md, report.json from a Comparison, never the engine); Numba only in
-``kernels`` (which imports nothing else of neurosim); matplotlib only in ``plot``; peers (torch,
-snntorch, brian2) never in the package; never unpickling; ``import neurosim`` loads neither.
+``neurons, specs <- graph <- builder <- {rate, spike} <- convert/compare <- {report, plot}``;
+compare computes and report writes (report.md, report.json from a Comparison, never the
+engine); Numba only in ``kernels`` and in each neuron model's module (``neurons``: its
+compiled step), kernels importing nothing else of neurosim but the neuron models' steps;
+matplotlib only in ``plot``; peers (torch, snntorch, brian2) never in the package; never
+unpickling; ``import neurosim`` loads neither.
 """
 
 from __future__ import annotations
@@ -64,7 +66,16 @@ FORBIDDEN = {
     # reporting reads a Comparison: no engine, no figures, no command line
     "report": {"plot", "commands", "demos", "cli", "rate", "spike", "kernels"},
     "plot": {"commands", "demos", "cli"},
+    # a neuron model is one module: its spec, its compiled step (kernel helpers) and its twin
+    "neurons": {"builder", "graph", "rate", "spike", "convert", "compare", "report", "plot",
+                "commands", "demos", "cli", "data", "monitor"},
+    # the one network model: specs and neuron models in, nothing of the engines
+    "graph": {"builder", "rate", "spike", "kernels", "convert", "compare", "report", "plot",
+              "commands", "demos", "cli", "data"},
 }
+
+#: Where Numba may be imported: the kernels, and each neuron model's own compiled step.
+NUMBA_AREAS = {"kernels", "neurons"}
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(PKG)))
@@ -75,10 +86,13 @@ def test_import_direction(path):
     bad = inner & FORBIDDEN.get(here, set())
     assert not bad, f"{path.name} ({here}) imports {sorted(bad)}"
     tops = {m.split(".")[0] for m in mods}
-    if here != "kernels":
-        assert "numba" not in tops, f"{path.name}: Numba belongs in neurosim/kernels only"
-    else:
-        assert inner <= {"kernels"}, f"{path.name}: kernels import only kernels ({inner})"
+    if here not in NUMBA_AREAS:
+        assert "numba" not in tops, f"{path.name}: Numba belongs in neurosim/kernels and " \
+                                    "neurosim/neurons only"
+    if here == "kernels":
+        # the layered fast path calls the IF and LIF models' batched steps
+        assert inner <= {"kernels", "neurons"}, \
+            f"{path.name}: kernels import only kernels and neurons ({inner})"
     if here != "plot":
         assert "matplotlib" not in tops, f"{path.name}: matplotlib belongs in neurosim/plot"
     assert not tops & {"torch", "snntorch", "brian2", "pickle"}, f"{path.name}: {tops}"

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from brian2 import Mohm, ms, mV, nA  # noqa: F401  (names used in Brian2 strings)
 
-from neurosim.builder.populations import build_population_network
+from neurosim.builder.lower import lower_populations
+from neurosim.builder.model import build
 from neurosim.monitor.probes import isi_cv
 from neurosim.specs.io import load_model
 from neurosim.specs.neurons import LIF
@@ -40,18 +41,6 @@ def _brian2_start(dt):
     b2.start_scope()
     b2.prefs.codegen.target = "numpy"
     b2.defaultclock.dt = dt * ms
-
-
-def _pairs(arrays, q):
-    """(pre, post) population-local indices and weights of projection ``q``."""
-    pre_start, pre_end, post_start, _, _, off, dense, _ = arrays.proj_info[q]
-    n_pre = pre_end - pre_start
-    ptr = arrays.indptr[off:off + n_pre + 1]
-    pre = np.repeat(np.arange(n_pre), np.diff(ptr))
-    sl = slice(ptr[0], ptr[-1])
-    post = (np.concatenate([np.arange(b - a) for a, b in zip(ptr[:-1], ptr[1:], strict=True)])
-            if dense else arrays.indices[sl] - post_start)
-    return pre, post, arrays.weights[sl]
 
 
 def test_feedforward_network_matches_brian2():
@@ -175,10 +164,10 @@ def _stats(indices, times, n, duration):
 def test_cuba_rate_and_cv_match_brian2():
     spec = load_model("models/cuba.toml")
     duration = 1000.0
-    arrays = build_population_network(spec, seed=7)
-    v0 = arrays.X[0].copy()
-    pairs = [_pairs(arrays, q) for q in range(arrays.n_proj)]
-    sim = Simulator(arrays, spikes=("exc", "inh"))
+    built = build(lower_populations(spec, seed=7))
+    v0 = built.x0[0].copy()
+    pairs = [built.pairs(q) for q in range(len(built.proj_names))]
+    sim = Simulator(built, spikes=("exc", "inh"))
     sim.run(int(duration / DT))
     res = sim.result()
     ours_i = np.concatenate([res.spikes["exc"].indices, res.spikes["inh"].indices + 3200])

@@ -10,23 +10,24 @@ import sys
 PROBE = r"""
 import json
 import numba
-from neurosim.specs.neurons import LIF
+from neurosim.neurons import LIF
 from neurosim.spike.single import simulate_neuron
-from neurosim.kernels import network
+from neurosim.kernels import dispatch
 
 simulate_neuron(LIF(), 2.0, dt=0.1, duration=50.0)
 stats = {}
-for name in dir(network):
-    obj = getattr(network, name)
-    if isinstance(obj, numba.core.registry.CPUDispatcher) and obj.signatures:
-        stats[name] = {"hits": sum(obj.stats.cache_hits.values()),
-                       "misses": sum(obj.stats.cache_misses.values())}
+for module in dispatch._LOADED.values():  # the generated time loop of this network
+    for name in dir(module):
+        obj = getattr(module, name)
+        if isinstance(obj, numba.core.registry.CPUDispatcher) and obj.signatures:
+            stats[name] = {"hits": sum(obj.stats.cache_hits.values()),
+                           "misses": sum(obj.stats.cache_misses.values())}
 print(json.dumps(stats))
 """
 
 
 def _run(cache_dir) -> dict:
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir))
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir), NEUROSIM_CACHE_DIR=str(cache_dir))
     out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True,
                          text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])

@@ -205,9 +205,9 @@ def test_lif_spike_amplitude_and_op_counts_by_hand():
     from neurosim.specs.activations import lif_rate
 
     spec, params = _lif_chain(3.0)
-    isi = 1.0 / float(lif_rate(np.array(3.0)))
-    for dt, steps in ((0.001, 500), (0.0005, 1000)):
-        expected = np.floor((steps * dt + 0.002) / isi)
+    isi = 1000.0 / float(lif_rate(np.array(3.0)))  # ms
+    for dt, steps in ((1.0, 500), (0.5, 1000)):  # ms
+        expected = np.floor((steps * dt + 2.0) / isi)
         r = run_spiking(spec, params, np.ones((1, 1)), timesteps=steps, readout="membrane",
                         dt=dt, progress=False)
         ops = r.opcounts
@@ -215,17 +215,17 @@ def test_lif_spike_amplitude_and_op_counts_by_hand():
         assert [x.spikes for x in ops.layers] == [expected, 0]
         assert [x.sops for x in ops.layers] == [0, expected]
         assert ops.neuron_updates == 2 * steps
-        assert r.output[0, 0] == pytest.approx(expected / dt, rel=1e-6)
+        assert r.output[0, 0] == pytest.approx(expected * 1000.0 / dt, rel=1e-6)
 
 
 def test_lif_below_threshold_is_silent_and_dt_is_checked():
     spec, params = _lif_chain(1.0)  # J = 1: the membrane only approaches the threshold
     r = run_spiking(spec, params, np.ones((1, 1)), timesteps=300, progress=False)
     assert r.layer_spikes.sum() == 0
-    net = build_layered(spec, params, dt=0.001)
+    net = build_layered(spec, params, dt=1.0)
     with pytest.raises(DataError, match="built for dt"):
         from neurosim.spike.layered import run_layered
-        run_layered(net, np.ones((1, 1)), timesteps=5, dt=0.002, progress=False)
+        run_layered(net, np.ones((1, 1)), timesteps=5, dt=2.0, progress=False)
     for bad in (0.0, -1e-3, float("nan"), "1ms"):
         with pytest.raises(DataError, match="dt: must be a positive"):
             run_spiking(spec, params, np.ones((1, 1)), timesteps=5, dt=bad, progress=False)

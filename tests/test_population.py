@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from neurosim.builder.connectivity import fixed_indegree, random_connectivity
-from neurosim.builder.populations import build_population_network
+from neurosim.builder.lower import lower_populations
+from neurosim.builder.model import build
 from neurosim.errors import SpecError
 from neurosim.specs.io import dumps_model, load_model, loads_model
 from neurosim.specs.neurons import IF, LIF, HodgkinHuxley
@@ -184,8 +185,6 @@ def test_population_rates_and_hh_currents():
 
 def test_seed_gives_same_network():
     spec = loads_model(SMALL)
-    a = build_population_network(spec, seed=3)
-    b = build_population_network(spec, seed=3)
-    c = build_population_network(spec, seed=4)
+    a, b, c = (build(lower_populations(spec, seed=s)).model for s in (3, 3, 4))
     np.testing.assert_array_equal(a.indices, b.indices)
     assert a.indices.size != c.indices.size or not np.array_equal(a.indices, c.indices)

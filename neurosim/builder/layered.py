@@ -1,43 +1,41 @@
-"""Layered spec + parameters -> the flat arrays the event-driven spiking kernels run on.
+"""Layered spec + parameters -> the one network model, and its layered fast path.
 
-Every dense, conv2d and avgpool2d layer becomes a layer of spiking neurons; flatten and
-dropout are index maps (dropout is the identity at inference; flatten only re-orders, which is
-folded into the next dense layer's weight rows). Layouts are prepared once here so that the
-kernels (:mod:`neurosim.kernels.layers`) touch contiguous memory for each spike:
+:func:`lower_layered` turns a classifier into a :class:`~neurosim.graph.Graph`: an input
+source population, then one population per dense, conv2d and avgpool2d layer, joined by
+same-step projections (delay 0) of kind dense, conv or pool. Flatten and dropout are index
+maps (dropout is the identity at inference; flatten only re-orders, which is folded into the
+next dense layer's weight rows). :func:`build_layered` builds the graph
+(:func:`neurosim.builder.model.build`) and wraps it for the batched fast path
+(:mod:`neurosim.kernels.layers`) as a :class:`LayeredNet`. Layouts:
 
 - neuron state is channels-last, index ``(y * W + x) * C + c``;
-- dense weights are stored transposed, ``WT[i, :]`` = the fan-out of input ``i``;
+- dense weights are the rows of ``W`` transposed, ``WT[i, :]`` = the fan-out of input ``i``;
 - conv weights as ``Wk[c, u, v, :]`` (shape ``(C_in, kh, kw, C_out)``);
-- conv and pooling layers get a fan-out table in CSR form: for each input position, the output
-  positions its window reaches. The table is exact at the edges (with padding and stride,
-  border positions reach fewer outputs), so synaptic operations counted from it are exact.
+- conv and pooling projections get fan-out tables: for each input position, the output
+  positions its window reaches. The tables are exact at the edges (with padding and stride,
+  border positions reach fewer outputs), so synaptic operations counted from them are exact.
 
-Neuron kinds: a layer with activation ``lif`` becomes leaky integrate-and-fire neurons
-(``G_NEURON = NEURON_LIF``; time constants ``LIF_TAU_RC``, ``LIF_TAU_REF`` of
-:mod:`neurosim.specs.activations`, threshold 1, reset to 0, simulated with step ``dt`` in
-seconds); every other spiking layer is integrate-and-fire (IF). A non-spiking output layer
-(membrane readout) is an integrator whatever its activation.
+Neuron models (one vocabulary with population networks, :mod:`neurosim.neurons`): a ``relu``
+layer (and a spiking ``softmax`` output) is the IF model with threshold ``threshold`` (1 after
+normalisation), reset by subtraction and ``c_m = dt``, so that it integrates its drive once
+per step and fires ``max(J, 0)`` spikes per step, the ReLU; a ``lif`` layer is
+:data:`~neurosim.neurons.lif.LIF_LAYER` (tau_m 20 ms, t_ref 2 ms, threshold 1, reset 0,
+interpolated refractoriness), whose rate curve in Hz is the classic ``lif`` activation. A
+non-spiking output layer (membrane readout) is an IF population that never fires.
 
 Spike amplitude. An IF spike stands for one unit of activation per step. A LIF neuron's rate
-is in Hz: it fires ``r(J) dt`` spikes per step on average, while the classic network's next
-layer sees ``r(J)`` (Hz). So each LIF spike carries amplitude ``1 / dt`` (a unit-area pulse
-over one step, as Nengo's LIF output ``spiked / dt``), and the mean current it brings to the
-next layer per step is ::
-
-    I = W (spikes per step) / dt = W r(J)        (the classic pre-activation W a)
-
-The factor ``1 / dt`` is folded into the receiving dense/conv layer's weights here, so the
-kernels stay unchanged. Average pooling only averages spike trains, so its output spikes keep
-the amplitude of its input layer (``1 / dt`` is then folded into the layer after the pool).
+is in Hz: it fires ``r(J) dt / 1000`` spikes per step on average (``dt`` in ms), while the
+classic network's next layer sees ``r(J)``. So each LIF spike carries amplitude ``1000 / dt``
+(a unit-area pulse over one step, as Nengo's LIF output ``spiked / dt``), and the mean
+current it brings to the next layer is ``W r(J)``, the classic pre-activation. The factor is
+folded into the receiving dense/conv layer's weights here. Average pooling only averages
+spike trains, so its output spikes keep the amplitude of its input layer.
 
 Synapse. The LIF rate curve holds for a constant current; a LIF layer fed by spikes sees a
-train of ``1 / dt`` pulses instead, and since its rate is not linear in ``J`` (and the excess
-above threshold is lost at each reset) it fires at a different mean rate than ``r(mean J)``.
-So the spike input of LIF layers passes a first-order synapse of time constant ``tau_syn``
-(default 5 ms, Nengo's default synapse), ``tau_syn ds/dt = I - s``, which keeps the mean and
-smooths the pulses (:func:`neurosim.kernels.layers.synapse_filter`). Longer synapses bring
-the rate closer to ``r(mean J)`` at the price of latency; ``tau_syn = 0`` turns it off. The
-analog input of a first layer is constant and not filtered.
+train of pulses instead. So the spike input of LIF layers passes a first-order synapse of time
+constant ``tau_syn`` (default 5 ms, Nengo's default), ``tau_syn ds/dt = I - s``, which keeps the
+mean and smooths the pulses (:func:`neurosim.kernels.layers.synapse_filter`); ``tau_syn = 0``
+turns it off. The analog input of a first layer is constant and not filtered.
 
 A layer whose activation has no spiking twin (tanh, sigmoid), a hidden ``identity`` layer or
 a ``maxpool2d`` layer raise :class:`~neurosim.errors.SpecError` naming the layer and saying
@@ -51,44 +49,48 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DataError, SpecError, where
+from ..graph import Graph, Population, Projection
 from ..kernels import layers as K
-from ..specs.activations import LIF_TAU_RC, LIF_TAU_REF, get_activation
+from ..kernels import layout as L
+from ..neurons import lif as lif_model
+from ..neurons.if_ import IF
+from ..neurons.lif import LIF_LAYER
+from ..specs.activations import get_activation
 from ..specs.layers import AvgPool2D, Conv2D, Dense, Dropout, Flatten, MaxPool2D
 from ..specs.network import Network
+from ..specs.synapses import Delta
+from .model import Built, build
 from .params import Params, check_params
 
-__all__ = ["LayeredNet", "build_layered", "conv_fanout", "window_fanout_table",
-           "neuron_fanout_table",
-           "classic_layer_macs", "check_spiking_spec", "check_dt"]
+__all__ = ["LayeredNet", "lower_layered", "build_layered", "conv_fanout",
+           "window_fanout_table", "neuron_fanout_table", "classic_layer_macs",
+           "check_spiking_spec", "check_dt", "INPUT"]
+
+#: Name of the input source population of a lowered layered network.
+INPUT = "input"
 
 
 @dataclass(frozen=True, kw_only=True)
 class LayeredNet:
-    """Arrays of a layered network ready for :func:`neurosim.kernels.layers.simulate_layered`.
+    """A built layered network and its fast-path record (:data:`neurosim.kernels.layers.Layers`).
 
-    ``names[l]`` names spiking layer ``l`` after its spec layer (``"2:conv2d"``);
-    ``spec_index[l]`` is that spec layer's index; ``shapes[l]`` its output shape (classic,
-    channels first); ``to_classic[l]`` maps state index (channels-last) -> classic flat index;
-    ``in_perm`` maps the classic input (flattened C-order) to the kernel's input order;
-    ``fanout[l]`` is the exact fan-out of each input neuron of layer ``l`` (targets reached by
-    one event, in kernel order); ``classic_macs[l]`` the MACs of one classic pass.
-    ``tau[l] = (tau_rc, tau_ref, tau_syn)`` (s) of layer ``l``'s LIF neurons and synapse (0 for
-    IF layers), ``dt``
-    the step (s) the weights were prepared for (spikes of LIF layers carry ``1 / dt``, folded
-    into the next weights), ``amplitude[l]`` the amplitude of layer ``l``'s spikes.
+    ``built``: the general :class:`~neurosim.builder.model.Built` model (population 0 is the
+    input source, population ``l + 1`` spiking layer ``l``); ``layers``: the same arrays for
+    the batched fast path (weights as float32). ``names[l]`` names spiking layer ``l`` after
+    its spec layer (``"2:conv2d"``); ``spec_index[l]`` is that spec layer's index;
+    ``shapes[l]`` its output shape (classic, channels first); ``to_classic[l]`` maps state
+    index (channels-last, layer-local) -> classic flat index; ``in_perm`` maps the classic
+    input (flattened C-order) to the kernel's input order; ``fanout[l]`` is the exact fan-out
+    of each input neuron of layer ``l``; ``classic_macs[l]`` the MACs of one classic pass;
+    ``dt`` (ms) the step the weights were prepared for (spikes of LIF layers carry
+    ``1000 / dt``, folded into the next weights); ``amplitude[l]`` the amplitude of layer
+    ``l``'s spikes.
     """
 
-    geom: np.ndarray
-    thr: np.ndarray
-    tau: np.ndarray
+    built: Built
+    layers: K.Layers
     dt: float
     amplitude: tuple[float, ...]
-    poolw: np.ndarray
-    w_all: np.ndarray
-    b_all: np.ndarray
-    ptr_all: np.ndarray
-    tgt_all: np.ndarray
-    kof_all: np.ndarray
     names: tuple[str, ...]
     spec_index: tuple[int, ...]
     shapes: tuple[tuple[int, ...], ...]
@@ -100,19 +102,29 @@ class LayeredNet:
 
     @property
     def n_layers(self) -> int:
-        return int(self.geom.shape[0])
+        return int(self.layers.table.shape[0])
+
+    def _bounds(self, li: int) -> tuple[int, int]:
+        p = int(self.layers.table[li, K.L_POP])
+        pop = self.built.model.pop
+        return int(pop[p, L.POP_START]), int(pop[p, L.POP_END])
 
     @property
     def n_neurons(self) -> tuple[int, ...]:
-        return tuple(int(n) for n in self.geom[:, K.G_NOUT])
+        return tuple(b - a for a, b in map(self._bounds, range(self.n_layers)))
 
     @property
     def offsets(self) -> tuple[int, ...]:
-        return tuple(int(n) for n in self.geom[:, K.G_NOFF])
+        """Global index of each layer's first neuron (after the input source)."""
+        return tuple(a for a, _ in map(self._bounds, range(self.n_layers)))
+
+    @property
+    def n_total(self) -> int:
+        return self.built.n
 
     @property
     def n_inputs(self) -> int:
-        return int(self.geom[0, K.G_NIN])
+        return int(self.built.model.pop[0, L.POP_END])
 
 
 def _hwc_to_chw(shape) -> np.ndarray:
@@ -222,131 +234,163 @@ def check_spiking_spec(spec: Network, readout: str = "count") -> None:
 
 
 def check_dt(dt) -> float:
-    """``dt`` as a float, or :class:`DataError` if it is not a positive finite number (s)."""
+    """``dt`` as a float, or :class:`DataError` if it is not a positive finite number (ms)."""
     if isinstance(dt, bool) or not isinstance(dt, (int, float, np.integer, np.floating)) \
             or not np.isfinite(dt) or dt <= 0:
-        raise DataError(f"dt: must be a positive number of seconds, got {dt!r}")
+        raise DataError(f"dt: must be a positive number of ms, got {dt!r}")
     return float(dt)
 
 
-def build_layered(spec: Network, params: Params, *, readout: str = "count",
-                  threshold: float = 1.0, dt: float = 0.001,
-                  tau_syn: float = 0.005) -> LayeredNet:
-    """Prepare the kernel arrays of ``spec`` with ``params`` (checked against the spec).
+@dataclass
+class _Lowered:
+    graph: Graph
+    layer_pops: list
+    names: list
+    index: list
+    shapes: list
+    to_classic: list
+    fanouts: list
+    macs: list
+    amps: list
+    tau_syn: list
+    in_perm: np.ndarray
 
-    ``readout="membrane"`` makes the output layer non-spiking (it integrates its input, and its
-    membrane potential is read out); ``"count"`` makes it spiking (spike counts are read out).
-    Every spiking neuron has threshold ``threshold`` (1 after conversion's normalisation; LIF
-    layers are not normalised and always have threshold 1, that of the LIF rate curve).
-    ``dt`` (s): the step of the simulation; it sets the LIF decay and the ``1 / dt`` amplitude
-    of LIF spikes (see the module docstring). IF layers do not depend on it. ``tau_syn`` (s):
-    time constant of the synapse filtering the spike input of LIF layers (0: none).
-    """
+
+def _lower(spec: Network, params: Params, readout: str, threshold: float, dt: float,
+           tau_syn: float) -> _Lowered:
     check_spiking_spec(spec, readout)
     dt = check_dt(dt)
     if isinstance(tau_syn, bool) or not isinstance(tau_syn, (int, float, np.integer,
                                                              np.floating)) \
             or not np.isfinite(tau_syn) or tau_syn < 0:
-        raise DataError(f"tau_syn: must be a number of seconds >= 0, got {tau_syn!r}")
+        raise DataError(f"tau_syn: must be a number of ms >= 0, got {tau_syn!r}")
     params = check_params(spec, params, spec.source)
     shapes = spec.shapes
-    geoms, ws, bs, ptrs, tgts, kofs, pools = [], [], [], [], [], [], []
-    thrs, taus, amps = [], [], []
-    amp_in = 1.0  # amplitude of the spikes (or analog values) entering the current layer
-    names, index, out_shapes, to_classic, fanouts, macs = [], [], [], [], [], []
     input_shape = spec.input_shape
     in_perm = (_hwc_to_chw(input_shape) if len(input_shape) == 3
                else np.arange(input_shape[0]))
+    n_in0 = int(np.prod(input_shape))
+    pops = [Population(name=INPUT, neuron=None, shape=(n_in0,))]
+    projs = []
+    low = _Lowered(graph=None, layer_pops=[], names=[], index=[], shapes=[], to_classic=[],
+                   fanouts=[], macs=[], amps=[], tau_syn=[], in_perm=in_perm)
+    amp_in = 1.0  # amplitude of the spikes (or analog values) entering the current layer
     # ``perm[k]``: the classic flat index of the k-th entry of the current (kernel-order) vector.
     perm = in_perm
-    n_off = w_off = t_off = e_off = 0
-    n_layers_spiking = sum(isinstance(x, (Dense, Conv2D, AvgPool2D)) for x in spec.layers)
+    prev = INPUT
+    n_spiking = sum(isinstance(x, (Dense, Conv2D, AvgPool2D)) for x in spec.layers)
+    if_layer = IF(c_m=dt, v_th=float(threshold), v_reset=0.0, reset="subtract", t_ref=0.0)
     for i, layer in enumerate(spec.layers):
         shape_in, shape_out = shapes[i], shapes[i + 1]
         if isinstance(layer, (Dropout, Flatten)):
             continue  # index maps: the kernel order ``perm`` carries through unchanged
-        g = np.zeros(K.N_GEOM, dtype=np.int64)
         n_in, n_out = int(np.prod(shape_in)), int(np.prod(shape_out))
-        g[K.G_NIN], g[K.G_NOUT], g[K.G_NOFF], g[K.G_WOFF] = n_in, n_out, n_off, w_off
-        g[K.G_TOFF], g[K.G_EOFF] = t_off, e_off
-        is_last = len(geoms) == n_layers_spiking - 1
-        g[K.G_SPIKING] = 0 if (is_last and readout == "membrane") else 1
-        is_lif = layer.activation_name == "lif" and g[K.G_SPIKING] == 1
-        g[K.G_NEURON] = K.NEURON_LIF if is_lif else K.NEURON_IF
+        is_last = len(low.layer_pops) == n_spiking - 1
+        spiking = not (is_last and readout == "membrane")
+        is_lif = layer.activation_name == "lif" and spiking
         p = params[i]
+        name = f"{i}:{layer.kind}"
+        geom = {}
         if isinstance(layer, Dense):
-            g[K.G_KIND] = K.KIND_DENSE
-            wt = np.ascontiguousarray(p["W"].T[perm])  # row k: fan-out of kernel input k
-            w = wt.ravel()
+            kind = "dense"
+            w = np.ascontiguousarray(p["W"].T[perm]).ravel()  # row k: fan-out of input k
             b = p.get("b", np.zeros(n_out, np.float32))
             fan = np.full(n_in, n_out, dtype=np.int64)
-            poolw = 0.0
             perm = np.arange(n_out)
         else:
             c_in, h_in, w_in = shape_in
             c_out, h_out, w_out = shape_out
             if isinstance(layer, Conv2D):
                 (kh, kw), (sh, sw), (ph, pw) = layer.kernel_size, layer.stride, layer.padding
-                g[K.G_KIND] = K.KIND_CONV
+                kind = "conv"
                 w = np.ascontiguousarray(p["W"].transpose(1, 2, 3, 0)).ravel()
                 b = np.tile(p.get("b", np.zeros(c_out, np.float32)), h_out * w_out)
-                poolw = 0.0
-                stride_c = c_out
             else:
                 (kh, kw), (sh, sw), (ph, pw) = layer.pool_size, layer.stride, (0, 0)
-                g[K.G_KIND] = K.KIND_POOL
-                w = np.zeros(0, np.float32)
+                kind = "pool"
+                w = np.array([1.0 / (kh * kw)], np.float32)
                 b = np.zeros(n_out, np.float32)
-                poolw = 1.0 / (kh * kw)
-                stride_c = c_out
-            g[K.G_CIN], g[K.G_HIN], g[K.G_WIN] = c_in, h_in, w_in
-            g[K.G_COUT], g[K.G_HOUT], g[K.G_WOUT] = c_out, h_out, w_out
-            g[K.G_KH], g[K.G_KW], g[K.G_SH], g[K.G_SW], g[K.G_PH], g[K.G_PW] = \
-                kh, kw, sh, sw, ph, pw
             ptr, tgt, kof = window_fanout_table(h_in, w_in, h_out, w_out, kh, kw, sh, sw, ph,
-                                                pw, stride_c)
-            per_pos = np.diff(ptr) * (c_out if isinstance(layer, Conv2D) else 1)
-            if isinstance(layer, AvgPool2D):
+                                                pw, c_out)
+            per_pos = np.diff(ptr) * (c_out if kind == "conv" else 1)
+            if kind == "pool":
                 ptr, tgt = neuron_fanout_table(ptr, tgt, c_in)
-                kof = np.zeros(tgt.size, np.int64)
-            ptrs.append(ptr)
-            tgts.append(tgt)
-            kofs.append(kof)
-            t_off += ptr.size
-            e_off += tgt.size
+                kof = None
+            geom = dict(indptr=ptr, indices=tgt, kof=kof, c_in=c_in, c_out=c_out,
+                        taps=kh * kw)
             fan = np.repeat(per_pos, c_in)
             perm = _hwc_to_chw(shape_out)
-        if isinstance(layer, AvgPool2D):
+        if kind == "pool":
             amp_out = amp_in  # pooling averages spike trains: same amplitude out as in
         else:
             w = np.asarray(w, np.float64) * amp_in  # a spike of amplitude a adds a * W
-            amp_out = 1.0 / dt if is_lif else 1.0
+            amp_out = 1000.0 / dt if is_lif else 1.0
         amp_in = amp_out
-        geoms.append(g)
-        ws.append(np.asarray(w, np.float32))
-        bs.append(np.asarray(b, np.float32))
-        pools.append(poolw)
-        thrs.append(1.0 if is_lif else threshold)
-        taus.append((LIF_TAU_RC, LIF_TAU_REF, tau_syn) if is_lif else (0.0, 0.0, 0.0))
-        amps.append(amp_out)
-        names.append(f"{i}:{layer.kind}")
-        index.append(i)
-        out_shapes.append(tuple(shape_out))
-        to_classic.append(perm.copy())
-        fanouts.append(fan)
-        macs.append(classic_layer_macs(layer, shape_in))
-        n_off += n_out
-        w_off += ws[-1].size
-    empty_i = np.zeros(1, np.int64)
-    return LayeredNet(
-        geom=np.stack(geoms), thr=np.asarray(thrs, np.float32),
-        tau=np.asarray(taus, np.float64).reshape(-1, 3), dt=dt, amplitude=tuple(amps),
-        poolw=np.asarray(pools, np.float32),
-        w_all=np.concatenate(ws).astype(np.float32),
-        b_all=np.concatenate(bs).astype(np.float32),
-        ptr_all=np.concatenate(ptrs) if ptrs else empty_i,
-        tgt_all=np.concatenate(tgts) if tgts else empty_i,
-        kof_all=np.concatenate(kofs) if kofs else empty_i,
-        names=tuple(names), spec_index=tuple(index), shapes=tuple(out_shapes),
-        to_classic=tuple(to_classic), in_perm=in_perm, fanout=tuple(fanouts),
-        classic_macs=tuple(macs), spiking_output=readout == "count")
+        neuron = LIF_LAYER if is_lif else if_layer
+        pops.append(Population(name=name, neuron=neuron, shape=(n_out,), spiking=spiking,
+                               v0=np.zeros(n_out),
+                               drive=np.asarray(b, np.float32).astype(np.float64)))
+        # float32 values as the fast path uses them; the general engine reads them as float64
+        projs.append(Projection(name=f"{prev}->{name}", pre=prev, post=name, kind=kind,
+                                synapse=Delta(), delay=0,
+                                weights=np.asarray(w, np.float32).astype(np.float64), **geom))
+        prev = name
+        low.layer_pops.append(len(pops) - 1)
+        low.names.append(name)
+        low.index.append(i)
+        low.shapes.append(tuple(shape_out))
+        low.to_classic.append(perm.copy())
+        low.fanouts.append(fan)
+        low.macs.append(classic_layer_macs(layer, shape_in))
+        low.amps.append(amp_out)
+        low.tau_syn.append(tau_syn if is_lif else 0.0)
+    low.graph = Graph(populations=tuple(pops), projections=tuple(projs), dt=dt,
+                      name=spec.name, source=spec.source)
+    return low
+
+
+def lower_layered(spec: Network, params: Params, *, readout: str = "count",
+                  threshold: float = 1.0, dt: float = 1.0, tau_syn: float = 5.0) -> Graph:
+    """The graph of a layered network with ``params`` (see the module docstring)."""
+    return _lower(spec, params, readout, threshold, dt, tau_syn).graph
+
+
+def build_layered(spec: Network, params: Params, *, readout: str = "count",
+                  threshold: float = 1.0, dt: float = 1.0,
+                  tau_syn: float = 5.0) -> LayeredNet:
+    """Lower, build and wrap ``spec`` with ``params`` (checked against the spec) for the
+    layered fast path.
+
+    ``readout="membrane"`` makes the output layer non-spiking (it integrates its input, and its
+    membrane potential is read out); ``"count"`` makes it spiking (spike counts are read out).
+    Every IF neuron has threshold ``threshold`` (1 after conversion's normalisation; LIF
+    layers always have threshold 1, that of the LIF rate curve). ``dt`` (ms): the step of the
+    simulation; it sets the LIF decay and the ``1000 / dt`` amplitude of LIF spikes. IF layers
+    count in steps. ``tau_syn`` (ms): the synapse filtering the spike input of LIF layers.
+    """
+    low = _lower(spec, params, readout, threshold, dt, tau_syn)
+    built = build(low.graph)
+    m = built.model
+    n_layers = len(low.layer_pops)
+    table = np.zeros((n_layers, K.N_LAYER_COLS), np.int64)
+    prm = np.zeros((n_layers, 4))
+    for li, p in enumerate(low.layer_pops):
+        nrn = built.pop_models[p]
+        table[li, K.L_POP] = p
+        table[li, K.L_PROJ] = li
+        table[li, K.L_SPIKING] = int(low.graph.populations[p].spiking)
+        a = int(m.pop[p, L.POP_START])
+        if nrn is LIF_LAYER:
+            table[li, K.L_NEURON] = K.NEURON_LIF
+            prm[li] = [m.par[lif_model.V_TH, a], nrn.tau_m, nrn.t_ref, built.dt]
+        else:
+            table[li, K.L_NEURON] = K.NEURON_IF
+            prm[li, 0] = nrn.v_th
+    fast = K.Layers(model=m._replace(weights=m.weights.astype(np.float32)), table=table,
+                    prm=prm, tau_syn=np.asarray(low.tau_syn, np.float64),
+                    bias=m.drive[0].astype(np.float32))
+    return LayeredNet(built=built, layers=fast, dt=built.dt, amplitude=tuple(low.amps),
+                      names=tuple(low.names), spec_index=tuple(low.index),
+                      shapes=tuple(low.shapes), to_classic=tuple(low.to_classic),
+                      in_perm=low.in_perm, fanout=tuple(low.fanouts),
+                      classic_macs=tuple(low.macs), spiking_output=readout == "count")

@@ -8,3 +8,8 @@ from __future__ import annotations
 
 #: Flags for every ``numba.njit`` in :mod:`neurosim.kernels` (njit is always nopython).
 JIT = {"cache": True, "nogil": True, "fastmath": False}
+
+#: Flags for kernels that are only building blocks of a compiled time loop: inlined into the
+#: caller at Numba's IR level, so the loop is optimised once rather than once per call level
+#: (every level of compiled calls would otherwise re-optimise everything beneath it).
+INLINE = JIT | {"inline": "always"}

@@ -27,6 +27,7 @@ from ..kernels.channels import (
     channel_inputs_numpy,
     decay_channels,
     decay_channels_numpy,
+    refractory,
 )
 from ..kernels.config import INLINE
 from ..kernels.layout import POP_END, POP_START, ROW_V
@@ -126,10 +127,7 @@ def step(p, model, state, row, spikes, n_spk):
     rc = state.refc
     dt = model.dt
     for i in range(start, end):
-        ref = False
-        if rc[i] > 0:
-            rc[i] -= 1
-            ref = rc[i] > 0
+        ref = refractory(rc, i)
         cur, g, ge = channel_inputs(model, state, i)
         v = x[ROW_V, i]
         u = x[ROW_U, i]

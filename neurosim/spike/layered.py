@@ -1,11 +1,12 @@
 """Run a layered network spec (the ``models/*.toml`` the classic mode trains) as spiking neurons.
 
-Each dense, conv2d and avgpool2d layer is a layer of integrate-and-fire neurons (threshold
-``theta = 1`` after normalisation, reset by subtraction), or, where the activation is ``lif``,
-of leaky integrate-and-fire neurons (``tau_rc = 20 ms``, threshold 1, reset to 0, refractory
-``tau_ref = 2 ms``, step ``dt`` in seconds; their spikes carry ``1 / dt`` so that the next
-layer sees the LIF rate in Hz as the classic one does; their spike input passes a 5 ms
-synapse; see :mod:`neurosim.builder.layered`),
+Each dense, conv2d and avgpool2d layer is a population of integrate-and-fire neurons
+(:class:`~neurosim.neurons.if_.IF`, threshold 1 after normalisation, reset by subtraction),
+or, where the activation is ``lif``, of the LIF model of LIF layers
+(:data:`~neurosim.neurons.lif.LIF_LAYER`: tau_m 20 ms, threshold 1, reset to 0, t_ref 2 ms;
+their spikes carry ``1000 / dt`` so that the next layer sees the LIF rate in Hz as the
+classic one does; their spike input passes a 5 ms synapse; see
+:mod:`neurosim.builder.layered`). The step ``dt`` is in ms (default 1 ms).
 biases are constant input currents added at every step, and propagation is event-driven: only
 neurons that spiked in a step do work, each spike adding its fan-out of weights to its
 targets (see :mod:`neurosim.kernels.layers`). The whole ``T``-step loop of a batch runs in
@@ -123,9 +124,9 @@ def run_layered(net: LayeredNet, x, *, timesteps: int, encoder: str = "current",
                 dt: float | None = None) -> SpikeResult:
     """Simulate a prepared :class:`LayeredNet` on samples ``x`` (``(n, *input_shape)``).
 
-    ``dt`` (s): the step; ``None`` takes ``net.dt``, the step the net was built for (LIF spike
-    amplitudes ``1 / dt`` are folded into its weights, so another value is refused: rebuild
-    with ``build_layered(..., dt=...)``).
+    ``dt`` (ms): the step; ``None`` takes ``net.dt``, the step the net was built for (LIF spike
+    amplitudes ``1000 / dt`` are folded into its weights, so another value is refused:
+    rebuild with ``build_layered(..., dt=...)``).
     ``v_init`` is the initial membrane potential as a fraction of the threshold.
     ``parallel``: spread the samples of a batch over Numba's threads (results are identical).
     ``reference=True`` runs the NumPy twin instead of the compiled kernel (slow; for tests).
@@ -136,7 +137,7 @@ def run_layered(net: LayeredNet, x, *, timesteps: int, encoder: str = "current",
         raise DataError(f"encoder: must be one of {', '.join(encoders.ENCODERS)}, "
                         f"got {encoder!r}")
     if dt is not None and check_dt(dt) != net.dt:
-        raise DataError(f"dt: the network was built for dt = {net.dt} s, got {dt}; rebuild it "
+        raise DataError(f"dt: the network was built for dt = {net.dt} ms, got {dt}; rebuild it "
                         "with build_layered(..., dt=...)")
     x = np.asarray(x, dtype=np.float32)
     if x.ndim == 0 or x.shape[0] == 0:
@@ -151,14 +152,15 @@ def run_layered(net: LayeredNet, x, *, timesteps: int, encoder: str = "current",
     x = np.ascontiguousarray(x[:, net.in_perm])
     ck = _checkpoints(timesteps, checkpoints)
     n_ck, n_layers, n_out = ck.size, net.n_layers, net.n_neurons[-1]
-    n_total = int(sum(net.n_neurons))
-    out_counts = np.zeros((n, n_ck, n_out), np.float32)
-    out_v = np.zeros((n, n_ck, n_out), np.float32)
-    sops = np.zeros((n, n_ck, n_layers), np.int64)
-    spikes = np.zeros((n, n_ck, n_layers), np.int64)
-    input_macs = np.zeros(n, np.int64)
-    counts = np.zeros((n if record_counts else 0, n_total), np.int32)
-    raster = np.zeros((timesteps if record_sample is not None else 0, n_total), np.uint8)
+    n_total = net.n_total
+    out = K.Outputs(counts=np.zeros((n, n_ck, n_out), np.float32),
+                    v=np.zeros((n, n_ck, n_out), np.float32),
+                    sops=np.zeros((n, n_ck, n_layers), np.int64),
+                    spikes=np.zeros((n, n_ck, n_layers), np.int64),
+                    input_macs=np.zeros(n, np.int64),
+                    neuron_counts=np.zeros((n if record_counts else 0, n_total), np.int32),
+                    raster=np.zeros((timesteps if record_sample is not None else 0, n_total),
+                                    np.uint8))
     spike_input = 0 if encoder == "current" else 1
     sim = K.simulate_layered_parallel if parallel else K.simulate_layered
     if reference:
@@ -166,6 +168,7 @@ def run_layered(net: LayeredNet, x, *, timesteps: int, encoder: str = "current",
         sim = reference_layers.simulate_layered
     bs = max(1, int(batch_size))
     no_spikes = np.zeros((0, 0, 0), np.uint8)
+    no_analog = np.zeros((0, x.shape[1]), np.float32)
     with tqdm(total=n, desc=f"spiking T={timesteps}", unit="sample",
               disable=not progress, leave=False) as bar:
         for a in range(0, n, bs):
@@ -173,12 +176,17 @@ def run_layered(net: LayeredNet, x, *, timesteps: int, encoder: str = "current",
             xs = encoders.encode(encoder, x[a:b], timesteps, rng) if spike_input else no_spikes
             rs = record_sample - a if record_sample is not None and a <= record_sample < b \
                 else -1
-            sim(net.geom, net.thr, net.tau, net.dt, net.poolw, net.w_all, net.b_all,
-                net.ptr_all, net.tgt_all, net.kof_all, x[a:b], xs, spike_input, ck,
-                np.float32(v_init),
-                out_counts[a:b], out_v[a:b], sops[a:b], spikes[a:b], input_macs[a:b],
-                counts[a:b] if record_counts else counts, raster, rs)
+            batch = K.Batch(x_analog=no_analog if spike_input else x[a:b],
+                            x_spikes=np.ascontiguousarray(xs, np.uint8), checkpoints=ck)
+            part = K.Outputs(*(arr[a:b] for arr in out[:5]),
+                             neuron_counts=out.neuron_counts[a:b] if record_counts
+                             else out.neuron_counts, raster=out.raster)
+            sim(net.layers, batch, part,
+                K.Settings(spike_input=spike_input, v_init=np.float32(v_init),
+                           raster_sample=rs))
             bar.update(b - a)
+    out_counts, out_v, sops, spikes, input_macs = out[:5]
+    counts, raster = out.neuron_counts, out.raster
     preds_at = predict_from_readout(out_counts, out_v, readout).T  # (n_ck, n)
     ops_at = tuple(_opcounts(net, encoder, int(t), sops[:, k].mean(0), spikes[:, k].mean(0),
                              input_macs.mean()) for k, t in enumerate(ck))
@@ -223,8 +231,8 @@ def run_spiking(spec: Network, params: Params, x, *, timesteps: int, encoder: st
                 readout: str = "count", rng: np.random.Generator | None = None,
                 record_sample: int | None = None, checkpoints=(), progress: bool = True,
                 batch_size: int = 256, record_counts: bool = False,
-                v_init: float = 0.0, parallel: bool = True, dt: float = 0.001,
-                tau_syn: float = 0.005) -> SpikeResult:
+                v_init: float = 0.0, parallel: bool = True, dt: float = 1.0,
+                tau_syn: float = 5.0) -> SpikeResult:
     """Run ``spec`` with ``params`` as a spiking network on samples ``x`` for ``timesteps``.
 
     ``params`` should already be normalised for spiking (see :func:`neurosim.convert.convert`);
@@ -234,7 +242,7 @@ def run_spiking(spec: Network, params: Params, x, *, timesteps: int, encoder: st
     readout and op counts are also recorded. ``record_sample``: index of a sample whose spike
     raster is kept. ``record_counts``: keep every neuron's spike count (memory: n x neurons).
     ``parallel``: spread samples over Numba's threads (same results as serial).
-    ``dt`` (s): the step, used by LIF layers only (IF layers count in steps); ``tau_syn`` (s):
+    ``dt`` (ms): the step, used by LIF layers only (IF layers count in steps); ``tau_syn`` (ms):
     the synapse filtering the spike input of LIF layers (0: none; see
     :mod:`neurosim.builder.layered`).
 

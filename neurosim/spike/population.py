@@ -4,9 +4,9 @@
 >>> result = simulate_network(load_model("models/cuba.toml"), duration=100.0)  # doctest: +SKIP
 >>> result.spikes["exc"].mean_rate  # doctest: +SKIP
 
-The whole loop over time steps runs inside one compiled function
-(:func:`neurosim.kernels.network.run_network`); Python only calls it once per chunk (for the
-progress bar and to grow spike buffers). ``reference=True`` runs the NumPy twin instead.
+The whole loop over time steps runs inside one compiled function, generated for the models in
+use (:mod:`neurosim.kernels.dispatch`); Python only calls it once per chunk (for the progress
+bar and to grow spike buffers). ``reference=True`` runs the NumPy twin instead.
 """
 
 from __future__ import annotations
@@ -17,24 +17,27 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..builder.populations import STATE_ROWS, EngineArrays, build_population_network
+from ..builder.lower import lower_populations
+from ..builder.model import Built, build
 from ..errors import SpecError
-from ..kernels.network import MODEL_ALIF, MODEL_LIF, RUN_DTYPES
+from ..kernels.layout import POP_END, POP_START, Recorders
 from ..monitor.opcounts import LayerOps, OpCounts
 from ..monitor.probes import DERIVED_HH, RateRecorder, SpikeRecorder, SpikeTrains, StateRecorder
 from ..specs.populations import PopulationNetwork
 
-__all__ = ["Simulator", "NetworkResult", "simulate_network", "kernel_functions"]
+__all__ = ["Simulator", "NetworkResult", "simulate_network", "kernel_function"]
 
 
-def kernel_functions(reference: bool = False, general: bool = True):
-    """The time-loop kernel, compiled or its NumPy twin: ``run_network`` for any model, or
-    ``run_network_lif`` (less code to compile) when every population is LIF."""
+def kernel_function(built: Built, reference: bool = False):
+    """The time loop of ``built``: generated for the models it uses and compiled
+    (:mod:`neurosim.kernels.dispatch`), or its NumPy twin."""
     if reference:
-        from . import reference as mod
-    else:
-        from ..kernels import network as mod
-    return mod.run_network if general else mod.run_network_lif
+        from .reference import run_network_for
+
+        return run_network_for(built.steps)
+    from ..kernels.dispatch import network_kernels
+
+    return network_kernels(built.steps, built.kinds).run_network
 
 
 @dataclass
@@ -68,87 +71,81 @@ class NetworkResult:
 
 
 class Simulator:
-    """Owns the engine arrays (the state) and runs them.
+    """Owns a run's state (a :class:`~neurosim.kernels.layout.State` made from ``built``) and
+    runs it.
 
     ``spikes``/``rates``: population names to record; ``state``: sequence of
-    ``(population, variables, local indices)``.
+    ``(population, variables, local indices)``; ``drive``: an optional ``(T, N)`` drive that
+    replaces the built one (row ``step``).
     """
 
-    def __init__(self, arrays: EngineArrays, *, spikes=(), rates=(), state=(),
-                 reference: bool = False):
-        self.a = arrays
+    def __init__(self, built: Built, *, spikes=(), rates=(), state=(),
+                 reference: bool = False, drive=None):
+        self.built = built
+        self.model = built.model if drive is None else built.model._replace(
+            drive=np.ascontiguousarray(drive, dtype=np.float64))
+        self.state = built.new_state()
         self.reference = reference
         self.step = 0
         self.timings = {"build": 0.0, "compile": 0.0, "run": 0.0}
-        self._bounds = {name: (int(arrays.pop_info[p, 0]), int(arrays.pop_info[p, 1]))
-                        for p, name in enumerate(arrays.pop_names)}
-        mask = np.zeros(arrays.n, dtype=np.uint8)
+        pop = built.model.pop
+        self._bounds = {name: (int(pop[p, POP_START]), int(pop[p, POP_END]))
+                        for p, name in enumerate(built.pop_names)}
+        mask = np.zeros(built.n, dtype=np.uint8)
         for name in spikes:
             a, b = self._bounds[name]
             mask[a:b] = 1
         self.spike_rec = SpikeRecorder(mask)
-        self.rate_rec = RateRecorder(tuple(rates), len(arrays.pop_names))
+        self.rate_rec = RateRecorder(tuple(rates), len(built.pop_names))
         self._state_req = []
         idx, rows = [], []
-        for pop, variables, indices in state:
-            a, _ = self._bounds[pop]
-            p = arrays.pop_names.index(pop)
-            model = arrays.pop_models[p]
+        for pop_name, variables, indices in state:
+            a, _ = self._bounds[pop_name]
+            model = built.pop_models[built.pop_names.index(pop_name)]
             local = np.asarray(indices, dtype=np.int64)
             for var in variables:
                 need = ("v", "m", "h", "n") if var in DERIVED_HH else (var,)
                 cols = []
                 for nv in need:
-                    if nv.startswith("syn_"):
-                        key = (pop, nv[4:])
-                        if key not in arrays.channels:
-                            raise SpecError(f"state monitor: {pop} has no synaptic target "
-                                            f"{nv[4:]!r}")
-                        row = 5 + arrays.channels[key]
-                    elif nv == "v" and model.kind == "mcculloch_pitts":
-                        row = 1  # the summed input of the last step
-                    else:
-                        row = STATE_ROWS[nv]
                     cols.append(len(idx))
                     idx.extend(a + local)
-                    rows.extend([row] * local.size)
-                self._state_req.append((pop, var, local, cols))
+                    rows.extend([self._row(pop_name, model, nv)] * local.size)
+                self._state_req.append((pop_name, var, local, cols))
         self.state_rec = StateRecorder(np.asarray(idx, dtype=np.int64),
                                        np.asarray(rows, dtype=np.int64))
-        #: Whether any population is not LIF: only then is the other models' code compiled.
-        self.general = bool(np.any((arrays.pop_info[:, 2] != MODEL_LIF)
-                                   & (arrays.pop_info[:, 2] != MODEL_ALIF)))
-        self._fn = kernel_functions(reference, self.general)
+        self._fn = kernel_function(built, reference)
 
-    def _args(self, n_steps):
-        rec_out = self.state_rec.buffer(n_steps)
-        pop_counts = self.rate_rec.buffer(n_steps)
-        spikes = np.empty(self.a.n, dtype=np.int32)
-        return rec_out, pop_counts, spikes
+    def _row(self, pop_name, model, var) -> int:
+        """Row of a recordable variable: a state row of ``x``, or ``n_rows + c`` for the
+        synaptic channel of target ``var[4:]`` (``syn_e``)."""
+        if var.startswith("syn_"):
+            key = (pop_name, var[4:])
+            if key not in self.built.channels:
+                raise SpecError(f"state monitor: {pop_name} has no synaptic target "
+                                f"{var[4:]!r}")
+            return self.built.n_rows + self.built.channels[key]
+        special = getattr(model, "RECORD_ROWS", {})
+        if var in special:
+            return special[var]
+        if var not in model.ROWS:
+            raise SpecError(f"state monitor: {pop_name}: {model.kind} has no variable {var!r} "
+                            f"(recordable: {', '.join(model.state_vars)})")
+        return model.ROWS.index(var)
 
-    def _call(self, step0, n_steps, rec_out, pop_counts, spikes):
-        a, sr = self.a, self.spike_rec
-        return self._fn(step0, n_steps, a.dt, a.X, a.S, a.refc, a.pop_info, a.pop_par,
-                        a.pop_chan, a.chan_kind, a.chan_decay, a.chan_erev, a.i_ext,
-                        a.proj_info, a.indptr, a.indices, a.weights, a.ring, a.counters,
-                        spikes, sr.mask, sr.spk_i, sr.spk_t, sr.count, self.state_rec.rec_idx,
-                        self.state_rec.rec_row, rec_out, pop_counts)
-
-    def check_arrays(self) -> None:
-        """Every array has the dtype the compiled kernel was built for (one signature)."""
-        a = self.a
-        for name in ("X", "S", "refc", "pop_info", "pop_par", "pop_chan", "chan_kind",
-                     "chan_decay", "chan_erev", "i_ext", "proj_info", "indptr", "indices",
-                     "weights", "ring", "counters"):
-            arr = getattr(a, name)
-            if arr.dtype != RUN_DTYPES[name] or not arr.flags.c_contiguous:
-                setattr(a, name, np.ascontiguousarray(arr, dtype=RUN_DTYPES[name]))
+    def _call(self, step0, n_steps):
+        rec = Recorders(spike_mask=self.spike_rec.mask, spike_i=self.spike_rec.spk_i,
+                        spike_t=self.spike_rec.spk_t, spike_count=self.spike_rec.count,
+                        probe_index=self.state_rec.rec_idx, probe_row=self.state_rec.rec_row,
+                        probe_out=self.state_rec.buffer(n_steps),
+                        pop_counts=self.rate_rec.buffer(n_steps))
+        spikes = np.empty(self.built.n, dtype=np.int32)
+        got = self._fn(step0, n_steps, self.model, self.state, rec, spikes)
+        return got, rec.probe_out, rec.pop_counts
 
     def compile(self) -> float:
         """Compile (or load from cache) the kernel by a zero-step call; seconds spent."""
-        self.check_arrays()
         t0 = time.perf_counter()
-        self._call(self.step, 0, *self._args(0))
+        self._call(self.step, 0)
         dt = time.perf_counter() - t0
         self.timings["compile"] += dt
         return dt
@@ -158,7 +155,6 @@ class Simulator:
         each, plus one more whenever the spike buffers had to grow)."""
         from tqdm import tqdm
 
-        self.check_arrays()
         if not self.timings["compile"] and not self.reference:
             self.compile()
         bar = tqdm(total=n_steps, unit="step", desc="simulate", leave=False,
@@ -170,9 +166,8 @@ class Simulator:
                 k = 0
                 outs, counts = [], []
                 while k < todo:
-                    rec_out, pop_counts, spikes = self._args(todo - k)
                     t0 = time.perf_counter()
-                    got = self._call(self.step + k, todo - k, rec_out, pop_counts, spikes)
+                    got, rec_out, pop_counts = self._call(self.step + k, todo - k)
                     self.timings["run"] += time.perf_counter() - t0
                     outs.append(rec_out[:, :got])
                     counts.append(pop_counts[:, :got])
@@ -189,20 +184,20 @@ class Simulator:
         return self
 
     def op_counts(self) -> OpCounts:
-        a = self.a
-        q = a.n_proj
-        n_pop = len(a.pop_names)
-        rows = [LayerOps(name=name, sops=float(a.counters[k]))
-                for k, name in enumerate(a.proj_names)]
-        rows += [LayerOps(name=name, neuron_updates=float(a.counters[q + p]),
-                          spikes=float(a.counters[q + n_pop + p]),
-                          neurons=int(a.pop_info[p, 1] - a.pop_info[p, 0]))
-                 for p, name in enumerate(a.pop_names)]
+        b, counters = self.built, self.state.counters
+        q = len(b.proj_names)
+        n_pop = len(b.pop_names)
+        rows = [LayerOps(name=name, sops=float(counters[k]))
+                for k, name in enumerate(b.proj_names)]
+        rows += [LayerOps(name=name, neuron_updates=float(counters[q + p]),
+                          spikes=float(counters[q + n_pop + p]),
+                          neurons=int(self._bounds[name][1] - self._bounds[name][0]))
+                 for p, name in enumerate(b.pop_names)]
         return OpCounts(mode="spiking", layers=tuple(rows), timesteps=self.step)
 
     def result(self) -> NetworkResult:
-        a = self.a
-        dur = self.step * a.dt
+        b = self.built
+        dur = self.step * b.dt
         values = self.state_rec.values()
         state: dict[str, dict[str, np.ndarray]] = {}
         state_idx: dict[str, np.ndarray] = {}
@@ -210,7 +205,7 @@ class Simulator:
             n = local.size
             blocks = [values[c:c + n] for c in cols]
             if var in DERIVED_HH:
-                model = a.pop_models[a.pop_names.index(pop)]
+                model = b.pop_models[b.pop_names.index(pop)]
                 currents = model.currents(*blocks)
                 arr = currents[DERIVED_HH.index(var)]
             else:
@@ -219,10 +214,10 @@ class Simulator:
             state_idx[pop] = local
         sizes = {name: b - s for name, (s, b) in self._bounds.items()}
         return NetworkResult(
-            dt=a.dt, n_steps=self.step,
-            spikes=self.spike_rec.trains(self._bounds, a.dt, dur), state=state,
+            dt=b.dt, n_steps=self.step,
+            spikes=self.spike_rec.trains(self._bounds, b.dt, dur), state=state,
             state_indices=state_idx,
-            rates=self.rate_rec.rates(a.pop_names, sizes, a.dt),
+            rates=self.rate_rec.rates(b.pop_names, sizes, b.dt),
             op_counts=self.op_counts(), timings=dict(self.timings))
 
 
@@ -235,10 +230,10 @@ def simulate_network(spec: PopulationNetwork, *, duration: float | None = None,
     connectivity), ``compile`` (kernel compile or cache load), ``run`` (the time loop).
     """
     t0 = time.perf_counter()
-    arrays = build_population_network(spec, seed=seed)
+    built = build(lower_populations(spec, seed=seed))
     build_s = time.perf_counter() - t0
     mon = spec.simulation.monitors
-    sim = Simulator(arrays, spikes=mon.spikes, rates=mon.rates,
+    sim = Simulator(built, spikes=mon.spikes, rates=mon.rates,
                     state=[(p.population, p.variables, p.indices) for p in mon.state],
                     reference=reference)
     sim.timings["build"] = build_s

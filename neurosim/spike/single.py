@@ -1,6 +1,6 @@
 """Single neurons under a chosen input current: traces, spike times, rates, f-I curves.
 
->>> from neurosim.specs.neurons import LIF
+>>> from neurosim.neurons import LIF
 >>> r = simulate_neuron(LIF(), 2.0, dt=0.1, duration=100.0, record=("v",))
 >>> r.spike_times[:2]  # doctest: +SKIP
 >>> r.traces["v"].shape == r.t.shape
@@ -19,10 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..builder.populations import build_neurons
+from ..builder.model import build
 from ..errors import SpecError
+from ..graph import Graph, Population
 from ..monitor.probes import DERIVED_HH
-from ..specs.neurons import NeuronModel
+from ..neurons.base import NeuronModel
 from .population import Simulator
 
 __all__ = ["NeuronResult", "simulate_neuron", "rate_under_constant_drive", "f_i_curve"]
@@ -71,6 +72,12 @@ def _check(neuron, dt):
         raise SpecError(f"{neuron.kind}: {err}") from None
 
 
+def _single(neuron: NeuronModel, v0: np.ndarray, dt: float):
+    """One population of ``v0.size`` neurons, no projections, built."""
+    pop = Population(name=neuron.kind, neuron=neuron, shape=(v0.size,), v0=v0)
+    return build(Graph(populations=(pop,), projections=(), dt=dt))
+
+
 def simulate_neuron(neuron: NeuronModel, current=0.0, *, dt: float = 0.1,
                     duration: float | None = None, n_steps: int | None = None,
                     record=("v",), v_init: float | None = None,
@@ -97,9 +104,9 @@ def simulate_neuron(neuron: NeuronModel, current=0.0, *, dt: float = 0.1,
             raise SpecError(f"record: {neuron.kind} has no variable {var!r} "
                             f"(recordable: {', '.join(neuron.state_vars)})")
     v0 = neuron.v_initial if v_init is None else float(v_init)
-    arrays = build_neurons([(neuron.kind, neuron, np.array([v0]))], dt, i_ext=drive)
-    sim = Simulator(arrays, spikes=(neuron.kind,), state=[(neuron.kind, tuple(record), (0,))],
-                    reference=reference)
+    sim = Simulator(_single(neuron, np.array([v0]), dt), spikes=(neuron.kind,),
+                    state=[(neuron.kind, tuple(record), (0,))], reference=reference,
+                    drive=drive)
     sim.run(steps)
     res = sim.result()
     traces = {var: res.state[neuron.kind][var][0] for var in record} if record else {}
@@ -117,9 +124,8 @@ def f_i_curve(neuron: NeuronModel, currents, *, dt: float = 0.1, duration: float
     if not 0 <= warmup < duration:
         raise SpecError(f"warmup: must be in [0, duration), got {warmup!r}")
     steps = int(round(duration / dt))
-    arrays = build_neurons([(neuron.kind, neuron, np.full(cur.size, neuron.v_initial))], dt,
-                           i_ext=cur[None, :])
-    sim = Simulator(arrays, spikes=(neuron.kind,), reference=reference)
+    sim = Simulator(_single(neuron, np.full(cur.size, neuron.v_initial), dt),
+                    spikes=(neuron.kind,), reference=reference, drive=cur[None, :])
     sim.run(steps)
     spk = sim.result().spikes[neuron.kind]
     counts = np.bincount(spk.indices[spk.times >= warmup], minlength=cur.size)

@@ -1,0 +1,247 @@
+"""Graph -> the frozen arrays every engine runs (:class:`Built`), and the state a run starts from.
+
+This is the one builder: population networks and layered networks alike are lowered to a
+:class:`~neurosim.graph.Graph` first (:mod:`neurosim.builder.lower`). Layouts are those of
+:mod:`neurosim.kernels.layout`:
+
+- each neuron model fills its parameter slots (``param_values``) for every neuron of its
+  populations; per-neuron parameters (``Population.params``) are evaluated once per distinct
+  combination of values;
+- one synaptic channel per distinct ``(target, synapse)`` among the projections, shared by the
+  populations it feeds; ``chan_coef`` holds each model's exact per-step coefficient of every
+  current channel;
+- every projection's fan-out table is appended to the shared ``indptr``/``indices``/``kof``/
+  ``weights`` arrays, targets as global neuron indices.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import SpecError
+from ..graph import Graph
+from ..kernels import layout as L
+from ..neurons.base import NeuronModel
+
+__all__ = ["Built", "build", "SYN_CODES"]
+
+SYN_CODES = {"delta": L.SYN_DELTA, "exp_current": L.SYN_CURRENT,
+             "exp_conductance": L.SYN_CONDUCTANCE}
+_KIND_CODES = {name: k for k, name in enumerate(L.KIND_NAMES)}
+
+
+@dataclass
+class Built:
+    """A built network: the :class:`~neurosim.kernels.layout.Model` record plus names.
+
+    ``steps``: the ``(module, function)`` of each model code (``POP_MODEL``); ``channels``:
+    ``(population, target)`` -> channel row. Counter layout: ``[0, Q)`` synaptic operations
+    per projection, ``[Q, Q + P)`` neuron updates and ``[Q + P, Q + 2P)`` spikes per
+    population.
+    """
+
+    model: L.Model
+    graph: Graph
+    steps: tuple[tuple[str, str], ...]
+    n_rows: int
+    x0: np.ndarray
+    ring_slots: int
+    pop_names: tuple[str, ...]
+    pop_models: tuple[NeuronModel | None, ...]
+    proj_names: tuple[str, ...]
+    channels: dict = field(default_factory=dict)
+
+    @property
+    def kinds(self) -> tuple[int, ...]:
+        """Projection kind codes in use (the compiled loop includes only those)."""
+        return tuple(sorted({int(k) for k in self.model.proj[:, L.PROJ_KIND]}))
+
+    @property
+    def dt(self) -> float:
+        return float(self.model.dt)
+
+    @property
+    def n(self) -> int:
+        return int(self.model.par.shape[1])
+
+    def pop_slice(self, name: str) -> slice:
+        p = self.pop_names.index(name)
+        return slice(int(self.model.pop[p, L.POP_START]), int(self.model.pop[p, L.POP_END]))
+
+    def pairs(self, q: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(pre, post, weight)`` of every synapse of dense or CSR projection ``q``
+        (population-local indices, in row order)."""
+        pj = self.graph.projections[q]
+        n_pre = self.graph.population(pj.pre).size
+        n_post = self.graph.population(pj.post).size
+        w = np.asarray(pj.weights, np.float64).ravel()
+        if pj.kind == "dense":
+            return np.repeat(np.arange(n_pre), n_post), np.tile(np.arange(n_post), n_pre), w
+        if pj.kind == "csr":
+            ptr = np.asarray(pj.indptr)
+            return np.repeat(np.arange(n_pre), np.diff(ptr)), np.asarray(pj.indices), w
+        raise ValueError(f"projection {pj.name}: pairs are listed for dense and csr only")
+
+    def new_state(self) -> L.State:
+        """A fresh :class:`~neurosim.kernels.layout.State` at the initial potentials."""
+        n_chan = self.model.chan.shape[0]
+        n_pop, n_proj = self.model.pop.shape[0], self.model.proj.shape[0]
+        return L.State(x=self.x0.copy(), syn=np.zeros((n_chan, self.n)),
+                       refc=np.zeros(self.n, np.int32),
+                       ring=np.zeros((self.ring_slots, n_chan, self.n)),
+                       counters=np.zeros(n_proj + 2 * n_pop, np.int64))
+
+
+def _variants(neuron: NeuronModel, size: int, overrides: dict, dt: float, where: str):
+    """``(model, member indices)`` for each distinct combination of per-neuron parameters of
+    a population (one pair, every member, when nothing differs)."""
+    if not overrides:
+        return [(neuron, np.arange(size))]
+    names = sorted(overrides)
+    known = {f.name for f in dataclasses.fields(neuron)}
+    cols = []
+    for name in names:
+        if name not in known:
+            raise SpecError(f"{where}: params: {name}: not a parameter of {neuron.kind} "
+                            f"(known: {', '.join(sorted(known))})")
+        try:
+            arr = np.broadcast_to(np.asarray(overrides[name], dtype=np.float64), (size,))
+        except ValueError:
+            raise SpecError(f"{where}: params: {name}: expected {size} values, got shape "
+                            f"{np.shape(overrides[name])}") from None
+        if not np.all(np.isfinite(arr)):
+            raise SpecError(f"{where}: params: {name}: contains NaN or infinite values")
+        cols.append(arr)
+    combos, inverse = np.unique(np.stack(cols, axis=1), axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    out = []
+    for k, combo in enumerate(combos):
+        try:
+            nrn = dataclasses.replace(neuron, **dict(zip(names, map(float, combo))))
+            nrn.check_dt(dt)
+        except ValueError as err:
+            raise SpecError(f"{where}: params: {err}") from None
+        out.append((nrn, np.flatnonzero(inverse == k)))
+    return out
+
+
+def build(graph: Graph) -> Built:
+    """The frozen arrays of ``graph`` (see the module docstring)."""
+    dt = float(graph.dt)
+    pops, projs = graph.populations, graph.projections
+    sizes = [p.size for p in pops]
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    n, n_pop, n_proj = int(starts[-1]), len(pops), len(projs)
+    index = {p.name: k for k, p in enumerate(pops)}
+    # neuron model codes: one per distinct step function, in order of first use
+    steps: list[tuple[str, str]] = []
+    codes = []
+    for p in pops:
+        if p.neuron is None:
+            codes.append(-1)
+            continue
+        key = (type(p.neuron).__module__, type(p.neuron).STEP)
+        if key not in steps:
+            steps.append(key)
+        codes.append(steps.index(key))
+    n_slots = max([len(p.neuron.SLOTS) for p in pops if p.neuron is not None] or [1])
+    n_rows = max([len(p.neuron.ROWS) for p in pops if p.neuron is not None] or [1])
+    # channels: one per distinct (target, synapse)
+    chan_keys: list[tuple] = []
+    channels: dict[tuple[str, str], int] = {}
+    for proj in projs:
+        key = (proj.target, *proj.synapse.key)
+        if key not in chan_keys:
+            chan_keys.append(key)
+        channels[(proj.post, proj.target)] = chan_keys.index(key)
+    n_chan = len(chan_keys)
+    chan = np.zeros((n_chan, L.N_CHAN_COLS))
+    for c, (_, kind, tau, e_rev) in enumerate(chan_keys):
+        code = SYN_CODES[kind]
+        chan[c, L.CHAN_KIND] = code
+        chan[c, L.CHAN_DECAY] = np.exp(-dt / tau) if code != L.SYN_DELTA and tau > 0 else 0.0
+        chan[c, L.CHAN_EREV] = e_rev
+        chan[c, L.CHAN_TAU] = tau
+    pop = np.zeros((n_pop, L.N_POP_COLS), np.int64)
+    par = np.zeros((n_slots, n))
+    chan_coef = np.zeros((n_chan, n))
+    x0 = np.zeros((n_rows, n))
+    drive = np.zeros((1, n))
+    for k, p in enumerate(pops):
+        a, b = starts[k], starts[k + 1]
+        where = f"{graph._where()}population {k} ({p.name})"
+        flags = 0
+        if p.neuron is not None:
+            try:
+                p.neuron.check_dt(dt)
+            except ValueError as err:
+                raise SpecError(f"{where}: neuron: {err}") from None
+            v0 = (np.full(p.size, p.neuron.v_initial) if p.v0 is None
+                  else np.asarray(p.v0, np.float64))
+            if v0.shape != (p.size,) or not np.all(np.isfinite(v0)):
+                raise SpecError(f"{where}: v0: must be {p.size} finite potentials")
+            uniform = True
+            for nrn, members in _variants(p.neuron, p.size, p.params, dt, where):
+                idx = a + members
+                vals = nrn.param_values(dt)
+                par[:len(nrn.SLOTS), idx] = np.array([vals[s] for s in nrn.SLOTS])[:, None]
+                for c in range(n_chan):
+                    if chan[c, L.CHAN_KIND] == L.SYN_CURRENT:
+                        chan_coef[c, idx] = nrn.current_coefficient(chan[c, L.CHAN_TAU], dt)
+                for r, values in nrn.initial_state(v0[members]).items():
+                    x0[nrn.ROWS.index(r), idx] = values
+                uniform = uniform and members.size == p.size
+            flags |= L.FLAG_UNIFORM if uniform else 0
+            if not p.spiking:
+                if p.neuron.kind not in ("if", "lif"):
+                    raise SpecError(f"{where}: spiking: only if and lif populations can "
+                                    "integrate without firing (a membrane readout)")
+                par[p.neuron.SLOTS.index(p.neuron.SLOT_THRESHOLD), a:b] = np.inf
+        if any(chan[c, L.CHAN_KIND] == L.SYN_CONDUCTANCE for (post, _), c in channels.items()
+               if post == p.name):
+            flags |= L.FLAG_CONDUCTANCE
+        drive[0, a:b] = p.drive
+        pop[k] = [a, b, codes[k], n_proj + k, n_proj + n_pop + k, flags]
+    proj = np.zeros((n_proj, L.N_PROJ_COLS), np.int64)
+    indptr, indices, kof, weights = [], [], [], []
+    n_ptr = n_ent = n_w = 0
+    max_delay = 1
+    for q, pj in enumerate(projs):
+        a, b = starts[index[pj.pre]], starts[index[pj.pre] + 1]
+        pa, pb = starts[index[pj.post]], starts[index[pj.post] + 1]
+        kind = _KIND_CODES[pj.kind]
+        w = np.asarray(pj.weights, np.float64).ravel()
+        if not np.all(np.isfinite(w)):
+            raise SpecError(f"{graph._where()}projection {q} ({pj.name}): weight: contains NaN "
+                            "or infinite values")
+        if pj.kind == "dense":
+            ip = np.arange(b - a + 1, dtype=np.int64) * (pb - pa)
+            ind = np.zeros(0, np.int64)
+        else:
+            ip = np.asarray(pj.indptr, np.int64)
+            ind = np.asarray(pj.indices, np.int64) + pa
+        proj[q] = [kind, a, b, pa, pb, channels[(pj.post, pj.target)], pj.delay, n_ptr, n_ent,
+                   n_w, q, pj.c_in, pj.c_out, pj.taps]
+        indptr.append(ip)
+        indices.append(ind)
+        kof.append(np.asarray(pj.kof, np.int64) if pj.kof is not None
+                   else np.zeros(ind.size, np.int64))
+        weights.append(w)
+        n_ptr += ip.size
+        n_ent += ind.size
+        n_w += w.size
+        max_delay = max(max_delay, int(pj.delay))
+    def cat(xs, dtype):
+        return np.concatenate(xs).astype(dtype) if xs else np.zeros(1, dtype)
+
+    model = L.Model(dt=dt, pop=pop, par=par, chan=chan, chan_coef=chan_coef, drive=drive,
+                    proj=proj, indptr=cat(indptr, np.int64), indices=cat(indices, np.int32),
+                    weights=cat(weights, np.float64), kof=cat(kof, np.int64))
+    return Built(model=model, graph=graph, steps=tuple(steps), n_rows=n_rows, x0=x0,
+                 ring_slots=max_delay if max_delay > 1 else 1,
+                 pop_names=tuple(p.name for p in pops),
+                 pop_models=tuple(p.neuron for p in pops),
+                 proj_names=tuple(p.name for p in projs), channels=channels)

@@ -1,0 +1,85 @@
+"""Names of every slot of the arrays the builder makes and the kernels and NumPy twins read.
+
+A built network (:mod:`neurosim.builder.model`) is one :class:`Model` record of frozen arrays;
+a simulator makes a :class:`State` record and a :class:`Recorders` record. Kernels take these
+records, never long positional lists. Every population is a contiguous range of global neuron
+indices ``[start, end)``; a neuron model names its own parameter slots and state rows in its
+module (:mod:`neurosim.neurons`), and the builder sizes ``par`` and ``x`` for the models in use.
+
+``Model`` (read-only during a run):
+
+- ``dt`` (float, ms): the step.
+- ``pop`` int64 ``(P, N_POP_COLS)``: columns ``POP_*``.
+- ``par`` float64 ``(n_slots, N)``: per-neuron model parameters, slot ``k`` of neuron ``i`` in
+  ``par[k, i]`` (slot names in each neuron module's ``SLOTS``).
+- ``chan`` float64 ``(C, N_CHAN_COLS)``: one row per synaptic channel, columns ``CHAN_*``;
+  ``CHAN_KIND`` holds a ``SYN_*`` code.
+- ``chan_coef`` float64 ``(C, N)``: how much one unit of channel ``c`` moves neuron ``i``'s
+  ``v`` over one step (exact integrals of linear models; 0 where the model reads the channel
+  itself).
+- ``drive`` float64 ``(T, N)`` or ``(1, N)``: external drive at each step (row 0 if constant).
+- ``proj`` int64 ``(Q, N_PROJ_COLS)``: one row per projection, columns ``PROJ_*``; ``PROJ_KIND``
+  holds a ``KIND_*`` code.
+- ``indptr``, ``indices``, ``weights``, ``kof``: fan-out tables of every projection,
+  concatenated (``PROJ_PTR``, ``PROJ_ENTRY`` and ``PROJ_WEIGHT`` give each one's offsets).
+  Dense: row ``i`` of the ``(n_pre, n_post)`` weight matrix is the fan-out of source ``i``.
+  CSR: ``indptr`` rows, ``indices`` targets (population-local), ``weights``. Conv: for input
+  position ``pos`` entries ``indptr[pos] .. indptr[pos+1]`` give the target position's first
+  neuron (``indices``) and the kernel tap (``kof``); weights ``Wk[c, u, v, o]``. Pool: one row
+  per source neuron, ``indices`` the targets, one weight ``1 / (kh kw)`` per projection.
+
+``State`` (changed in place): ``x`` ``(n_rows, N)`` neuron state (row ``ROW_V`` is the
+membrane potential), ``syn`` ``(C, N)`` synaptic channels, ``refc`` int32 ``(N,)`` refractory
+countdown in steps, ``ring`` ``(L, C, N)`` delayed input (slot ``step % L``), ``counters``
+int64 (synaptic operations per projection, updates and spikes per population).
+
+``Recorders``: ``spike_mask`` uint8 ``(N,)``, ``spike_i``/``spike_t`` int32 buffers with
+``spike_count[0]`` entries used, ``probe_index``/``probe_row``/``probe_out`` (state probes: row
+``< n_rows`` is a row of ``x``, ``n_rows + c`` channel ``c``), ``pop_counts`` int32
+``(P, n_steps)`` spikes per population and step (no columns: not recorded).
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+__all__ = ["Model", "State", "Recorders", "ROW_V",
+           "POP_START", "POP_END", "POP_MODEL", "POP_UPDATES", "POP_SPIKES", "POP_FLAGS",
+           "N_POP_COLS", "FLAG_CONDUCTANCE", "FLAG_UNIFORM",
+           "CHAN_KIND", "CHAN_DECAY", "CHAN_EREV", "CHAN_TAU", "N_CHAN_COLS",
+           "SYN_DELTA", "SYN_CURRENT", "SYN_CONDUCTANCE",
+           "PROJ_KIND", "PROJ_PRE_START", "PROJ_PRE_END", "PROJ_POST_START", "PROJ_POST_END",
+           "PROJ_CHANNEL", "PROJ_DELAY", "PROJ_PTR", "PROJ_ENTRY", "PROJ_WEIGHT",
+           "PROJ_COUNTER", "PROJ_C_IN", "PROJ_C_OUT", "PROJ_TAPS", "N_PROJ_COLS",
+           "KIND_DENSE", "KIND_CSR", "KIND_CONV", "KIND_POOL", "KIND_NAMES"]
+
+Model = namedtuple("Model", ["dt", "pop", "par", "chan", "chan_coef", "drive", "proj",
+                             "indptr", "indices", "weights", "kof"])
+State = namedtuple("State", ["x", "syn", "refc", "ring", "counters"])
+Recorders = namedtuple("Recorders", ["spike_mask", "spike_i", "spike_t", "spike_count",
+                                     "probe_index", "probe_row", "probe_out", "pop_counts"])
+
+#: Row of ``State.x`` that holds every model's membrane potential.
+ROW_V = 0
+
+# Population table columns.
+POP_START, POP_END, POP_MODEL, POP_UPDATES, POP_SPIKES, POP_FLAGS = range(6)
+N_POP_COLS = 6
+#: ``POP_FLAGS`` bits: some channel into the population is a conductance; every neuron of the
+#: population has the same parameters (kernels may then read them once).
+FLAG_CONDUCTANCE, FLAG_UNIFORM = 1, 2
+
+# Channel table columns and synapse codes.
+CHAN_KIND, CHAN_DECAY, CHAN_EREV, CHAN_TAU = range(4)
+N_CHAN_COLS = 4
+SYN_DELTA, SYN_CURRENT, SYN_CONDUCTANCE = 0, 1, 2
+
+# Projection table columns. Offsets: PROJ_PTR into indptr, PROJ_ENTRY into indices/kof,
+# PROJ_WEIGHT into weights; PROJ_COUNTER: its slot in State.counters. Conv geometry:
+# PROJ_C_IN, PROJ_C_OUT, PROJ_TAPS (kh * kw).
+(PROJ_KIND, PROJ_PRE_START, PROJ_PRE_END, PROJ_POST_START, PROJ_POST_END, PROJ_CHANNEL,
+ PROJ_DELAY, PROJ_PTR, PROJ_ENTRY, PROJ_WEIGHT, PROJ_COUNTER, PROJ_C_IN, PROJ_C_OUT,
+ PROJ_TAPS) = range(14)
+N_PROJ_COLS = 14
+KIND_DENSE, KIND_CSR, KIND_CONV, KIND_POOL = range(4)
+KIND_NAMES = ("dense", "csr", "conv", "pool")

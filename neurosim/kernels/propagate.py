@@ -1,0 +1,203 @@
+"""Event-driven delivery of spikes through the projections of a built network.
+
+One function serves every projection kind of :mod:`neurosim.kernels.layout` (dense rows, CSR
+rows, convolution windows, pooling windows): a spike of source ``i`` walks only its own fan-out,
+adding its weights to the targets' channel (to ``v`` for a delta channel), and the fan-out
+length is added to the projection's synaptic-operation counter.
+
+When a spike arrives (the projection's ``PROJ_DELAY`` ``d``, in steps):
+
+- ``d = 0``: in the step it was emitted, before the target is updated (the target comes
+  later in the update order; a layered network's layers, Rueckauer et al. 2017);
+- ``d = 1``: after every population's update of the step it was emitted, so it acts from the
+  next step on (Brian2's ``delay = 0``);
+- ``d >= 2``: through the ring buffer, slot ``(step + d - 1) % L``, added to the channels at
+  the end of step ``step + d - 1``.
+"""
+
+from __future__ import annotations
+
+import numba
+
+from .config import INLINE
+from .layout import (
+    CHAN_KIND,
+    PROJ_C_IN,
+    PROJ_C_OUT,
+    PROJ_CHANNEL,
+    PROJ_COUNTER,
+    PROJ_DELAY,
+    PROJ_ENTRY,
+    PROJ_POST_START,
+    PROJ_PRE_END,
+    PROJ_PRE_START,
+    PROJ_PTR,
+    PROJ_TAPS,
+    PROJ_WEIGHT,
+    ROW_V,
+    SYN_DELTA,
+)
+
+__all__ = ["deliver_dense", "deliver_csr", "deliver_conv", "deliver_pool",
+           "target_row", "drain_ring"]
+
+
+@numba.njit(**INLINE)
+def deliver_dense(q, model, state, spikes, a, b, target):
+    """Dense rows: a spike of source ``i`` adds row ``i`` of ``W (n_pre, n_post)`` to the
+    targets ``post_start ..``. Returns the synaptic operations (also counted)."""
+    pj = model.proj[q]
+    pre_start = pj[PROJ_PRE_START]
+    pre_end = pj[PROJ_PRE_END]
+    ptr0 = pj[PROJ_PTR]
+    wo = pj[PROJ_WEIGHT]
+    indptr = model.indptr
+    weights = model.weights
+    ops = 0
+    post_start = pj[PROJ_POST_START]
+    for s in range(a, b):
+        i = spikes[s]
+        if i < pre_start or i >= pre_end:
+            continue
+        r = ptr0 + i - pre_start
+        e0 = indptr[r]
+        e1 = indptr[r + 1]
+        ops += e1 - e0
+        # Slice views (rather than offset indexing) let LLVM vectorise the row add.
+        tg = target[post_start:post_start + e1 - e0]
+        wt = weights[wo + e0:wo + e1]
+        for k in range(e1 - e0):
+            tg[k] += wt[k]
+    state.counters[pj[PROJ_COUNTER]] += ops
+    return ops
+
+
+@numba.njit(**INLINE)
+def deliver_csr(q, model, state, spikes, a, b, target):
+    """CSR rows: a spike of source ``i`` adds its row's weights to its row's targets."""
+    pj = model.proj[q]
+    pre_start = pj[PROJ_PRE_START]
+    pre_end = pj[PROJ_PRE_END]
+    ptr0 = pj[PROJ_PTR]
+    eo = pj[PROJ_ENTRY]
+    wo = pj[PROJ_WEIGHT]
+    indptr = model.indptr
+    indices = model.indices
+    weights = model.weights
+    ops = 0
+    for s in range(a, b):
+        i = spikes[s]
+        if i < pre_start or i >= pre_end:
+            continue
+        r = ptr0 + i - pre_start
+        e0 = indptr[r]
+        e1 = indptr[r + 1]
+        ops += e1 - e0
+        tg = indices[eo + e0:eo + e1]
+        wt = weights[wo + e0:wo + e1]
+        for k in range(e1 - e0):
+            target[tg[k]] += wt[k]
+    state.counters[pj[PROJ_COUNTER]] += ops
+    return ops
+
+
+@numba.njit(**INLINE)
+def deliver_conv(q, model, state, spikes, a, b, target):
+    """Convolution: a spike at input ``(pos, c)`` adds the kernel slice ``Wk[c, u, v, :]`` to the
+    ``C_out`` channels of every output position its window reaches (exact fan-out table)."""
+    pj = model.proj[q]
+    pre_start = pj[PROJ_PRE_START]
+    pre_end = pj[PROJ_PRE_END]
+    ptr0 = pj[PROJ_PTR]
+    eo = pj[PROJ_ENTRY]
+    wo = pj[PROJ_WEIGHT]
+    indptr = model.indptr
+    indices = model.indices
+    weights = model.weights
+    ops = 0
+    c_in = pj[PROJ_C_IN]
+    c_out = pj[PROJ_C_OUT]
+    taps = pj[PROJ_TAPS]
+    for s in range(a, b):
+        i = spikes[s]
+        if i < pre_start or i >= pre_end:
+            continue
+        r = i - pre_start
+        pos = r // c_in
+        base = wo + (r - pos * c_in) * taps * c_out
+        e0 = indptr[ptr0 + pos]
+        e1 = indptr[ptr0 + pos + 1]
+        for e in range(eo + e0, eo + e1):
+            t = indices[e]
+            w0 = base + model.kof[e]
+            # Slice views let LLVM vectorise the channel loop.
+            tg = target[t:t + c_out]
+            wt = weights[w0:w0 + c_out]
+            for o in range(c_out):
+                tg[o] += wt[o]
+        ops += (e1 - e0) * c_out
+    state.counters[pj[PROJ_COUNTER]] += ops
+    return ops
+
+
+@numba.njit(**INLINE)
+def deliver_pool(q, model, state, spikes, a, b, target):
+    """Pooling: a spike adds the projection's one weight ``1 / (kh kw)`` to each pooling neuron
+    whose window holds its source (one row per source neuron)."""
+    pj = model.proj[q]
+    pre_start = pj[PROJ_PRE_START]
+    pre_end = pj[PROJ_PRE_END]
+    ptr0 = pj[PROJ_PTR]
+    eo = pj[PROJ_ENTRY]
+    wo = pj[PROJ_WEIGHT]
+    indptr = model.indptr
+    indices = model.indices
+    weights = model.weights
+    ops = 0
+    w = weights[wo]
+    for s in range(a, b):
+        i = spikes[s]
+        if i < pre_start or i >= pre_end:
+            continue
+        r = ptr0 + i - pre_start
+        e0 = indptr[r]
+        e1 = indptr[r + 1]
+        for e in range(eo + e0, eo + e1):
+            target[indices[e]] += w
+        ops += e1 - e0
+    state.counters[pj[PROJ_COUNTER]] += ops
+    return ops
+
+
+@numba.njit(**INLINE)
+def target_row(model, state, q, step):
+    """The row projection ``q``'s spikes of step ``step`` are added to: its channel, ``v`` for
+    a delta channel, or (delay ``d >= 2``) the channel in ring slot ``(step + d - 1) % L``."""
+    d = model.proj[q, PROJ_DELAY]
+    c = model.proj[q, PROJ_CHANNEL]
+    if d >= 2:
+        return state.ring[(step + d - 1) % state.ring.shape[0], c]
+    if model.chan[c, CHAN_KIND] == SYN_DELTA:
+        return state.x[ROW_V]
+    return state.syn[c]
+
+
+@numba.njit(**INLINE)
+def drain_ring(model, state, step):
+    """Add ring slot ``step % L`` to the channels (to ``v`` for delta channels), clear it."""
+    ring = state.ring
+    if ring.shape[0] <= 1:
+        return
+    slot = step % ring.shape[0]
+    chan = model.chan
+    for c in range(ring.shape[1]):
+        src = ring[slot, c]
+        delta = chan[c, CHAN_KIND] == SYN_DELTA
+        for t in range(src.shape[0]):
+            x = src[t]
+            if x != 0.0:
+                if delta:
+                    state.x[ROW_V, t] += x
+                else:
+                    state.syn[c, t] += x
+                src[t] = 0.0
