@@ -45,7 +45,7 @@ import numpy as np
 from .builder.layered import check_spiking_spec
 from .builder.params import Params, check_params
 from .errors import SpecError, where
-from .specs.layers import Conv2D, Dense
+from .specs.layers import RATE, Conv2D, Dense
 from .specs.network import Network
 
 __all__ = ["ConvertedNet", "convert", "layer_scales", "METHODS"]
@@ -101,8 +101,8 @@ def layer_scales(spec: Network, params: Params, x_norm, *, method: str = "percen
     for layer, a in zip(spec.layers, acts):
         if isinstance(layer, (Dense, Conv2D)):
             pos = a[a > 0]
-            if layer.activation_name == "lif":
-                lam = 1.0  # the LIF curve is not scale-invariant: keep classic units (Hz)
+            if layer.activation_name in ("lif", RATE):
+                lam = 1.0  # a rate curve in Hz is not scale-invariant: keep classic units
             elif pos.size == 0:
                 lam = 1.0  # a layer that never fires on the data: leave it unscaled
             elif method == "max":

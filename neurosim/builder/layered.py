@@ -56,7 +56,7 @@ from ..neurons import lif as lif_model
 from ..neurons.if_ import IF
 from ..neurons.lif import LIF_LAYER
 from ..specs.activations import get_activation
-from ..specs.layers import AvgPool2D, Conv2D, Dense, Dropout, Flatten, MaxPool2D
+from ..specs.layers import RATE, AvgPool2D, Conv2D, Dense, Dropout, Flatten, MaxPool2D
 from ..specs.network import Network
 from ..specs.synapses import Delta
 from .model import Built, build
@@ -76,7 +76,9 @@ class LayeredNet:
 
     ``built``: the general :class:`~neurosim.builder.model.Built` model (population 0 is the
     input source, population ``l + 1`` spiking layer ``l``); ``layers``: the same arrays for
-    the batched fast path (weights as float32). ``names[l]`` names spiking layer ``l`` after
+    the batched fast path (weights as float32), ``None`` when a layer's model has no batched
+    step (the general engine then runs it); ``tau_syn[l]`` (ms) the synapse of layer ``l``'s
+    spike input (0: none). ``names[l]`` names spiking layer ``l`` after
     its spec layer (``"2:conv2d"``); ``spec_index[l]`` is that spec layer's index;
     ``shapes[l]`` its output shape (classic, channels first); ``to_classic[l]`` maps state
     index (channels-last, layer-local) -> classic flat index; ``in_perm`` maps the classic
@@ -88,7 +90,7 @@ class LayeredNet:
     """
 
     built: Built
-    layers: K.Layers
+    layers: K.Layers | None
     dt: float
     amplitude: tuple[float, ...]
     names: tuple[str, ...]
@@ -99,15 +101,21 @@ class LayeredNet:
     fanout: tuple[np.ndarray, ...]
     classic_macs: tuple[int, ...]
     spiking_output: bool
+    tau_syn: tuple[float, ...] = ()
 
     @property
     def n_layers(self) -> int:
-        return int(self.layers.table.shape[0])
+        return len(self.names)
+
+    @property
+    def fast(self) -> bool:
+        """Whether the batched fast path runs this network (every layer IF or the LIF of LIF
+        layers); otherwise the general engine runs it sample by sample."""
+        return self.layers is not None
 
     def _bounds(self, li: int) -> tuple[int, int]:
-        p = int(self.layers.table[li, K.L_POP])
         pop = self.built.model.pop
-        return int(pop[p, L.POP_START]), int(pop[p, L.POP_END])
+        return int(pop[li + 1, L.POP_START]), int(pop[li + 1, L.POP_END])
 
     @property
     def n_neurons(self) -> tuple[int, ...]:
@@ -219,8 +227,8 @@ def check_spiking_spec(spec: Network, readout: str = "count") -> None:
             raise SpecError(f"{where(spec.source, i, layer.kind)}: max pooling has no spiking "
                             "form here; use avgpool2d (kind = \"avgpool2d\") to run spiking")
         name = layer.activation_name
-        if name is None:
-            continue
+        if name is None or name == RATE:
+            continue  # a neuron model's rate function: its twin is the model itself
         act = get_activation(name)
         if act.spiking_twin is None:
             raise SpecError(f"{where(spec.source, i, layer.kind, 'activation')}: {name} has no "
@@ -287,7 +295,11 @@ def _lower(spec: Network, params: Params, readout: str, threshold: float, dt: fl
         n_in, n_out = int(np.prod(shape_in)), int(np.prod(shape_out))
         is_last = len(low.layer_pops) == n_spiking - 1
         spiking = not (is_last and readout == "membrane")
-        is_lif = layer.activation_name == "lif" and spiking
+        # the neuron model: IF for relu and pooling (and a softmax or identity output), the
+        # LIF of LIF layers for lif, the layer's own model otherwise; a rate curve in Hz
+        # (every model but the relu IF) makes spikes carry 1000 / dt
+        per_step = layer.activation_name in (None, "relu", "softmax", "identity") or not spiking
+        neuron = if_layer if per_step else layer.spiking_neuron
         p = params[i]
         name = f"{i}:{layer.kind}"
         geom = {}
@@ -324,9 +336,8 @@ def _lower(spec: Network, params: Params, readout: str, threshold: float, dt: fl
             amp_out = amp_in  # pooling averages spike trains: same amplitude out as in
         else:
             w = np.asarray(w, np.float64) * amp_in  # a spike of amplitude a adds a * W
-            amp_out = 1000.0 / dt if is_lif else 1.0
+            amp_out = 1.0 if per_step else 1000.0 / dt
         amp_in = amp_out
-        neuron = LIF_LAYER if is_lif else if_layer
         pops.append(Population(name=name, neuron=neuron, shape=(n_out,), spiking=spiking,
                                v0=np.zeros(n_out),
                                drive=np.asarray(b, np.float32).astype(np.float64)))
@@ -343,7 +354,7 @@ def _lower(spec: Network, params: Params, readout: str, threshold: float, dt: fl
         low.fanouts.append(fan)
         low.macs.append(classic_layer_macs(layer, shape_in))
         low.amps.append(amp_out)
-        low.tau_syn.append(tau_syn if is_lif else 0.0)
+        low.tau_syn.append(0.0 if per_step else tau_syn)
     low.graph = Graph(populations=tuple(pops), projections=tuple(projs), dt=dt,
                       name=spec.name, source=spec.source)
     return low
@@ -370,6 +381,29 @@ def build_layered(spec: Network, params: Params, *, readout: str = "count",
     """
     low = _lower(spec, params, readout, threshold, dt, tau_syn)
     built = build(low.graph)
+    fast = _fast_path(built, low) if all(_has_batched_step(built.pop_models[p], built.dt)
+                                         for p in low.layer_pops) else None
+    return LayeredNet(built=built, layers=fast, dt=built.dt, amplitude=tuple(low.amps),
+                      names=tuple(low.names), spec_index=tuple(low.index),
+                      shapes=tuple(low.shapes), to_classic=tuple(low.to_classic),
+                      in_perm=low.in_perm, fanout=tuple(low.fanouts),
+                      classic_macs=tuple(low.macs), spiking_output=readout == "count",
+                      tau_syn=tuple(low.tau_syn))
+
+
+def _has_batched_step(nrn, dt: float) -> bool:
+    """Whether the fast path's batched steps run this model exactly: the IF of ReLU layers
+    (``c_m = dt``, reset by subtraction to 0, no refractory period) or the LIF of LIF
+    layers."""
+    if nrn == LIF_LAYER:
+        return True
+    return (nrn.kind == "if" and nrn.c_m == dt and nrn.reset == "subtract"
+            and nrn.v_reset == 0.0 and nrn.t_ref == 0.0)
+
+
+def _fast_path(built: Built, low: _Lowered) -> K.Layers:
+    """The layered fast path's record of a graph whose layers are all IF (the ReLU layers)
+    or the LIF of LIF layers."""
     m = built.model
     n_layers = len(low.layer_pops)
     table = np.zeros((n_layers, K.N_LAYER_COLS), np.int64)
@@ -386,11 +420,6 @@ def build_layered(spec: Network, params: Params, *, readout: str = "count",
         else:
             table[li, K.L_NEURON] = K.NEURON_IF
             prm[li, 0] = nrn.v_th
-    fast = K.Layers(model=m._replace(weights=m.weights.astype(np.float32)), table=table,
+    return K.Layers(model=m._replace(weights=m.weights.astype(np.float32)), table=table,
                     prm=prm, tau_syn=np.asarray(low.tau_syn, np.float64),
                     bias=m.drive[0].astype(np.float32))
-    return LayeredNet(built=built, layers=fast, dt=built.dt, amplitude=tuple(low.amps),
-                      names=tuple(low.names), spec_index=tuple(low.index),
-                      shapes=tuple(low.shapes), to_classic=tuple(low.to_classic),
-                      in_perm=low.in_perm, fanout=tuple(low.fanouts),
-                      classic_macs=tuple(low.macs), spiking_output=readout == "count")

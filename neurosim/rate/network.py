@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DataError, where
+from ..specs.layers import RATE
 from .activations import ACTIVATION_OPS
 from .heap import keep_freed_memory
 from .layers import LAYER_OPS
@@ -49,6 +50,39 @@ def _prepare(spec, params, x) -> np.ndarray:
     return np.ascontiguousarray(x, dtype=_dtype(params))
 
 
+#: Relative step of the central difference that differentiates a neuron model's rate function
+#: when the model gives no derivative of its own (``rate_derivative``).
+RATE_FD_STEP = 1e-4
+
+
+def _activate(layer, z):
+    """``a = f(z)``: the layer's activation, or its neuron model's rate function (Hz)."""
+    act = layer.activation_name
+    if act is None:
+        return z
+    if act == RATE:
+        return np.asarray(layer.neuron.rate(z), dtype=np.float64).astype(z.dtype, copy=False)
+    return ACTIVATION_OPS[act][0](z)
+
+
+def _activation_gradient(layer, z, a, d):
+    """``dL/dz`` from ``dL/da``. A neuron model's rate function is differentiated by its own
+    ``rate_derivative`` when it has one, else by a central difference of step
+    ``RATE_FD_STEP (1 + |z|)``."""
+    act = layer.activation_name
+    if act != RATE:
+        return ACTIVATION_OPS[act][1](z, a, d)
+    nrn = layer.neuron
+    deriv = getattr(nrn, "rate_derivative", None)
+    if deriv is not None:
+        slope = deriv(z)
+    else:
+        z64 = np.asarray(z, np.float64)
+        h = RATE_FD_STEP * (1.0 + np.abs(z64))
+        slope = (nrn.rate(z64 + h) - nrn.rate(z64 - h)) / (2.0 * h)
+    return (d * np.asarray(slope, np.float64)).astype(d.dtype, copy=False)
+
+
 def _run(spec, params, x, *, training, rng, stop=None, keep=True):
     """Forward through layers ``[0, stop)``; returns ``(a_last, caches, z_last)`` with one
     ``(layer_cache, z, a)`` per layer in ``caches`` when ``keep``."""
@@ -56,8 +90,7 @@ def _run(spec, params, x, *, training, rng, stop=None, keep=True):
     a = z = x
     for i, layer in enumerate(spec.layers[:stop]):
         z, cache = LAYER_OPS[layer.kind][0](layer, params[i], a, training, rng)
-        act = layer.activation_name
-        a = ACTIVATION_OPS[act][0](z) if act is not None else z
+        a = _activate(layer, z)
         if keep:
             caches.append((cache, z, a))
     return a, caches, z
@@ -71,9 +104,8 @@ def _backward(spec, params, caches, d, *, d_is_z=False, need_input_grad=False):
     for i in range(last, -1, -1):
         layer = spec.layers[i]
         cache, z, a = caches[i]
-        act = layer.activation_name
-        if act is not None and not (i == last and d_is_z):
-            d = ACTIVATION_OPS[act][1](z, a, d)
+        if layer.activation_name is not None and not (i == last and d_is_z):
+            d = _activation_gradient(layer, z, a, d)
         d, grads[i] = LAYER_OPS[layer.kind][1](layer, params[i], cache, d,
                                                i > 0 or need_input_grad)
     return d, grads

@@ -111,6 +111,12 @@ def _layer_from_table(table, index: int, source: str | None) -> Layer:
         known = ", ".join(LAYER_KINDS)
         raise SpecError(f"{where(source, index, field='kind')}: unknown layer kind {kind!r} "
                         f"(known: {known})")
+    if "neuron" in table:
+        from ..neurons.base import neuron_from_table
+
+        table = dict(table)
+        table["neuron"] = neuron_from_table(table["neuron"],
+                                            where(source, index, kind, "neuron"))
     return table_to_dataclass(LAYER_KINDS[kind], table, where(source, index, kind),
                               skip=("kind",))
 
@@ -176,6 +182,9 @@ def _plain(obj):
             continue
         value = getattr(obj, f.name)
         if value is None:
+            continue
+        if dataclasses.is_dataclass(value):  # a layer's neuron model: a table with its kind
+            out[f.name] = {"kind": value.kind, **_plain(value)}
             continue
         out[f.name] = list(value) if isinstance(value, tuple) else value
     return out

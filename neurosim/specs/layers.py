@@ -14,7 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from ..neurons.base import NeuronModel
 from .activations import ACTIVATIONS
+
+#: The activation of a layer that names a neuron model: that model's rate function (Hz).
+RATE = "rate"
 
 __all__ = ["Layer", "Dense", "Conv2D", "AvgPool2D", "MaxPool2D", "Flatten", "Dropout",
            "LAYER_KINDS", "Shape"]
@@ -42,9 +46,28 @@ def _pair(value, field: str) -> tuple[int, int]:
 
 
 def _check_activation(name: str) -> None:
-    if name not in ACTIVATIONS:
+    if name not in ACTIVATIONS and name != RATE:
         known = ", ".join(sorted(ACTIVATIONS))
         raise ValueError(f"activation: unknown activation {name!r} (known: {known})")
+
+
+def _check_neuron(layer) -> None:
+    """A layer names either a classic activation or a neuron model; with a model its
+    activation is that model's rate function (``activation = "rate"``)."""
+    if layer.neuron is None:
+        if layer.activation == RATE:
+            raise ValueError("activation: rate is the rate function of a neuron model; name "
+                             "one (neuron = \"lif\" or a table)")
+        return
+    if not isinstance(layer.neuron, NeuronModel):
+        raise ValueError(f"neuron: must be a neuron model, got {layer.neuron!r}")
+    if layer.activation not in ("identity", RATE):
+        raise ValueError(f"activation: a layer with a neuron model uses that model's rate "
+                         f"function; leave activation out (got {layer.activation!r})")
+    if not layer.neuron.has_rate:
+        raise ValueError(f"neuron: {layer.neuron.kind} has no closed-form rate function, so "
+                         "the classic mode cannot train it as a layer")
+    object.__setattr__(layer, "activation", RATE)
 
 
 def _window_out(shape: Shape, kernel: tuple[int, int], stride: tuple[int, int],
@@ -77,22 +100,37 @@ class Layer:
     def activation_name(self) -> str | None:
         return getattr(self, "activation", None)
 
+    @property
+    def spiking_neuron(self) -> NeuronModel | None:
+        """The neuron model this layer runs as when it spikes: its ``neuron``, else its
+        activation's spiking twin (``relu``: IF, ``lif``: the LIF of LIF layers), else
+        ``None``."""
+        neuron = getattr(self, "neuron", None)
+        if neuron is not None:
+            return neuron
+        act = self.activation_name
+        return ACTIVATIONS[act].twin if act in ACTIVATIONS else None
+
 
 @dataclass(frozen=True, kw_only=True)
 class Dense(Layer):
     """Fully connected: ``a = f(W x + b)``, ``W`` of shape ``(units, n_in)``.
 
-    MACs per sample: ``n_in * units``.
+    ``f`` is the ``activation``, or, when the layer names a ``neuron`` model (the registry of
+    :mod:`neurosim.neurons`, as populations do), that model's rate function (Hz); spiking, the
+    layer runs as that model. MACs per sample: ``n_in * units``.
     """
 
     kind: ClassVar[str] = "dense"
     units: int
     activation: str = "identity"
     use_bias: bool = True
+    neuron: NeuronModel | None = None
 
     def __post_init__(self):
         _positive_int(self.units, "units")
         _check_activation(self.activation)
+        _check_neuron(self)
 
     def output_shape(self, input_shape: Shape) -> Shape:
         if len(input_shape) != 1:
@@ -111,7 +149,8 @@ class Dense(Layer):
 class Conv2D(Layer):
     """2-D convolution (cross-correlation, as in every DL library), channels first.
 
-    ``y[o, i, j] = f(b[o] + sum_{c, u, v} W[o, c, u, v] * x_pad[c, i*s + u, j*s + v])``.
+    ``y[o, i, j] = f(b[o] + sum_{c, u, v} W[o, c, u, v] * x_pad[c, i*s + u, j*s + v])``;
+    ``f`` as for :class:`Dense` (an activation, or a neuron model's rate function).
     MACs per sample: ``C_in * kh * kw * C_out * H_out * W_out``.
     """
 
@@ -122,6 +161,7 @@ class Conv2D(Layer):
     padding: int | tuple[int, int] = 0
     activation: str = "identity"
     use_bias: bool = True
+    neuron: NeuronModel | None = None
 
     def __post_init__(self):
         _positive_int(self.filters, "filters")
@@ -134,6 +174,7 @@ class Conv2D(Layer):
         if min(self.padding) < 0:
             raise ValueError(f"padding: must be >= 0, got {self.padding}")
         _check_activation(self.activation)
+        _check_neuron(self)
 
     def output_shape(self, input_shape: Shape) -> Shape:
         oh, ow = _window_out(input_shape, self.kernel_size, self.stride, self.padding, "conv2d")

@@ -42,7 +42,10 @@ from ..monitor.opcounts import LayerOps, OpCounts
 from ..specs.network import Network
 from . import encoders
 
-__all__ = ["SpikeResult", "run_spiking", "run_layered", "predict_from_readout"]
+__all__ = ["SpikeResult", "run_spiking", "run_layered", "predict_from_readout", "ENGINES"]
+
+#: Engines that run a layered network (:func:`run_layered`).
+ENGINES = ("auto", "fast", "general")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,7 +124,7 @@ def run_layered(net: LayeredNet, x, *, timesteps: int, encoder: str = "current",
                 checkpoints=(), record_sample: int | None = None, record_counts: bool = False,
                 v_init: float = 0.0, progress: bool = True, batch_size: int = 256,
                 parallel: bool = True, reference: bool = False,
-                dt: float | None = None) -> SpikeResult:
+                dt: float | None = None, engine: str = "auto") -> SpikeResult:
     """Simulate a prepared :class:`LayeredNet` on samples ``x`` (``(n, *input_shape)``).
 
     ``dt`` (ms): the step; ``None`` takes ``net.dt``, the step the net was built for (LIF spike
@@ -130,6 +133,9 @@ def run_layered(net: LayeredNet, x, *, timesteps: int, encoder: str = "current",
     ``v_init`` is the initial membrane potential as a fraction of the threshold.
     ``parallel``: spread the samples of a batch over Numba's threads (results are identical).
     ``reference=True`` runs the NumPy twin instead of the compiled kernel (slow; for tests).
+    ``engine``: ``"fast"`` (the batched, sample-parallel fast path; IF and LIF layers only),
+    ``"general"`` (the general engine, sample by sample: any neuron model; the same results
+    up to float32 against float64 state) or ``"auto"`` (the fast path when it can).
     """
     from tqdm.auto import tqdm
 
@@ -162,10 +168,17 @@ def run_layered(net: LayeredNet, x, *, timesteps: int, encoder: str = "current",
                     raster=np.zeros((timesteps if record_sample is not None else 0, n_total),
                                     np.uint8))
     spike_input = 0 if encoder == "current" else 1
+    if engine not in ENGINES:
+        raise DataError(f"engine: must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine == "fast" and not net.fast:
+        raise DataError("engine: a layer's neuron model has no batched step; use the general "
+                        "engine (engine = \"general\" or \"auto\")")
     sim = K.simulate_layered_parallel if parallel else K.simulate_layered
     if reference:
         from . import reference_layers
         sim = reference_layers.simulate_layered
+    if engine == "general" or not net.fast:
+        sim = _general_engine(net, reference)
     bs = max(1, int(batch_size))
     no_spikes = np.zeros((0, 0, 0), np.uint8)
     no_analog = np.zeros((0, x.shape[1]), np.float32)
@@ -232,7 +245,7 @@ def run_spiking(spec: Network, params: Params, x, *, timesteps: int, encoder: st
                 record_sample: int | None = None, checkpoints=(), progress: bool = True,
                 batch_size: int = 256, record_counts: bool = False,
                 v_init: float = 0.0, parallel: bool = True, dt: float = 1.0,
-                tau_syn: float = 5.0) -> SpikeResult:
+                tau_syn: float = 5.0, engine: str = "auto") -> SpikeResult:
     """Run ``spec`` with ``params`` as a spiking network on samples ``x`` for ``timesteps``.
 
     ``params`` should already be normalised for spiking (see :func:`neurosim.convert.convert`);
@@ -244,7 +257,7 @@ def run_spiking(spec: Network, params: Params, x, *, timesteps: int, encoder: st
     ``parallel``: spread samples over Numba's threads (same results as serial).
     ``dt`` (ms): the step, used by LIF layers only (IF layers count in steps); ``tau_syn`` (ms):
     the synapse filtering the spike input of LIF layers (0: none; see
-    :mod:`neurosim.builder.layered`).
+    :mod:`neurosim.builder.layered`). ``engine``: see :func:`run_layered`.
 
     Raises :class:`~neurosim.errors.SpecError` for layers without a spiking form or parameters
     that do not fit the spec, :class:`~neurosim.errors.DataError` for bad inputs.
@@ -253,4 +266,59 @@ def run_spiking(spec: Network, params: Params, x, *, timesteps: int, encoder: st
     return run_layered(net, x, timesteps=timesteps, encoder=encoder, readout=readout, rng=rng,
                        checkpoints=checkpoints, record_sample=record_sample,
                        record_counts=record_counts, v_init=v_init, progress=progress,
-                       batch_size=batch_size, parallel=parallel)
+                       batch_size=batch_size, parallel=parallel, engine=engine)
+
+
+def _general_engine(net: LayeredNet, reference: bool):
+    """A function with the fast path's signature that runs each sample of a batch on the
+    general engine (:class:`~neurosim.spike.population.Simulator`): the analog input current
+    is added to layer 0's drive, encoded input spikes are the input source's drive rows."""
+    from ..kernels.layers import deliver_values
+    from ..kernels.layout import POP_END, POP_START, ROW_V
+    from .population import Simulator
+
+    built = net.built
+    model = built.model
+    names = built.pop_names[1:]
+    n_in = net.n_inputs
+    q, p0 = len(built.proj_names), len(built.pop_names)
+
+    def run(_layers, batch, out, settings):
+        ck = batch.checkpoints
+        n_steps = int(ck[-1])
+        for s in range(out.counts.shape[0]):
+            if settings.spike_input == 0:
+                drive = model.drive.copy()
+                xs = batch.x_analog[s]
+                idx = np.flatnonzero(xs).astype(np.int32)
+                out.input_macs[s] = deliver_values(0, model, idx,
+                                                   xs[idx].astype(np.float64), idx.size,
+                                                   drive[0])
+            else:
+                drive = np.repeat(model.drive, n_steps, axis=0)
+                drive[:, :n_in] = batch.x_spikes[s, :n_steps]
+            sim = Simulator(built, spikes=names, reference=reference, drive=drive)
+            for li in range(net.n_layers):
+                a, b = int(model.pop[li + 1, POP_START]), int(model.pop[li + 1, POP_END])
+                nrn = built.pop_models[li + 1]
+                sim.state.x[ROW_V, a:b] = settings.v_init * getattr(nrn, nrn.SLOT_THRESHOLD)
+            done = 0
+            for k, t in enumerate(ck):
+                sim.run(int(t) - done)
+                done = int(t)
+                a, b = int(model.pop[p0 - 1, POP_START]), int(model.pop[p0 - 1, POP_END])
+                out.v[s, k] = sim.state.x[ROW_V, a:b]
+                out.sops[s, k] = sim.state.counters[:net.n_layers]
+                out.spikes[s, k] = sim.state.counters[q + p0 + 1:q + 2 * p0]
+                res = sim.result()
+                out.counts[s, k] = res.spikes[names[-1]].counts()
+            for li, name in enumerate(names):
+                trains = res.spikes[name]
+                a = int(model.pop[li + 1, POP_START])
+                steps = np.rint(trains.times / built.dt).astype(np.int64)
+                if out.neuron_counts.shape[0] > 0:
+                    np.add.at(out.neuron_counts[s], a + trains.indices, 1)
+                if s == settings.raster_sample:
+                    out.raster[steps, a + trains.indices] = 1
+
+    return run
