@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 from neurosim.builder.params import init_params
+from neurosim.neurons.if_ import IF_LAYER
+from neurosim.neurons.lif import LIF_LAYER
 from neurosim.rate import input_gradient, loss_and_grads
 from neurosim.rate.activations import (
     ACTIVATION_OPS,
@@ -20,7 +22,7 @@ from neurosim.rate.activations import (
 from neurosim.rate.layers import col2im, im2col
 from neurosim.rate.losses import mse, softmax_cross_entropy
 from neurosim.specs import AvgPool2D, Conv2D, Dense, Dropout, Flatten, MaxPool2D, Network, Training
-from neurosim.specs.activations import get_activation
+from neurosim.specs.activations import LIF_T_REF, LIF_TAU_M, get_activation, lif_rate
 
 # Central differences in float64 with step 1e-6 have truncation error ~h^2 * f''' ~ 1e-12 and
 # round-off ~eps / h ~ 1e-10 relative to the loss scale; 1e-6 relative error is far above
@@ -170,6 +172,39 @@ def test_activation_forward_is_the_spec_rate_function(name):
                                rtol=1e-12)
 
 
+def test_lif_activation_is_the_lif_layer_rate():
+    """The ``lif`` activation (spec and classic forward) is LIF_LAYER's rate function, the
+    closed form ``1000 / (t_ref + tau_m ln(1 + 1 / (j - 1)))`` Hz with tau_m = 20 ms,
+    t_ref = 2 ms, 0 for j <= 1; float32 in, float32 out."""
+    assert (LIF_LAYER.tau_m, LIF_LAYER.t_ref) == (LIF_TAU_M, LIF_T_REF) == (20.0, 2.0)
+    j = np.array([-1.0, 0.5, 1.0, 1.0 + 1e-9, 1.01, 1.5, 2.0, 3.0, 10.0, 100.0])
+    above = j > 1
+    closed = np.zeros_like(j)
+    closed[above] = 1000.0 / (2.0 + 20.0 * np.log(j[above] / (j[above] - 1.0)))
+    act = get_activation("lif")
+    assert act.twin is LIF_LAYER and act.spiking_twin == "lif"
+    for rate in (act.rate(j), lif_rate(j), LIF_LAYER.rate(j), ACTIVATION_OPS["lif"][0](j)):
+        np.testing.assert_allclose(rate, closed, rtol=1e-12, atol=0)
+    assert float(act.rate(3.0)) == pytest.approx(1000.0 / (2.0 + 20.0 * np.log(1.5)), rel=1e-14)
+    j32 = j.astype(np.float32)  # 1 + 1e-9 rounds to 1: silent in float32
+    out32 = ACTIVATION_OPS["lif"][0](j32)
+    assert out32.dtype == np.float32
+    np.testing.assert_allclose(out32, LIF_LAYER.rate(j32.astype(np.float64)), rtol=1e-6)
+
+
+def test_spiking_twins_are_neuron_models():
+    """relu's twin is IF_LAYER: at dt = 1 ms it fires max(J, 0) spikes per step (rate in Hz
+    times 1 ms); string names stay as before."""
+    j = np.array([-2.0, 0.0, 0.25, 0.8])
+    np.testing.assert_allclose(IF_LAYER.rate(j) * 1.0 / 1000.0, get_activation("relu").rate(j),
+                               rtol=1e-12)
+    twins = {name: (get_activation(name).twin, get_activation(name).spiking_twin)
+             for name in ("relu", "softmax", "lif", "identity", "sigmoid", "tanh")}
+    assert twins == {"relu": (IF_LAYER, "if"), "softmax": (IF_LAYER, "if"),
+                     "lif": (LIF_LAYER, "lif"), "identity": (None, "integrator"),
+                     "sigmoid": (None, None), "tanh": (None, None)}
+
+
 def test_losses_against_closed_forms():
     z = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
     y = np.array([2, 0])
@@ -191,13 +226,17 @@ def test_soft_lif_derivative():
     # it is the exact derivative of the soft rate curve ...
     num = (soft_lif_rate(j + FD_STEP) - soft_lif_rate(j - FD_STEP)) / (2 * FD_STEP)
     np.testing.assert_allclose(soft_lif_derivative(j), num, rtol=1e-5)
-    # ... which equals the exact LIF derivative r^2 tau_rc / (j (j - 1)) well above threshold:
+    # ... which equals the exact LIF derivative r^2 tau_m / (1000 j (j - 1)) well above
+    # threshold (r in Hz, tau_m in ms):
     # for j - 1 >= 15 s the softplus differs from j - 1 by s exp(-15) ~ 3e-7 s, relative
     # change of the derivative well below SOFT_LIF_RTOL
     hi = j[j > 1 + 15 * SOFT_LIF_SIGMA]
     r = get_activation("lif").rate(hi)
-    np.testing.assert_allclose(soft_lif_derivative(hi), r * r * 0.02 / (hi * (hi - 1)),
-                               rtol=SOFT_LIF_RTOL)
+    exact = r * r * LIF_LAYER.tau_m / (1000.0 * hi * (hi - 1))
+    np.testing.assert_allclose(soft_lif_derivative(hi), exact, rtol=SOFT_LIF_RTOL)
+    # and the soft rate is the soft curve 1000 / (t_ref + tau_m ln(1 + 1 / p)) in Hz, equal to
+    # the rate itself well above threshold
+    np.testing.assert_allclose(soft_lif_rate(hi), r, rtol=SOFT_LIF_RTOL)
     # and is positive but finite at and below the threshold
     d = soft_lif_derivative(np.array([0.8, 1.0]))
     assert np.all(d > 0) and np.all(np.isfinite(d))

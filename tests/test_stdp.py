@@ -1,4 +1,5 @@
-"""STDP: the online trace rule against the closed-form window, and pattern learning.
+"""STDP: the online trace rule against the closed-form window, the pattern neuron's LIF
+membrane against its closed forms and Brian2, and pattern learning. Times in ms.
 
 Closed form (Song, Miller & Abbott 2000): ``dw = a_plus exp(-dt/tau_plus)`` for
 ``dt = t_post - t_pre >= 0``, ``-a_minus exp(dt/tau_minus)`` for ``dt < 0``.
@@ -11,6 +12,9 @@ import pytest
 
 from neurosim.demos.stdp import NEURON, RULE, TASK
 from neurosim.learning.stdp import (
+    PATTERN_LIF,
+    PatternMembrane,
+    PatternNeuron,
     PatternTask,
     StdpRule,
     StdpState,
@@ -21,6 +25,7 @@ from neurosim.learning.stdp import (
     stdp_step,
     stdp_window,
 )
+from neurosim.neurons.lif import LIF
 
 #: Pairs fall on the time grid, so the online rule equals the closed form up to float
 #: rounding of the repeated exponential decay (hundreds of multiplications).
@@ -64,6 +69,102 @@ def test_weights_stay_in_bounds():
     for _ in range(200):
         stdp_step(w, state, rng.random(20) < 0.3, bool(rng.random() < 0.3), rule, 1.0)
         assert w.min() >= rule.w_min and w.max() <= rule.w_max
+
+
+#: Exact integration: the membrane equals the closed form up to the rounding of a few hundred
+#: multiply-adds in float64.
+EXACT_TOL = 1e-10
+
+
+def test_pattern_neuron_is_the_lif_model():
+    assert isinstance(NEURON.lif, LIF) and NEURON.lif is PATTERN_LIF
+    with pytest.raises(ValueError, match="interpolate"):
+        PatternNeuron(lif=LIF(interpolate=True))
+    with pytest.raises(ValueError, match="tau_s"):
+        PatternNeuron(tau_s=PATTERN_LIF.tau_m)
+
+
+@pytest.mark.parametrize("dt", [1.0, 0.1])
+def test_membrane_psp_is_the_closed_form(dt):
+    """One input spike through weight w at t = 0: v - v_rest = w psp_mv K (exp(-t/tau_m) -
+    exp(-t/tau_s)) at every later step, with its peak w psp_mv."""
+    nrn = PatternNeuron(psp_mv=0.5)
+    lif, w = nrn.lif, 0.8
+    mem = PatternMembrane(nrn, dt)
+    steps = int(round(60.0 / dt))
+    v = np.array([mem.step(w if k == 0 else 0.0) or mem.v for k in range(steps)])
+    t = np.arange(steps) * dt
+    psp = w * nrn.psp_mv * nrn.psp_scale * (np.exp(-t / lif.tau_m) - np.exp(-t / nrn.tau_s))
+    np.testing.assert_allclose(v - lif.v_rest, psp, rtol=0, atol=EXACT_TOL)
+    t_peak = np.log(lif.tau_m / nrn.tau_s) * lif.tau_m * nrn.tau_s / (lif.tau_m - nrn.tau_s)
+    peak = w * nrn.psp_mv * nrn.psp_scale * (np.exp(-t_peak / lif.tau_m)
+                                            - np.exp(-t_peak / nrn.tau_s))
+    assert peak == pytest.approx(w * nrn.psp_mv, rel=1e-12)
+    assert (v - lif.v_rest).max() <= w * nrn.psp_mv + 1e-12
+
+
+def test_membrane_threshold_reset_refractory():
+    """A strong volley: the spike step has v >= v_th, then v_reset held for round(t_ref/dt) - 1
+    steps (the LIF's rule), then the still-flowing synaptic current charges it again."""
+    nrn, dt = NEURON, 1.0
+    lif = nrn.lif
+    mem = PatternMembrane(nrn, dt)
+    fired, v = [], []
+    for k in range(40):
+        fired.append(mem.step(400.0 if k == 0 else 0.0))
+        v.append(mem.v)
+    k0 = fired.index(True)
+    hold = int(round(lif.t_ref / dt)) - 1
+    assert np.all(np.asarray(v[k0:k0 + hold + 1]) == lif.v_reset)
+    assert v[k0 + hold + 1] > lif.v_reset
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_membrane_matches_brian2():
+    """Frozen random weights, 200 Poisson afferents: the membrane (potential at the end of
+    every step and spike steps) against Brian2's LIF with an exponential current synapse,
+    the same equations integrated with Brian2's ``exact`` method."""
+    import brian2 as b2
+
+    nrn = PatternNeuron(lif=LIF(tau_m=10.0, r_m=10.0, v_rest=-70.0, v_th=-58.0,
+                                v_reset=-72.0, t_ref=3.0), psp_mv=0.3)
+    lif = nrn.lif
+    dt, steps, n = 0.1, 10000, 200
+    rng = np.random.default_rng(5)
+    pre = rng.random((steps, n)) < 40.0 * dt * 1e-3
+    w = rng.random(n)
+    mem = PatternMembrane(nrn, dt)
+    v_ours, fired = np.zeros(steps), []
+    for k in range(steps):
+        if mem.step(float(w[pre[k]].sum())):
+            fired.append(k)
+        v_ours[k] = mem.v
+
+    b2.start_scope()
+    b2.prefs.codegen.target = "numpy"
+    b2.defaultclock.dt = dt * b2.ms
+    k_pre, i_pre = np.nonzero(pre)
+    source = b2.SpikeGeneratorGroup(n, i_pre, k_pre * dt * b2.ms)
+    ns = {"v_rest": lif.v_rest * b2.mV, "v_th": lif.v_th * b2.mV, "v_reset": lif.v_reset * b2.mV,
+          "r_m": lif.r_m * b2.Mohm, "tau_m": lif.tau_m * b2.ms, "tau_s": nrn.tau_s * b2.ms,
+          "q": nrn.q_na * b2.nA}
+    group = b2.NeuronGroup(
+        1, """dv/dt = (-(v - v_rest) + r_m * I) / tau_m : volt (unless refractory)
+              dI/dt = -I / tau_s : amp""",
+        threshold="v >= v_th", reset="v = v_reset", refractory=lif.t_ref * b2.ms,
+        method="exact", namespace=ns)
+    group.v = lif.v_rest * b2.mV
+    syn = b2.Synapses(source, group, "w : 1", on_pre="I += w * q", namespace=ns)
+    syn.connect()
+    syn.w = w[np.asarray(syn.i[:])]
+    state = b2.StateMonitor(group, "v", record=0, when="end")
+    spikes = b2.SpikeMonitor(group)
+    b2.run(steps * dt * b2.ms, namespace=ns)
+    v_b2 = np.asarray(state.v[0] / b2.mV)
+    k_b2 = np.round(np.asarray(spikes.t / b2.ms) / dt).astype(int)
+    assert len(fired) > 20
+    np.testing.assert_array_equal(fired, k_b2)
+    np.testing.assert_allclose(v_ours, v_b2, rtol=0, atol=1e-9)
 
 
 def test_pattern_input_hides_pattern_in_rates():

@@ -5,14 +5,16 @@
    *after* weakens it, each by an amount decaying exponentially with the delay. The online
    trace implementation (:func:`neurosim.learning.stdp.stdp_step`) is run on single pairs
    and checked against the closed form.
-2. Pattern learning (Masquelier, Guyonneau & Thorpe 2008): one LIF neuron, 1,000 Poisson
+2. Pattern learning (Masquelier, Guyonneau & Thorpe 2008): one LIF neuron (the project's LIF
+   model, :class:`neurosim.neurons.lif.LIF`: ``tau_m = 10 ms``, threshold 22 mV above a rest
+   of -70 mV, 10 ms refractory; exponential synaptic currents of 2.5 ms), 1,000 Poisson
    afferents (40 Hz + 5 Hz noise), half of which replay a frozen 50 ms spike pattern at random
    times (about a fifth of the time) with 1 ms jitter. Nothing in any afferent's rate gives
    the pattern away. STDP alone makes the neuron fire inside the pattern and (almost) only
    there; its latency after pattern onset shrinks as it learns the pattern's earliest spikes.
    Measured: the fraction of output spikes that fall inside pattern segments over the first
    and the last 3 s (chance: the fraction of time the pattern occupies), and the fraction of
-   the last 3 s's presentations that make it fire (hit rate).
+   the last 3 s's presentations that make it fire (hit rate). Times in ms, rates in Hz.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..learning.stdp import (
+    PATTERN_LIF,
     PatternNeuron,
     PatternTask,
     StdpRule,
@@ -34,11 +37,12 @@ from ..learning.stdp import (
 
 __all__ = ["run", "TASK", "NEURON", "RULE", "MEASURE_MS", "first_spike_latencies"]
 
-#: The pattern task, neuron and rule of the demo (the threshold is set so that the initial,
-#: unselective firing is moderate: much lower and potentiation runs away, much higher and
-#: depression silences the neuron before it has seen the pattern often enough).
+#: The pattern task, neuron and rule of the demo. The neuron is the LIF
+#: :data:`~neurosim.learning.stdp.PATTERN_LIF` (its threshold is tuned for this task: much
+#: lower and potentiation runs away, much higher and depression silences the neuron before it
+#: has seen the pattern often enough).
 TASK = PatternTask(n_afferents=1000, duration_ms=30_000.0)
-NEURON = PatternNeuron(threshold=230.0)
+NEURON = PatternNeuron(lif=PATTERN_LIF)
 RULE = StdpRule()
 #: Length of the windows at the start and the end over which selectivity is measured (ms).
 MEASURE_MS = 3000.0
@@ -99,8 +103,8 @@ def run(out_dir, *, seed: int = 0, quick: bool = False) -> dict:
         "presentations": int(inputs.onsets.size),
         "fraction_in_pattern_before": before["fraction_in_pattern"],
         "fraction_in_pattern_after": after["fraction_in_pattern"],
-        "output_rate_before_hz": before["spikes"] / (MEASURE_MS * 1e-3),
-        "output_rate_after_hz": after["spikes"] / (MEASURE_MS * 1e-3),
+        "output_rate_before_hz": 1000.0 * before["spikes"] / MEASURE_MS,
+        "output_rate_after_hz": 1000.0 * after["spikes"] / MEASURE_MS,
         "hit_rate_after": hit_rate,
         "mean_latency_after_ms": float(np.nanmean(latencies[last])) if hit_rate > 0 else
         float("nan"),

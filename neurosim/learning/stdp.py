@@ -14,14 +14,18 @@ depresses its weight by ``a_minus * y``; a postsynaptic spike sets ``y`` and pot
 weight by ``a_plus * x``. Weights are clipped to ``[w_min, w_max]``. One pre/post pair run
 through :func:`stdp_step` gives exactly :func:`stdp_window` (tested).
 
-**Pattern learning** (Masquelier, Guyonneau & Thorpe 2008, PLoS ONE 3:e1377): a LIF neuron
+**Pattern learning** (Masquelier, Guyonneau & Thorpe 2008, PLoS ONE 3:e1377): a neuron
 receives many Poisson afferents; a fixed spatio-temporal spike pattern (a frozen 50 ms
 segment of half of the afferents) recurs at random times, hidden in statistically identical
 background activity. With depression-dominated nearest-spike STDP the neuron ends up firing
-selectively inside the pattern, at a shortening latency after its onset. Defaults follow the
-paper (tau_m = 10 ms, tau_s = 2.5 ms, tau_plus = 16.8 ms, tau_minus = 33.7 ms,
-a_plus = 2^-5, a_minus = 0.85 a_plus, weights in [0, 1]) at a smaller size (fewer afferents,
-a more frequent pattern) so that learning takes seconds of simulated time.
+selectively inside the pattern, at a shortening latency after its onset. The neuron is the
+project's one LIF model (:class:`neurosim.neurons.lif.LIF`, ms and mV) with exponential
+current synapses (:class:`PatternNeuron`), stepped with that model's exact closed forms in
+:class:`PatternMembrane`. Defaults follow the paper where it applies (``tau_m = 10 ms``,
+synaptic ``tau_s = 2.5 ms``, ``tau_plus = 16.8 ms``, ``tau_minus = 33.7 ms``,
+``a_plus = 2^-5``, ``a_minus = 0.85 a_plus``, weights in ``[0, 1]``) at a smaller size (fewer
+afferents, a more frequent pattern) so that learning takes seconds of simulated time.
+Every time in this module is in ms (rates in Hz).
 """
 
 from __future__ import annotations
@@ -30,9 +34,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..neurons.lif import LIF
+
 __all__ = ["StdpRule", "StdpState", "stdp_window", "stdp_step", "pair_weight_change",
-           "PatternTask", "PatternInput", "make_pattern_input",
-           "PatternNeuron", "PatternRun", "run_pattern_learning", "selectivity"]
+           "PatternTask", "PatternInput", "make_pattern_input", "PATTERN_LIF",
+           "PatternNeuron", "PatternMembrane", "PatternRun", "run_pattern_learning",
+           "selectivity"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,7 +189,7 @@ def make_pattern_input(task: PatternTask, rng: np.random.Generator) -> PatternIn
     steps = int(round(task.duration_ms / task.dt))
     seg = int(round(task.pattern_ms / task.dt))
     n = task.n_afferents
-    p = task.rate_hz * task.dt * 1e-3  # spike probability per step
+    p = task.rate_hz * task.dt / 1000.0  # spike probability per step (Hz x ms / 1000)
     spikes = rng.random((steps, n)) < p
     carriers = np.sort(rng.choice(n, size=int(round(task.pattern_fraction * n)),
                                   replace=False))
@@ -205,39 +212,125 @@ def make_pattern_input(task: PatternTask, rng: np.random.Generator) -> PatternIn
         block[np.clip(t_idx + shift, 0, seg - 1), a_idx] = True
         spikes[start:start + seg, carriers] = block
     if task.noise_hz > 0:
-        spikes |= rng.random((steps, n)) < task.noise_hz * task.dt * 1e-3
+        spikes |= rng.random((steps, n)) < task.noise_hz * task.dt / 1000.0
     return PatternInput(spikes=spikes, pattern_afferents=carriers, onsets=onsets,
                         in_pattern=in_pattern, pattern_steps=seg)
 
 
+#: The LIF of the pattern neuron (ms, mV, MOhm): Masquelier et al.'s membrane time constant
+#: ``tau_m = 10 ms``, rest and reset at -70 mV, a 10 ms refractory period. The threshold, 22 mV
+#: above rest (220 peak PSPs of :attr:`PatternNeuron.psp_mv` = 0.1 mV), makes the initial,
+#: unselective firing moderate (about 50 Hz): much lower and potentiation runs away, much
+#: higher and depression silences the neuron before it has seen the pattern often enough.
+PATTERN_LIF = LIF(tau_m=10.0, r_m=10.0, v_rest=-70.0, v_th=-48.0, v_reset=-70.0, t_ref=10.0)
+
+
 @dataclass(frozen=True, kw_only=True)
 class PatternNeuron:
-    """The learning neuron: a LIF neuron with exponential synaptic currents.
+    """The learning neuron: one :class:`~neurosim.neurons.lif.LIF` (``lif``, ms and mV) whose
+    afferents all excite it through exponential current synapses of time constant ``tau_s``
+    (ms).
 
-    The potential is the spike-response form of Masquelier et al. 2008 (times in ms,
-    potential in arbitrary units of the threshold): each input spike through weight ``w``
-    adds ``w * K * (exp(-t / tau_m) - exp(-t / tau_s))``, ``K`` normalising the peak of
-    that post-synaptic potential to ``w``. The neuron fires when the potential reaches
-    ``threshold``, then is reset to 0 and held there for ``refractory_ms``.
+    A presynaptic spike through weight ``w`` (dimensionless, in ``[w_min, w_max]`` of the
+    rule) raises the synaptic current by ``w q`` (nA), which then decays as
+    ``exp(-t / tau_s)``; through the LIF's ``tau_m dv/dt = -(v - v_rest) + r_m I`` it gives
+    the post-synaptic potential ``w psp_mv K (exp(-t / tau_m) - exp(-t / tau_s))`` (mV) of
+    Masquelier et al. 2008, with ``K`` (:attr:`psp_scale`) normalising its peak to
+    ``w psp_mv``, hence ``q = psp_mv K (tau_m - tau_s) / (r_m tau_s)`` (:attr:`q_na`).
+    Threshold, reset and refractory period are the LIF's (``v >= v_th``; ``v <- v_reset``
+    or by subtraction; held for ``t_ref``); the synaptic current keeps flowing while the
+    neuron is refractory. The membrane is stepped by :class:`PatternMembrane`.
     """
 
-    tau_m: float = 10.0
+    lif: LIF = PATTERN_LIF
     tau_s: float = 2.5
-    threshold: float = 125.0
-    refractory_ms: float = 5.0
+    psp_mv: float = 0.1
     w_init: float = 0.475
+
+    def __post_init__(self):
+        if type(self.lif) is not LIF:
+            raise ValueError(f"lif: must be a neurosim.neurons.lif.LIF, got {self.lif!r}")
+        if self.lif.interpolate:
+            raise ValueError("lif: interpolate: the pattern neuron counts refractoriness in "
+                             "whole steps (interpolate = false)")
+        for name in ("tau_s", "psp_mv"):
+            value = getattr(self, name)
+            if not value > 0:
+                raise ValueError(f"{name}: must be > 0, got {value!r}")
+        if self.tau_s == self.lif.tau_m:
+            raise ValueError(f"tau_s: must differ from the LIF's tau_m ({self.lif.tau_m} ms)")
 
     @property
     def psp_scale(self) -> float:
-        """``K``: ``1 / max_t (exp(-t / tau_m) - exp(-t / tau_s))``."""
-        t_peak = np.log(self.tau_m / self.tau_s) * self.tau_m * self.tau_s / (
-            self.tau_m - self.tau_s)
-        return float(1.0 / (np.exp(-t_peak / self.tau_m) - np.exp(-t_peak / self.tau_s)))
+        """``K``: ``1 / max_t (exp(-t / tau_m) - exp(-t / tau_s))`` (dimensionless)."""
+        tau_m, tau_s = self.lif.tau_m, self.tau_s
+        t_peak = np.log(tau_m / tau_s) * tau_m * tau_s / (tau_m - tau_s)
+        return float(1.0 / (np.exp(-t_peak / tau_m) - np.exp(-t_peak / tau_s)))
+
+    @property
+    def q_na(self) -> float:
+        """Jump of the synaptic current (nA) per input spike through weight 1."""
+        lif = self.lif
+        return self.psp_mv * self.psp_scale * (lif.tau_m - self.tau_s) / (lif.r_m * self.tau_s)
+
+
+class PatternMembrane:
+    """The pattern neuron's membrane stepped at ``dt`` ms: the only place its LIF equations run.
+
+    State: the potential ``v`` (mV, starts at ``v_rest``), the summed synaptic current ``s``
+    (nA) and the refractory counter. Every quantity comes from the :class:`LIF` instance and
+    its closed forms (:mod:`neurosim.neurons.lif`), in the engine's order within a step:
+
+    1. the refractory counter counts down; while it is above 0, ``v`` is held;
+    2. otherwise ``v <- v_rest + (v - v_rest) exp(-dt / tau_m) + r_m A s``, the exact solution
+       over the step (no external current; ``r_m A`` is :meth:`LIF.current_coefficient`,
+       ``A = tau_s / (tau_s - tau_m) (exp(-dt / tau_s) - exp(-dt / tau_m))``);
+    3. ``s <- s exp(-dt / tau_s)``;
+    4. a spike when ``v >= v_th`` (and not refractory): ``v <- v_reset`` (or ``v - (v_th -
+       v_reset)`` with ``reset = "subtract"``), and the neuron is held for the next
+       ``round(t_ref / dt) - 1`` steps (the LIF's rule);
+    5. this step's input spikes add their current, ``s <- s + q sum(w)``: they move ``v``
+       from the next step on.
+    """
+
+    def __init__(self, neuron: PatternNeuron, dt: float):
+        lif = neuron.lif
+        lif.check_dt(dt)
+        par = lif.param_values(dt)
+        self.v_rest, self.v_th, self.v_reset = lif.v_rest, lif.v_th, lif.v_reset
+        self.subtract = lif.reset == "subtract"
+        self.decay = par["decay"]                               # exp(-dt / tau_m)
+        self.ref_steps = int(par["ref_steps"])                  # round(t_ref / dt)
+        self.coef = lif.current_coefficient(neuron.tau_s, dt)   # r_m A (mV per nA)
+        self.s_decay = float(np.exp(-dt / neuron.tau_s))
+        self.q = neuron.q_na
+        self.v = lif.v_initial
+        self.s = 0.0
+        self.refractory = 0
+
+    def step(self, w_sum: float) -> bool:
+        """Advance one step; ``w_sum``: summed weight of this step's input spikes. Returns
+        whether the neuron fired (``v`` is then already reset)."""
+        if self.refractory > 0:
+            self.refractory -= 1
+        free = self.refractory == 0
+        if free:
+            self.v = self.v_rest + (self.v - self.v_rest) * self.decay + self.coef * self.s
+        self.s *= self.s_decay
+        fired = free and self.v >= self.v_th
+        if fired:
+            self.v = self.v - (self.v_th - self.v_reset) if self.subtract else self.v_reset
+            self.refractory = self.ref_steps
+        self.s += self.q * w_sum
+        return fired
 
 
 @dataclass(frozen=True)
 class PatternRun:
-    """Output of :func:`run_pattern_learning` (times in ms)."""
+    """Output of :func:`run_pattern_learning`: output spike steps (times ``step * dt`` ms),
+    final weights, weight snapshots and their steps, the potential (mV) over the first and the
+    last ``window_steps`` steps (a spike is drawn as a sample at ``v_th``), the step ``dt``
+    (ms)."""
 
     spike_steps: np.ndarray
     weights: np.ndarray
@@ -254,17 +347,16 @@ def run_pattern_learning(inputs: PatternInput, neuron: PatternNeuron, rule: Stdp
                          record_ms: float = 1000.0, snapshots: int = 50) -> PatternRun:
     """Simulate the neuron on ``inputs`` with STDP (``learn=False``: frozen weights).
 
-    Clock-driven with exact exponential decay at step ``dt`` ms; the potential is recorded
-    over the first and last ``record_ms``; the weights ``snapshots`` times.
+    Clock-driven at step ``dt`` ms (the step of ``inputs``): each step the membrane
+    (:class:`PatternMembrane`) advances, then :func:`stdp_step` applies the step's input
+    and output spikes to the weights. The potential is recorded over the first and last
+    ``record_ms`` ms; the weights ``snapshots`` times.
     """
     spikes = inputs.spikes
     steps, n = spikes.shape
     w = np.full(n, neuron.w_init) if weights is None else np.array(weights, dtype=np.float64)
-    k = neuron.psp_scale
-    dm, ds = np.exp(-dt / neuron.tau_m), np.exp(-dt / neuron.tau_s)
-    a = b = 0.0  # the two exponentials of the potential: v = a - b
-    refr = int(round(neuron.refractory_ms / dt))
-    hold = 0
+    membrane = PatternMembrane(neuron, dt)
+    v_th = neuron.lif.v_th
     state = StdpState.zeros(n)
     rec = min(int(round(record_ms / dt)), steps)
     v_start, v_end = np.zeros(rec), np.zeros(rec)
@@ -273,23 +365,14 @@ def run_pattern_learning(inputs: PatternInput, neuron: PatternNeuron, rule: Stdp
     out = []
     for t in range(steps):
         pre = spikes[t]
-        drive = k * w[pre].sum()
-        a = a * dm + drive
-        b = b * ds + drive
-        fired = False
-        if hold > 0:
-            hold -= 1
-            a = b = 0.0
-        elif a - b >= neuron.threshold:
-            fired = True
+        fired = membrane.step(float(w[pre].sum()))
+        if fired:
             out.append(t)
-            a = b = 0.0
-            hold = refr
-        v = a - b
+        v = v_th if fired else membrane.v
         if t < rec:
-            v_start[t] = v if not fired else neuron.threshold
+            v_start[t] = v
         if t >= steps - rec:
-            v_end[t - (steps - rec)] = v if not fired else neuron.threshold
+            v_end[t - (steps - rec)] = v
         if learn:
             stdp_step(w, state, pre, fired, rule, dt)
         if t in snap_at:

@@ -174,7 +174,11 @@ def stdp_window_figure(path, fine, closed, delays, simulated, rule) -> Path:
 
 def stdp_pattern_figure(path, inputs, result, neuron, carriers, latencies, dt,
                         measure_steps) -> Path:
-    """Pattern learning: input, potential before/after, selectivity, latency, weights."""
+    """Pattern learning: input, potential before/after, selectivity, latency, weights.
+
+    ``neuron`` is a :class:`~neurosim.learning.stdp.PatternNeuron` (its LIF gives the threshold
+    and reset in mV); times in ms (``dt`` the step).
+    """
     steps = inputs.spikes.shape[0]
     seg = inputs.pattern_steps
     fig = plt.figure(figsize=(12, 10))
@@ -202,7 +206,7 @@ def stdp_pattern_figure(path, inputs, result, neuron, carriers, latencies, dt,
     ax.hist(result.weights[~carriers], bins=bins, alpha=0.7, color="gray",
             label="other afferents")
     ax.set_yscale("log")
-    ax.set_xlabel("synaptic weight after learning (weight units, initial 0.475)")
+    ax.set_xlabel(f"synaptic weight after learning (weight units, initial {neuron.w_init:g})")
     ax.set_ylabel("number of synapses")
     ax.set_title("weights: STDP keeps a subset of pattern synapses")
     ax.legend(fontsize=8)
@@ -215,13 +219,14 @@ def stdp_pattern_figure(path, inputs, result, neuron, carriers, latencies, dt,
         ax = fig.add_subplot(gs[1, col_i])
         tt = np.arange(rec) * dt
         ax.plot(tt, v, color="k", lw=0.7, label="membrane potential")
-        ax.axhline(neuron.threshold, color="tab:red", ls="--", lw=1, label="threshold")
+        ax.axhline(neuron.lif.v_th, color="tab:red", ls="--", lw=1,
+                   label=f"threshold v_th = {neuron.lif.v_th:g} mV")
         _shade(ax, inputs.onsets, seg, t0, t0 + rec, dt, label="pattern segment")
         ax.set_xlabel(f"time from {t0 * dt / 1000:g} s (ms)")
-        ax.set_ylabel("potential (arbitrary units)")
+        ax.set_ylabel("membrane potential v (mV)")
         ax.set_title(f"{title}: " + ("fires at random" if col_i == 0 else
                                      "fires inside the pattern"))
-        ax.set_ylim(bottom=min(0, v.min()))
+        ax.set_ylim(bottom=min(neuron.lif.v_reset, v.min()) - 1.0)
         ax.legend(fontsize=8, loc="lower left", framealpha=0.95)
 
     # (e) selectivity over time

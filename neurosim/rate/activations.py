@@ -10,15 +10,18 @@ dtype of ``z`` (float32 in training, float64 in gradient checks).
 - ``identity``: ``f' = 1``.
 - ``softmax`` (over the last axis): ``dz_i = a_i (da_i - sum_j a_j da_j)``. With the
   cross-entropy loss the trainer fuses the two (``dL/dz = p - y``), see :mod:`.losses`.
-- ``lif``: the LIF rate curve of :func:`neurosim.specs.activations.lif_rate` (Hz), exact in the
-  forward pass so that a trained network's rates equal the spec's closed form. Its exact
-  derivative ``dr/dj = r^2 tau_rc / (j (j - 1))`` is infinite at the threshold ``j = 1``, so the
-  backward pass uses the *soft-LIF* derivative of Hunsberger & Eliasmith (2015): the rate curve
-  with ``j - 1`` replaced by the softplus ``p = s ln(1 + exp((j - 1) / s))``, ``s =``
-  :data:`SOFT_LIF_SIGMA`::
+- ``lif``: the rate curve (Hz) of :data:`neurosim.neurons.lif.LIF_LAYER`,
+  ``r(j) = 1000 / (t_ref + tau_m ln(1 + 1 / (j - 1)))`` for ``j > 1``, else 0, with
+  ``tau_m = 20 ms`` and ``t_ref = 2 ms`` (LIF_LAYER's fields, in ms; the 1000 turns the
+  interval in ms into Hz). The forward pass is ``LIF_LAYER.rate`` itself (cast back to the
+  dtype of ``z``), so a trained network's rates equal the model's closed form. Its exact
+  derivative ``dr/dj = r^2 tau_m / (1000 j (j - 1))`` is infinite at the threshold ``j = 1``,
+  so the backward pass uses the *soft-LIF* derivative of Hunsberger & Eliasmith (2015): the
+  rate curve with ``j - 1`` replaced by the softplus ``p = s ln(1 + exp((j - 1) / s))``,
+  ``s =`` :data:`SOFT_LIF_SIGMA`::
 
-      dr/dj = r_s(p)^2 tau_rc / (p (p + 1)) * sigmoid((j - 1) / s),
-      r_s(p) = 1 / (tau_ref + tau_rc ln(1 + 1 / p)).
+      dr/dj = r_s(p)^2 tau_m / (1000 p (p + 1)) * sigmoid((j - 1) / s),
+      r_s(p) = 1000 / (t_ref + tau_m ln(1 + 1 / p))      (Hz; tau_m, t_ref in ms).
 
   Above threshold by a few ``s`` it equals the exact derivative to float precision; below
   threshold it is small but non-zero, so silent units still learn.
@@ -28,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..specs.activations import LIF_TAU_RC, LIF_TAU_REF
+from ..neurons.lif import LIF_LAYER
 
 __all__ = ["ACTIVATION_OPS", "SOFT_LIF_SIGMA", "soft_lif_rate", "soft_lif_derivative"]
 
@@ -82,28 +85,32 @@ def _softmax_back(z, a, da):
 
 
 def _lif(z):
-    out = np.zeros_like(z)
-    above = z > 1
-    out[above] = 1 / (LIF_TAU_REF + LIF_TAU_RC * np.log1p(1 / (z[above] - 1)))
-    return out
+    return LIF_LAYER.rate(z).astype(z.dtype, copy=False)
+
+
+def _soft_rate(p):
+    """``r_s(p) = 1000 / (t_ref + tau_m ln(1 + 1 / p))`` (Hz) with LIF_LAYER's ``tau_m`` and
+    ``t_ref`` (ms)."""
+    return 1000.0 / (LIF_LAYER.t_ref + LIF_LAYER.tau_m * np.log1p(1 / p))
 
 
 def soft_lif_rate(j, sigma: float = SOFT_LIF_SIGMA):
     """Soft-LIF rate (Hz): the LIF curve with ``j - 1`` replaced by a softplus of width sigma."""
     j = np.asarray(j)
-    p = sigma * np.logaddexp(0, (j - 1) / sigma)
-    return 1 / (LIF_TAU_REF + LIF_TAU_RC * np.log1p(1 / p))
+    return _soft_rate(sigma * np.logaddexp(0, (j - 1) / sigma))
 
 
 def soft_lif_derivative(j, sigma: float = SOFT_LIF_SIGMA):
-    """``d soft_lif_rate / dj`` (Hz per unit current), the surrogate derivative of ``lif``."""
+    """``d soft_lif_rate / dj`` (Hz per unit current), the surrogate derivative of ``lif``:
+    ``r_s(p)^2 tau_m / (1000 p (p + 1)) * sigmoid((j - 1) / sigma)`` (``tau_m`` in ms)."""
     j = np.asarray(j)
     x = (j - 1) / sigma
     p = sigma * np.logaddexp(0, x)
     p = np.maximum(p, np.finfo(j.dtype if j.dtype.kind == "f" else np.float64).tiny)
-    r = 1 / (LIF_TAU_REF + LIF_TAU_RC * np.log1p(1 / p))
+    r = _soft_rate(p)
     sig = 0.5 * (1 + np.tanh(0.5 * x))  # logistic(x), overflow-free
-    return (r * r * LIF_TAU_RC / (p * (p + 1)) * sig).astype(j.dtype, copy=False)
+    return (r * r * (LIF_LAYER.tau_m / 1000.0) / (p * (p + 1)) * sig).astype(j.dtype,
+                                                                          copy=False)
 
 
 def _lif_back(z, a, da):

@@ -2,19 +2,21 @@
 
 A classic neuron computes ``a = f(W x + b)``. Each activation named here carries its closed-form
 rate function ``f`` (NumPy, used as the definition the rate mode is tested against) and, where
-one exists, the name of its *spiking twin*: the spiking neuron whose firing rate under a
-constant input current ``J`` equals ``f(J)``:
+one exists, its *spiking twin*: the neuron model (:mod:`neurosim.neurons`) whose firing rate
+under a constant input current ``J`` equals ``f(J)``:
 
-- ``relu``: ``f(J) = max(J, 0)``. Twin: the integrate-and-fire neuron with threshold 1 and reset
-  by subtraction, whose rate is ``max(J, 0) / v_th`` spikes per step (exactly, in the limit of
-  many steps).
+- ``relu``: ``f(J) = max(J, 0)``. Twin: :data:`~neurosim.neurons.if_.IF_LAYER`, the
+  integrate-and-fire neuron with threshold 1 and reset by subtraction, whose rate at
+  ``dt = 1 ms`` is ``max(J, 0)`` spikes per step (exactly, in the limit of many steps).
 - ``identity``: ``f(J) = J``. Twin: a non-spiking integrator (the membrane potential itself is
   read out); allowed only as an output layer in spiking mode.
 - ``softmax``: ``f(J)_i = exp(J_i) / sum_j exp(J_j)``. Monotone in each ``J_i``, so the arg-max
   is unchanged when the spiking net reads out the IF neurons' spike counts or potentials.
-- ``lif``: the LIF rate curve (Nengo's normalisation, ``v_th = 1``, ``R = 1``):
-  ``f(J) = 1 / (tau_ref + tau_rc * ln(1 + 1 / (J - 1)))`` for ``J > 1``, else 0, in spikes per
-  second with ``tau_rc`` and ``tau_ref`` in seconds. Twin: LIF.
+  Twin: ``IF_LAYER``.
+- ``lif``: the rate curve (Hz) of :data:`~neurosim.neurons.lif.LIF_LAYER` (Nengo's
+  normalisation: ``v_th = 1``, ``v_reset = 0``, ``r_m = 1``, ``tau_m = 20 ms``,
+  ``t_ref = 2 ms``): ``f(J) = 1000 / (t_ref + tau_m ln(1 + 1 / (J - 1)))`` for ``J > 1``,
+  else 0, with ``t_ref`` and ``tau_m`` in ms. Twin: ``LIF_LAYER``.
 - ``sigmoid``, ``tanh``: no spiking twin (negative outputs, or a saturating non-linearity that a
   single spiking neuron's rate does not reproduce); asking them to spike is an error.
 """
@@ -25,23 +27,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Activation", "ACTIVATIONS", "get_activation", "lif_rate"]
+from ..neurons.base import NeuronModel
+from ..neurons.if_ import IF_LAYER
+from ..neurons.lif import LIF_LAYER
 
-#: Default LIF time constants of the ``lif`` rate curve, in seconds (Nengo's defaults).
-LIF_TAU_RC = 0.02
-LIF_TAU_REF = 0.002
+__all__ = ["Activation", "ACTIVATIONS", "get_activation", "lif_rate", "LIF_TAU_M", "LIF_T_REF"]
+
+#: Time constants of the ``lif`` rate curve, in ms: LIF_LAYER's membrane time constant
+#: ``tau_m`` (20 ms) and refractory period ``t_ref`` (2 ms).
+LIF_TAU_M: float = LIF_LAYER.tau_m
+LIF_T_REF: float = LIF_LAYER.t_ref
 
 
-def lif_rate(j: np.ndarray, tau_rc: float = LIF_TAU_RC, tau_ref: float = LIF_TAU_REF) -> np.ndarray:
-    """LIF firing rate (Hz) for a normalised input current ``j`` (threshold 1, reset 0).
-
-    ``r = 1 / (tau_ref + tau_rc * ln(1 + 1 / (j - 1)))`` for ``j > 1``, else 0.
-    """
-    j = np.asarray(j, dtype=np.float64)
-    out = np.zeros_like(j)
-    above = j > 1.0
-    out[above] = 1.0 / (tau_ref + tau_rc * np.log1p(1.0 / (j[above] - 1.0)))
-    return out
+def lif_rate(j) -> np.ndarray:
+    """Rate (Hz) of the ``lif`` activation for a normalised input current ``j``:
+    ``LIF_LAYER.rate(j)``, ``1000 / (t_ref + tau_m ln(1 + 1 / (j - 1)))`` for ``j > 1``, else 0
+    (``tau_m = 20 ms``, ``t_ref = 2 ms``)."""
+    return LIF_LAYER.rate(j)
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -53,14 +55,30 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Activation:
-    """One activation: its name, closed-form rate function and spiking twin (or ``None``)."""
+    """One activation: its name, closed-form rate function and spiking twin.
+
+    ``twin``: the neuron model whose rate under constant drive is this activation
+    (:data:`~neurosim.neurons.if_.IF_LAYER`, :data:`~neurosim.neurons.lif.LIF_LAYER`), or
+    ``None``; ``integrator``: instead of spiking, the membrane potential of a non-spiking
+    integrator is read out (``identity``, output layers only).
+    """
 
     name: str
-    spiking_twin: str | None
+    twin: NeuronModel | None
     description: str
+    integrator: bool = False
+
+    @property
+    def spiking_twin(self) -> str | None:
+        """The twin by name: its neuron model's kind (``"if"``, ``"lif"``), ``"integrator"``,
+        or ``None``."""
+        if self.twin is not None:
+            return self.twin.kind
+        return "integrator" if self.integrator else None
 
     def rate(self, x: np.ndarray) -> np.ndarray:
-        """The closed-form activation ``f(x)``, the definition the rate mode is tested against."""
+        """The closed-form activation ``f(x)``, the definition the rate mode is tested against
+        (``lif``: Hz)."""
         x = np.asarray(x, dtype=np.float64)
         if self.name == "relu":
             return np.maximum(x, 0.0)
@@ -73,17 +91,17 @@ class Activation:
         if self.name == "softmax":
             return _softmax(x)
         if self.name == "lif":
-            return lif_rate(x)
+            return LIF_LAYER.rate(x)
         raise AssertionError(self.name)  # every registered name is handled above
 
 
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
-        Activation("relu", "if", "rectified linear unit, max(x, 0)"),
-        Activation("identity", "integrator", "linear, f(x) = x"),
-        Activation("softmax", "if", "normalised exponential (output layer)"),
-        Activation("lif", "lif", "LIF rate curve (Hz), threshold 1"),
+        Activation("relu", IF_LAYER, "rectified linear unit, max(x, 0)"),
+        Activation("identity", None, "linear, f(x) = x", integrator=True),
+        Activation("softmax", IF_LAYER, "normalised exponential (output layer)"),
+        Activation("lif", LIF_LAYER, "LIF rate curve (Hz), threshold 1"),
         Activation("sigmoid", None, "logistic 1 / (1 + exp(-x))"),
         Activation("tanh", None, "hyperbolic tangent"),
     )
