@@ -220,6 +220,54 @@ def _step_uniform(p, model, state, row, spikes, n_spk, c0, c1):
 
 
 @numba.njit(**INLINE)
+def _step_uniform_conductance(p, model, state, row, spikes, n_spk):
+    """Homogeneous population with conductances held over the step (exponential Euler, one
+    exp per neuron, as COBA): parameters read once; channel decay and the threshold scan in
+    loops of their own."""
+    start = model.pop[p, POP_START]
+    end = model.pop[p, POP_END]
+    par = model.par
+    tau_m = par[TAU_M, start]
+    r_m = par[R_M, start]
+    v_rest = par[V_REST, start]
+    v_th = par[V_TH, start]
+    subtract = par[SUBTRACT, start] > 0.0
+    v_reset = par[V_RESET, start]
+    n_ref = np.int32(par[REF_STEPS, start])
+    w_decay = par[W_DECAY, start]
+    b = par[B, start]
+    alif = b != 0.0 or w_decay != 1.0
+    dt = model.dt
+    xv = state.x[ROW_V, start:end]
+    xw = state.x[ROW_W, start:end]
+    rc = state.refc[start:end]
+    drive = model.drive[row, start:end]
+    for j in range(end - start):
+        r = rc[j]
+        if r > 0:
+            r -= 1
+            rc[j] = r
+        if r > 0:
+            continue
+        cur, g, ge = channel_inputs(model, state, start + j)
+        g_tot = 1.0 + r_m * g
+        v_inf = (v_rest + r_m * (drive[j] - xw[j] + cur + ge)) / g_tot
+        xv[j] = v_inf + (xv[j] - v_inf) * math.exp(-dt * g_tot / tau_m)
+    decay_channels(model, state, start, end)
+    if alif:
+        for j in range(end - start):
+            xw[j] *= w_decay
+    for j in range(end - start):
+        if xv[j] >= v_th and rc[j] == 0:
+            xv[j] = xv[j] - (v_th - v_reset) if subtract else v_reset
+            xw[j] += b
+            rc[j] = n_ref
+            spikes[n_spk] = start + j
+            n_spk += 1
+    return n_spk
+
+
+@numba.njit(**INLINE)
 def _step_general(p, model, state, row, spikes, n_spk):
     """Any LIF/ALIF population: per-neuron parameters, conductances, adaptation,
     interpolated refractoriness."""
@@ -302,8 +350,10 @@ def step(p, model, state, row, spikes, n_spk):
     start = model.pop[p, POP_START]
     flags = model.pop[p, POP_FLAGS]
     par = model.par
-    if (flags & FLAG_UNIFORM) != 0 and (flags & FLAG_CONDUCTANCE) == 0 \
-            and par[INTERP, start] == 0.0 and par[B, start] == 0.0:
+    uniform = (flags & FLAG_UNIFORM) != 0 and par[INTERP, start] == 0.0
+    if uniform and (flags & FLAG_CONDUCTANCE) != 0:
+        return _step_uniform_conductance(p, model, state, row, spikes, n_spk)
+    if uniform and par[B, start] == 0.0:
         n_cur = 0
         c0 = 0
         c1 = 0
