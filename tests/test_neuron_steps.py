@@ -328,8 +328,11 @@ def test_landing_on_the_threshold_is_a_spike(kind):
         for thr, fires in ((landing, True), (np.nextafter(landing, np.inf), False)):
             par = model.par.copy()
             par[slot] = thr
+            # a threshold per neuron: the populations are no longer uniform
+            pop = model.pop.copy()
+            pop[:, POP_FLAGS] &= ~FLAG_UNIFORM
             s = copy_state(state)
-            spikes = run_step(fn, model._replace(par=par), s, 0)
+            spikes = run_step(fn, model._replace(par=par, pop=pop), s, 0)
             want = np.arange(landing.size) if fires else np.zeros(0, np.int64)
             np.testing.assert_array_equal(spikes, want, err_msg=f"{kind} {fn.__name__}")
 

@@ -5,13 +5,14 @@ general engine run one graph to the same spikes."""
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
-import toy_qif  # noqa: F401  (registers "qif": the one registration line is in that module)
 
 from neurosim.builder.params import init_params
 from neurosim.convert import convert
-from neurosim.neurons import NEURON_MODELS
+from neurosim.neurons import NEURON_MODELS, load_models
 from neurosim.rate import network as rate_net
 from neurosim.specs import Dense, Network, loads_model
 from neurosim.spike.layered import run_spiking
@@ -24,7 +25,18 @@ DRIVES = {"if": [0.2, 1.0, 3.0], "lif": [1.6, 2.0, 4.0], "mcculloch_pitts": [1.0
 DT = {"mcculloch_pitts": 1.0}
 
 
-@pytest.mark.parametrize("kind", sorted(NEURON_MODELS))
+@pytest.fixture(autouse=True)
+def toy_registered():
+    """The toy model is registered while these tests run (importing tests/toy_qif.py runs its
+    one registration line), and only then, so other tests see the package's own registry."""
+    import toy_qif
+
+    importlib.reload(toy_qif)  # the registration runs on import
+    yield toy_qif.QIF
+    NEURON_MODELS.pop("qif", None)
+
+
+@pytest.mark.parametrize("kind", sorted(load_models()) + ["qif"])
 def test_simulated_rate_equals_rate_function(kind):
     """The signature test of a neuron model, over the whole registry: under constant drive its
     simulated rate equals its closed-form rate function (within the spikes lost to a finite

@@ -17,31 +17,42 @@ Adding a model takes one module and one registration:
    where they differ from the defaults, ``SLOT_THRESHOLD`` (the slot compared with ``v``,
    default ``"v_th"``) and ``RECORD_ROWS`` (recordable variables not in the row of their
    name, as McCulloch-Pitts ``v``);
-2. its import line below, which runs the registration.
+2. its module name in :data:`BUILTIN` below (imported, and so registered, on first use).
 
 ``tests/test_neuron_steps.py`` then checks the step against its twin, since it iterates the
 registry.
 """
 
-# Imported in this order, the models register in it: the order of NEURON_MODELS and of the
-# names listed in error messages.
-# isort: off
-from .base import (
-    NEURON_MODELS,
-    RESETS,
-    NeuronModel,
-    get_neuron_model,
-    neuron_from_table,
-    register,
-)
-from .if_ import IF, IF_LAYER
-from .lif import LIF, LIF_LAYER, AdaptiveLIF
-from .izhikevich import IZHIKEVICH_PRESETS, Izhikevich
-from .adex import AdEx
-from .hh import HH_INTEGRATORS, HodgkinHuxley
-from .mcculloch_pitts import McCullochPitts
-# isort: on
+# The model modules compile their steps with Numba, so they are imported on first use (a
+# registry lookup, or any of their names from this package): ``import neurosim`` stays light.
+from .base import RESETS, NeuronModel, load_models, neuron_from_table, register  # noqa: I001
+from .base import get_neuron_model
+
+#: The built-in models, imported in this order (the order of NEURON_MODELS and of the names
+#: listed in error messages). A new built-in model adds its module here.
+BUILTIN = ("if_", "lif", "izhikevich", "adex", "hh", "mcculloch_pitts")
+
+_NAMES = {"IF": "if_", "IF_LAYER": "if_", "LIF": "lif", "LIF_LAYER": "lif",
+          "AdaptiveLIF": "lif", "Izhikevich": "izhikevich", "IZHIKEVICH_PRESETS": "izhikevich",
+          "AdEx": "adex", "HodgkinHuxley": "hh", "HH_INTEGRATORS": "hh",
+          "McCullochPitts": "mcculloch_pitts"}
 
 __all__ = ["NeuronModel", "NEURON_MODELS", "register", "get_neuron_model", "neuron_from_table",
-           "RESETS", "HH_INTEGRATORS", "IZHIKEVICH_PRESETS", "IF", "IF_LAYER", "LIF",
-           "LIF_LAYER", "AdaptiveLIF", "Izhikevich", "AdEx", "HodgkinHuxley", "McCullochPitts"]
+           "load_models", "RESETS", "HH_INTEGRATORS", "IZHIKEVICH_PRESETS", "IF", "IF_LAYER",
+           "LIF", "LIF_LAYER", "AdaptiveLIF", "Izhikevich", "AdEx", "HodgkinHuxley",
+           "McCullochPitts", "BUILTIN"]
+
+
+def __getattr__(name: str):
+    import importlib
+
+    if name == "NEURON_MODELS":
+        from . import base
+
+        load_models()
+        return base.NEURON_MODELS
+    if name in _NAMES:
+        return getattr(importlib.import_module(f"{__name__}.{_NAMES[name]}"), name)
+    if name in BUILTIN:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -42,7 +42,7 @@ import numpy as np
 from ..errors import SpecError
 
 __all__ = ["NeuronModel", "NEURON_MODELS", "register", "get_neuron_model", "neuron_from_table",
-           "RESETS", "positive", "non_negative"]
+           "load_models", "RESETS", "positive", "non_negative"]
 
 RESETS = ("potential", "subtract")
 
@@ -165,8 +165,22 @@ def register(cls: type[NeuronModel]) -> type[NeuronModel]:
     return cls
 
 
+def load_models() -> dict[str, type[NeuronModel]]:
+    """Import the built-in model modules (``neurosim.neurons.BUILTIN``), which register
+    themselves; the registry."""
+    import importlib
+
+    from . import BUILTIN
+
+    for name in BUILTIN:
+        importlib.import_module(f"{__package__}.{name}")
+    return NEURON_MODELS
+
+
 def get_neuron_model(kind: str, prefix: str = "") -> type[NeuronModel]:
     """The class registered as ``kind``; a :class:`SpecError` listing the known ones if none."""
+    if kind not in NEURON_MODELS:
+        load_models()
     try:
         return NEURON_MODELS[kind]
     except (KeyError, TypeError):

@@ -28,22 +28,34 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..neurons.base import NeuronModel
-from ..neurons.if_ import IF_LAYER
-from ..neurons.lif import LIF_LAYER
 
-__all__ = ["Activation", "ACTIVATIONS", "get_activation", "lif_rate", "LIF_TAU_M", "LIF_T_REF"]
+# also LIF_TAU_M and LIF_T_REF (ms), resolved on first use
+__all__ = ["Activation", "ACTIVATIONS", "get_activation", "lif_rate"]
 
-#: Time constants of the ``lif`` rate curve, in ms: LIF_LAYER's membrane time constant
-#: ``tau_m`` (20 ms) and refractory period ``t_ref`` (2 ms).
-LIF_TAU_M: float = LIF_LAYER.tau_m
-LIF_T_REF: float = LIF_LAYER.t_ref
+
+def _layer_model(name: str) -> NeuronModel:
+    """``IF_LAYER`` or ``LIF_LAYER`` of :mod:`neurosim.neurons` (imported on first use: the
+    model modules load Numba, and a spec needs them only to spike or to use a rate curve)."""
+    from .. import neurons
+
+    return getattr(neurons, name)
+
+
+def __getattr__(name: str):
+    # Time constants of the ``lif`` rate curve, in ms: LIF_LAYER's membrane time constant
+    # ``tau_m`` (20 ms) and refractory period ``t_ref`` (2 ms).
+    if name == "LIF_TAU_M":
+        return _layer_model("LIF_LAYER").tau_m
+    if name == "LIF_T_REF":
+        return _layer_model("LIF_LAYER").t_ref
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def lif_rate(j) -> np.ndarray:
     """Rate (Hz) of the ``lif`` activation for a normalised input current ``j``:
     ``LIF_LAYER.rate(j)``, ``1000 / (t_ref + tau_m ln(1 + 1 / (j - 1)))`` for ``j > 1``, else 0
     (``tau_m = 20 ms``, ``t_ref = 2 ms``)."""
-    return LIF_LAYER.rate(j)
+    return _layer_model("LIF_LAYER").rate(j)
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -57,23 +69,28 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 class Activation:
     """One activation: its name, closed-form rate function and spiking twin.
 
-    ``twin``: the neuron model whose rate under constant drive is this activation
+    ``twin`` (named by ``twin_name``): the neuron model whose rate under constant drive is
+    this activation
     (:data:`~neurosim.neurons.if_.IF_LAYER`, :data:`~neurosim.neurons.lif.LIF_LAYER`), or
     ``None``; ``integrator``: instead of spiking, the membrane potential of a non-spiking
     integrator is read out (``identity``, output layers only).
     """
 
     name: str
-    twin: NeuronModel | None
+    twin_name: str | None
     description: str
     integrator: bool = False
+
+    @property
+    def twin(self) -> NeuronModel | None:
+        return _layer_model(self.twin_name) if self.twin_name else None
 
     @property
     def spiking_twin(self) -> str | None:
         """The twin by name: its neuron model's kind (``"if"``, ``"lif"``), ``"integrator"``,
         or ``None``."""
-        if self.twin is not None:
-            return self.twin.kind
+        if self.twin_name is not None:
+            return {"IF_LAYER": "if", "LIF_LAYER": "lif"}[self.twin_name]
         return "integrator" if self.integrator else None
 
     def rate(self, x: np.ndarray) -> np.ndarray:
@@ -91,17 +108,17 @@ class Activation:
         if self.name == "softmax":
             return _softmax(x)
         if self.name == "lif":
-            return LIF_LAYER.rate(x)
+            return lif_rate(x)
         raise AssertionError(self.name)  # every registered name is handled above
 
 
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
-        Activation("relu", IF_LAYER, "rectified linear unit, max(x, 0)"),
+        Activation("relu", "IF_LAYER", "rectified linear unit, max(x, 0)"),
         Activation("identity", None, "linear, f(x) = x", integrator=True),
-        Activation("softmax", IF_LAYER, "normalised exponential (output layer)"),
-        Activation("lif", LIF_LAYER, "LIF rate curve (Hz), threshold 1"),
+        Activation("softmax", "IF_LAYER", "normalised exponential (output layer)"),
+        Activation("lif", "LIF_LAYER", "LIF rate curve (Hz), threshold 1"),
         Activation("sigmoid", None, "logistic 1 / (1 + exp(-x))"),
         Activation("tanh", None, "hyperbolic tangent"),
     )

@@ -42,7 +42,7 @@ import math
 from dataclasses import dataclass, field
 
 from ..errors import SpecError
-from .neurons import NeuronModel, neuron_from_table
+from ..neurons.base import NeuronModel, neuron_from_table
 from .synapses import Synapse, synapse_from_table
 
 __all__ = ["VInit", "Population", "Projection", "StateProbe", "Monitors", "Simulation",
