@@ -207,7 +207,7 @@ def test_loop_stops_before_overflow():
     from neurosim.kernels.dispatch import network_kernels
 
     built = build(_graph([Population(name="a", neuron=IF(), shape=(4,), drive=2.0)]))
-    run = network_kernels(built.steps, built.kinds).run_network
+    run = network_kernels(built.steps, built.kinds, built.same_step).run_network
     for fn in (run, reference.run_network_for(built.steps)):
         rec = L.Recorders(spike_mask=np.ones(4, np.uint8), spike_i=np.zeros(10, np.int32),
                           spike_t=np.zeros(10, np.int32), spike_count=np.zeros(1, np.int64),

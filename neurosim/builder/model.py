@@ -60,6 +60,11 @@ class Built:
         return tuple(sorted({int(k) for k in self.model.proj[:, L.PROJ_KIND]}))
 
     @property
+    def same_step(self) -> bool:
+        """Whether some projection delivers in the step its spikes were emitted (delay 0)."""
+        return bool(np.any(self.model.proj[:, L.PROJ_DELAY] == 0))
+
+    @property
     def dt(self) -> float:
         return float(self.model.dt)
 

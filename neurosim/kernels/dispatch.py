@@ -37,9 +37,11 @@ import numba
 
 from neurosim.kernels.config import INLINE, JIT
 from neurosim.kernels.layout import POP_END, POP_MODEL, POP_SPIKES, POP_START, POP_UPDATES
-from neurosim.kernels.layout import PROJ_DELAY, PROJ_KIND
-from neurosim.kernels.propagate import drain_ring, target_row
-from neurosim.kernels.recording import record_probes, record_spikes, source_spikes
+from neurosim.kernels.layout import CHAN_KIND, PROJ_CHANNEL, PROJ_DELAY, PROJ_KIND, ROW_V
+from neurosim.kernels.layout import SYN_DELTA
+from neurosim.kernels.propagate import drain_ring
+from neurosim.kernels.recording import count_pop_spikes, record_probes, record_spike_list
+from neurosim.kernels.recording import source_spikes
 {imports}
 
 
@@ -50,44 +52,38 @@ def neuron_step(p, model, state, row, spikes, n_spk):
     return n_spk
 
 
-@numba.njit(**INLINE)
-def deliver_due(model, state, spikes, a, b, step, delays):
-    for q in range(model.proj.shape[0]):
-        if (delays == 0) != (model.proj[q, PROJ_DELAY] == 0):
-            continue
-        kind = model.proj[q, PROJ_KIND]
-        target = target_row(model, state, q, step)
-{deliveries}
-
-
 @numba.njit(**JIT)
 def run_network(step0, n_steps, model, state, rec, spikes):
     n = state.x.shape[1]
     cap = rec.spike_i.shape[0]
+    n_slots = state.ring.shape[0]
     for s in range(n_steps):
         if rec.spike_count[0] + n > cap:
             return s
         step = step0 + s
-        record_probes(state, rec, s)
+        record_probes(state.x, state.syn, rec.probe_index, rec.probe_row, rec.probe_out, s)
         row = step if model.drive.shape[0] > 1 else 0
         n_spk = 0
         for p in range(model.pop.shape[0]):
             first = n_spk
-            if model.pop[p, POP_MODEL] < 0:
-                n_spk = source_spikes(p, model, row, spikes, n_spk)
-                if n_spk > first:
-                    deliver_due(model, state, spikes, first, n_spk, step, 0)
-                continue
-            n_spk = neuron_step(p, model, state, row, spikes, n_spk)
-            state.counters[model.pop[p, POP_UPDATES]] += (model.pop[p, POP_END]
-                                                         - model.pop[p, POP_START])
-            state.counters[model.pop[p, POP_SPIKES]] += n_spk - first
-            if n_spk > first:
-                deliver_due(model, state, spikes, first, n_spk, step, 0)
+            code = model.pop[p, POP_MODEL]
+            if code < 0:
+                n_spk = source_spikes(model.pop, model.drive[row], p, spikes, n_spk)
+            else:
+{dispatch}
+                state.counters[model.pop[p, POP_UPDATES]] += (model.pop[p, POP_END]
+                                                             - model.pop[p, POP_START])
+                state.counters[model.pop[p, POP_SPIKES]] += n_spk - first
+{same_step_block}
         if n_spk > 0:
-            record_spikes(model, rec, spikes, n_spk, step, s)
-            deliver_due(model, state, spikes, 0, n_spk, step, 1)
-        drain_ring(model, state, step)
+            record_spike_list(rec.spike_mask, rec.spike_i, rec.spike_t, rec.spike_count, spikes,
+                              n_spk, step)
+            count_pop_spikes(model.pop, rec.pop_counts, spikes, n_spk, s)
+            a = 0
+            b = n_spk
+            delayed = True
+{deliver_later}
+        drain_ring(model.chan, state.ring, state.x, state.syn, step)
     return n_steps
 '''
 
@@ -104,30 +100,61 @@ def cache_dir() -> Path:
 _LOADED: dict[tuple, object] = {}
 
 
-def _source(steps: tuple[tuple[str, str], ...], kinds: tuple[int, ...]) -> str:
+#: Delivery of ``spikes[a:b]`` through every projection of the delay class ``delayed`` (False:
+#: the same-step projections; True: the others, the delayed ones into their ring slot). It is
+#: written into the loop's body, not called: an inlined helper taking the records made every
+#: step measurably slower (reference counts of each array in them).
+DELIVER = """for q in range(model.proj.shape[0]):
+    d = model.proj[q, PROJ_DELAY]
+    if delayed == (d == 0):
+        continue
+    c = model.proj[q, PROJ_CHANNEL]
+    target = state.syn[c]
+    if d >= 2:
+        target = state.ring[(step + d - 1) % n_slots, c]
+    elif model.chan[c, CHAN_KIND] == SYN_DELTA:
+        target = state.x[ROW_V]
+    kind = model.proj[q, PROJ_KIND]
+{deliveries}"""
+
+
+def _indent(text: str, n: int) -> str:
+    return "\n".join(" " * n + line if line else line for line in text.splitlines())
+
+
+def _source(steps: tuple[tuple[str, str], ...], kinds: tuple[int, ...], same_step: bool) -> str:
     imports = "\n".join(f"from {mod} import {fn} as _step{k}" for k, (mod, fn) in
                         enumerate(steps))
     if kinds:
         imports += "\nfrom neurosim.kernels.propagate import " + ", ".join(
             f"deliver_{KIND_NAMES[k]}" for k in kinds)
     deliveries = "\n".join(
-        f"        {'if' if n == 0 else 'elif'} kind == {k}:\n"
-        f"            deliver_{KIND_NAMES[k]}(q, model, state, spikes, a, b, target)"
-        for n, k in enumerate(kinds)) or "        pass"
+        f"    {'if' if n == 0 else 'elif'} kind == {k}:\n"
+        f"        deliver_{KIND_NAMES[k]}(q, model, state, spikes, a, b, target)"
+        for n, k in enumerate(kinds)) or "    pass"
+    block = DELIVER.format(deliveries=deliveries)
     branches = "\n".join(
         f"    {'if' if k == 0 else 'elif'} code == {k}:\n"
         f"        return _step{k}(p, model, state, row, spikes, n_spk)"
         for k in range(len(steps))) or "    pass"
     names = ", ".join(f"{m}.{f}" for m, f in steps) or "no models"
-    return TEMPLATE.format(names=names, imports=imports, branches=branches,
-                           deliveries=deliveries)
+    same = ("            if n_spk > first:\n                a = first\n                b = n_spk\n"
+            "                delayed = False\n" + _indent(block, 16)) if same_step else ""
+    dispatch = "\n".join(
+        f"                {'if' if k == 0 else 'elif'} code == {k}:\n"
+        f"                    n_spk = _step{k}(p, model, state, row, spikes, n_spk)"
+        for k in range(len(steps))) or "                pass"
+    return TEMPLATE.format(names=names, imports=imports, branches=branches, dispatch=dispatch,
+                           same_step_block=same, deliver_later=_indent(block, 12))
 
 
-def network_kernels(steps: tuple[tuple[str, str], ...], kinds: tuple[int, ...]):
+def network_kernels(steps: tuple[tuple[str, str], ...], kinds: tuple[int, ...],
+                    same_step: bool = True):
     """The generated module for the step functions ``steps`` (``(module, function)`` pairs, in
-    the order of the model codes ``POP_MODEL``) and the projection kinds ``kinds``
-    (``KIND_*`` codes in use): its ``run_network``, ``neuron_step`` and ``deliver_due``."""
-    key = (tuple(steps), tuple(sorted(set(kinds))))
+    the order of the model codes ``POP_MODEL``), the projection kinds ``kinds`` (``KIND_*``
+    codes in use) and whether any projection delivers in the same step (``same_step``; the
+    loop without that part is shorter to compile): its ``run_network`` and ``neuron_step``."""
+    key = (tuple(steps), tuple(sorted(set(kinds))), bool(same_step))
     if key in _LOADED:
         return _LOADED[key]
     text = _source(*key)

@@ -24,9 +24,7 @@ from .layout import (
     CHAN_KIND,
     PROJ_C_IN,
     PROJ_C_OUT,
-    PROJ_CHANNEL,
     PROJ_COUNTER,
-    PROJ_DELAY,
     PROJ_ENTRY,
     PROJ_POST_START,
     PROJ_PRE_END,
@@ -38,8 +36,7 @@ from .layout import (
     SYN_DELTA,
 )
 
-__all__ = ["deliver_dense", "deliver_csr", "deliver_conv", "deliver_pool",
-           "target_row", "drain_ring"]
+__all__ = ["deliver_dense", "deliver_csr", "deliver_conv", "deliver_pool", "drain_ring"]
 
 
 @numba.njit(**INLINE)
@@ -170,34 +167,20 @@ def deliver_pool(q, model, state, spikes, a, b, target):
 
 
 @numba.njit(**INLINE)
-def target_row(model, state, q, step):
-    """The row projection ``q``'s spikes of step ``step`` are added to: its channel, ``v`` for
-    a delta channel, or (delay ``d >= 2``) the channel in ring slot ``(step + d - 1) % L``."""
-    d = model.proj[q, PROJ_DELAY]
-    c = model.proj[q, PROJ_CHANNEL]
-    if d >= 2:
-        return state.ring[(step + d - 1) % state.ring.shape[0], c]
-    if model.chan[c, CHAN_KIND] == SYN_DELTA:
-        return state.x[ROW_V]
-    return state.syn[c]
-
-
-@numba.njit(**INLINE)
-def drain_ring(model, state, step):
-    """Add ring slot ``step % L`` to the channels (to ``v`` for delta channels), clear it."""
-    ring = state.ring
+def drain_ring(chan, ring, x, syn, step):
+    """Add ring slot ``step % L`` to the channels ``syn`` (to ``v``, row 0 of ``x``, for delta
+    channels) and clear it. Takes arrays, not records: it runs every step."""
     if ring.shape[0] <= 1:
         return
     slot = step % ring.shape[0]
-    chan = model.chan
     for c in range(ring.shape[1]):
         src = ring[slot, c]
         delta = chan[c, CHAN_KIND] == SYN_DELTA
         for t in range(src.shape[0]):
-            x = src[t]
-            if x != 0.0:
+            v = src[t]
+            if v != 0.0:
                 if delta:
-                    state.x[ROW_V, t] += x
+                    x[ROW_V, t] += v
                 else:
-                    state.syn[c, t] += x
+                    syn[c, t] += v
                 src[t] = 0.0

@@ -37,7 +37,7 @@ def kernel_function(built: Built, reference: bool = False):
         return run_network_for(built.steps)
     from ..kernels.dispatch import network_kernels
 
-    return network_kernels(built.steps, built.kinds).run_network
+    return network_kernels(built.steps, built.kinds, built.same_step).run_network
 
 
 @dataclass
