@@ -115,3 +115,26 @@ def test_import_neurosim_is_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=PKG.parent)
     assert out.stdout.strip() == "[]"
+
+
+def test_kernel_signatures_are_small():
+    """Kernels receive a few named records, never long positional lists: every compiled
+    function of neurosim (kernels and the neuron models' steps) takes at most 8 parameters."""
+    import importlib
+    import inspect
+
+    import numba
+
+    from neurosim.neurons import BUILTIN
+
+    modules = [f"neurosim.kernels.{p.stem}" for p in (PKG / "kernels").glob("*.py")
+               if p.stem != "__init__"] + [f"neurosim.neurons.{m}" for m in BUILTIN]
+    widest = {}
+    for name in modules:
+        mod = importlib.import_module(name)
+        for attr, obj in vars(mod).items():
+            if isinstance(obj, numba.core.registry.CPUDispatcher) and obj.__module__ == name:
+                widest[f"{name}.{attr}"] = len(inspect.signature(obj.py_func).parameters)
+    assert len(widest) > 20, widest  # the scan found the kernels
+    too_wide = {k: v for k, v in widest.items() if v > 8}
+    assert not too_wide, too_wide

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neurosim.kernels.conv import col2im_add, im2col_fill
+from neurosim.kernels.conv import Window, col2im_add, im2col_fill
 from neurosim.rate.layers import col2im_add_numpy, im2col, im2col_fill_numpy
 
 #: Both add the same numbers onto each input position, but in a different order (kernel: tap
@@ -55,7 +55,7 @@ def test_im2col_hand_made(impl):
         [1, 2, 0, 3, 4, 0, 0, 0, 0],  # (1, 1)
     ], np.float32)
     cols = np.full((4, 9), np.nan, np.float32)
-    impl(np.array([[[[1, 2], [3, 4]]]], np.float32), 2, 2, 1, 1, 1, 1, cols)
+    impl(np.array([[[[1, 2], [3, 4]]]], np.float32), Window(2, 2, 1, 1, 1, 1), cols)
     np.testing.assert_array_equal(cols, want)
 
 
@@ -65,7 +65,7 @@ def test_im2col_strided_hand_made(impl):
     # i in {0}, j in {0, 1}; tap (u, v) reads x[2 i + u, 2 j + v - 1]
     x = np.arange(9, dtype=np.float64).reshape(1, 1, 3, 3)
     cols = np.full((4, 2), np.nan)
-    impl(x, 2, 2, 2, 2, 0, 1, cols)
+    impl(x, Window(2, 2, 2, 2, 0, 1), cols)
     np.testing.assert_array_equal(cols, [[0, 1], [0, 2], [0, 4], [3, 5]])
 
 
@@ -74,7 +74,7 @@ def test_col2im_counts_covering_windows(impl):
     # 2x2 image, 2x2 kernel, padding 1, stride 1: 3x3 outputs, and every pixel lies in exactly
     # 4 windows, so a column gradient of ones adds 4 to each; the 5 padding-only taps drop.
     dx = np.zeros((1, 1, 2, 2), np.float32)
-    impl(np.ones((4, 9), np.float32), 0, 2, 2, 1, 1, 1, 1, dx)
+    impl(np.ones((4, 9), np.float32), 0, Window(2, 2, 1, 1, 1, 1), dx)
     np.testing.assert_array_equal(dx, np.full((1, 1, 2, 2), 4.0))
 
 
@@ -83,7 +83,7 @@ def test_col2im_strided_hand_made(impl):
     # 1x1 kernel, stride 2 on 3x3: outputs (0,0),(0,1),(1,0),(1,1) read pixels (0,0),(0,2),
     # (2,0),(2,2); the others receive nothing.
     dx = np.zeros((1, 1, 3, 3), np.float64)
-    impl(np.array([[1.0, 2.0, 3.0, 4.0]]), 0, 1, 1, 2, 2, 0, 0, dx)
+    impl(np.array([[1.0, 2.0, 3.0, 4.0]]), 0, Window(1, 1, 2, 2, 0, 0), dx)
     np.testing.assert_array_equal(dx[0, 0], [[1, 0, 2], [0, 0, 0], [3, 0, 4]])
 
 
@@ -94,7 +94,7 @@ def test_col2im_adds_onto_the_block_of_samples_only(impl):
     # windows of outputs (i, j) and (i, j - 1)).
     dx = np.full((4, 1, 2, 3), 10.0)
     dcols = np.arange(2 * 8, dtype=np.float64).reshape(2, 8)  # rows: taps v = 0, 1
-    impl(dcols, 1, 1, 2, 1, 1, 0, 0, dx)
+    impl(dcols, 1, Window(1, 2, 1, 1, 0, 0), dx)
     np.testing.assert_array_equal(dx[[0, 3]], 10.0)
     for k, n in enumerate((1, 2)):
         d0 = dcols[0, 4 * k:4 * k + 4].reshape(2, 2)  # tap v = 0: pixel (i, j) from (i, j)
@@ -118,8 +118,8 @@ def test_col2im_same_width_fast_path_equals_twin(shape, kernel, padding):
     dcols = rng.standard_normal((c * kh * kw, nb * oh * ow))
     start = rng.standard_normal(shape)
     got, want = start.copy(), start.copy()
-    col2im_add(dcols.copy(), 1, kh, kw, 1, 1, ph, pw, got)
-    col2im_add_numpy(dcols, 1, kh, kw, 1, 1, ph, pw, want)
+    col2im_add(dcols.copy(), 1, Window(kh, kw, 1, 1, ph, pw), got)
+    col2im_add_numpy(dcols, 1, Window(kh, kw, 1, 1, ph, pw), want)
     np.testing.assert_allclose(got, want, rtol=SUM_RTOL[np.float64], atol=SUM_ATOL[np.float64])
     np.testing.assert_array_equal(got[0], start[0])
 
@@ -134,8 +134,8 @@ def test_im2col_same_width_fast_path_equals_twin(shape, kernel, padding):
     x = rng.standard_normal(shape)
     got = np.full((c * kh * kw, n * oh * ow), np.nan)  # every entry must be written
     want = np.empty_like(got)
-    im2col_fill(x, kh, kw, 1, 1, ph, pw, got)
-    im2col_fill_numpy(x, kh, kw, 1, 1, ph, pw, want)
+    im2col_fill(x, Window(kh, kw, 1, 1, ph, pw), got)
+    im2col_fill_numpy(x, Window(kh, kw, 1, 1, ph, pw), want)
     np.testing.assert_array_equal(got, want)
 
 
@@ -148,8 +148,8 @@ def test_im2col_kernel_equals_twin(data):
     oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
     got = np.full((c * kh * kw, n * oh * ow), np.nan, dtype)
     want = np.empty_like(got)
-    im2col_fill(x, kh, kw, sh, sw, ph, pw, got)
-    im2col_fill_numpy(x, kh, kw, sh, sw, ph, pw, want)
+    im2col_fill(x, Window(kh, kw, sh, sw, ph, pw), got)
+    im2col_fill_numpy(x, Window(kh, kw, sh, sw, ph, pw), want)
     np.testing.assert_array_equal(got, want)  # copies only: exactly equal
 
 
@@ -164,13 +164,13 @@ def test_col2im_kernel_equals_twin_and_is_the_adjoint_of_im2col(data):
     dcols = rng.standard_normal((c * kh * kw, nb * oh * ow)).astype(dtype)
     start = rng.standard_normal((n, c, h, w)).astype(dtype)
     got, want = start.copy(), start.copy()
-    col2im_add(dcols.copy(), n0, kh, kw, sh, sw, ph, pw, got)  # dcols is its scratch
-    col2im_add_numpy(dcols, n0, kh, kw, sh, sw, ph, pw, want)
+    col2im_add(dcols.copy(), n0, Window(kh, kw, sh, sw, ph, pw), got)  # dcols is its scratch
+    col2im_add_numpy(dcols, n0, Window(kh, kw, sh, sw, ph, pw), want)
     np.testing.assert_allclose(got, want, rtol=SUM_RTOL[dtype], atol=SUM_ATOL[dtype])
     # adjoint: <im2col(x), dcols> == <x, col2im(dcols)> over the block's samples
     x = rng.standard_normal((nb, c, h, w))
     cols, _ = im2col(x, (kh, kw), (sh, sw), (ph, pw))
     back = np.zeros_like(x)
-    col2im_add(dcols.astype(np.float64), 0, kh, kw, sh, sw, ph, pw, back)
+    col2im_add(dcols.astype(np.float64), 0, Window(kh, kw, sh, sw, ph, pw), back)
     assert np.vdot(cols, dcols.astype(np.float64)) == pytest.approx(np.vdot(x, back), rel=1e-9,
                                                                     abs=1e-9)

@@ -17,11 +17,17 @@ never exists as an array. NumPy twins with the same signatures:
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numba
 
 from .config import JIT
 
 __all__ = ["im2col_fill", "col2im_add"]
+
+
+#: A sliding window's geometry: kernel ``kh x kw``, stride ``sh, sw``, zero padding ``ph, pw``.
+Window = namedtuple("Window", ["kh", "kw", "sh", "sw", "ph", "pw"])
 
 
 @numba.njit(**JIT)
@@ -35,7 +41,7 @@ def _valid_range(k, stride, pad, size, n_out):
 
 
 @numba.njit(**JIT)
-def im2col_fill(x, kh, kw, sh, sw, ph, pw, cols):
+def im2col_fill(x, win, cols):
     """Write the column matrix of ``x`` (``(N, C, H, W)``, C-contiguous) into ``cols``
     (``(C kh kw, N H_out W_out)``, C-contiguous) for a ``kh x kw`` kernel, stride
     ``(sh, sw)`` and zero padding ``(ph, pw)``; every entry of ``cols`` is written.
@@ -46,6 +52,7 @@ def im2col_fill(x, kh, kw, sh, sw, ph, pw, cols):
     plane (it vectorises) and then zeroes the entries that came from the padding (those wrapped
     from the neighbouring row, and the rows above or below the image).
     """
+    kh, kw, sh, sw, ph, pw = win
     n, c, h, w = x.shape
     oh = (h + 2 * ph - kh) // sh + 1
     ow = (w + 2 * pw - kw) // sw + 1
@@ -93,7 +100,7 @@ def im2col_fill(x, kh, kw, sh, sw, ph, pw, cols):
 
 
 @numba.njit(**JIT)
-def col2im_add(dcols, n0, kh, kw, sh, sw, ph, pw, dx):
+def col2im_add(dcols, n0, win, dx):
     """Add the column-gradient matrix ``dcols`` (``(C kh kw, nb H_out W_out)``, the columns of
     samples ``n0 .. n0 + nb - 1``) onto ``dx`` (``(N, C, H, W)``) in place: the adjoint of
     im2col; entries that came from the zero padding are dropped. ``dcols`` is scratch: its
@@ -108,6 +115,7 @@ def col2im_add(dcols, n0, kh, kw, sh, sw, ph, pw, dx):
     would wrap onto the neighbouring row), each tap adds one contiguous run of about
     ``H_out W_out`` values, which vectorises, instead of ``H_out`` runs of ``W_out``.
     """
+    kh, kw, sh, sw, ph, pw = win
     _, c, h, w = dx.shape
     oh = (h + 2 * ph - kh) // sh + 1
     ow = (w + 2 * pw - kw) // sw + 1

@@ -155,8 +155,9 @@ class HodgkinHuxley(NeuronModel):
 # -- compiled step ------------------------------------------------------------------------------
 
 @numba.njit(**INLINE)
-def _deriv(v, m, h, n, par, i, i_tot, g, ge):
-    """Time derivatives ``(dv, dm, dh, dn)`` of neuron ``i`` (per ms)."""
+def _deriv(y, par, i, i_tot, g, ge):
+    """Time derivatives ``(dv, dm, dh, dn)`` of neuron ``i`` (per ms) at ``y = (v, m, h, n)``."""
+    v, m, h, n = y
     am, bm, ah, bh, an, bn = _hh_rates(v)
     phi = par[PHI, i]
     gna = par[G_NA, i] * m * m * m * h
@@ -192,7 +193,7 @@ def step(p, model, state, row, spikes, n_spk):
             v_new, m_new, h_new, n_new = v, m, h, n
             yv, ym, yh, yn = v, m, h, n
             for stage in range(4):
-                dv, dm, dh, dn = _deriv(yv, ym, yh, yn, par, i, i_tot, g, ge)
+                dv, dm, dh, dn = _deriv((yv, ym, yh, yn), par, i, i_tot, g, ge)
                 wgt = dt / 6.0 if stage == 0 or stage == 3 else dt / 3.0
                 v_new += wgt * dv
                 m_new += wgt * dm

@@ -45,6 +45,7 @@ from ..kernels.channels import (
 )
 from ..kernels.config import INLINE
 from ..kernels.layout import (
+    CHAN_DECAY,
     CHAN_KIND,
     FLAG_CONDUCTANCE,
     FLAG_UNIFORM,
@@ -186,8 +187,8 @@ def _step_uniform(p, model, state, row, spikes, n_spk, c0, c1):
     drive = model.drive[row, start:end]
     k0 = model.chan_coef[c0, start]
     k1 = model.chan_coef[c1, start]
-    d0 = model.chan[c0, 1]
-    d1 = model.chan[c1, 1]
+    d0 = model.chan[c0, CHAN_DECAY]
+    d1 = model.chan[c1, CHAN_DECAY]
     s0 = state.syn[c0, start:end]
     s1 = state.syn[c1, start:end]
     m = end - start
@@ -207,7 +208,7 @@ def _step_uniform(p, model, state, row, spikes, n_spk, c0, c1):
     for c in range(chan.shape[0]):
         if chan[c, CHAN_KIND] != SYN_DELTA and c != c0 and c != c1:
             sc = state.syn[c, start:end]
-            d = chan[c, 1]
+            d = chan[c, CHAN_DECAY]
             for j in range(m):
                 sc[j] *= d
     for j in range(m if crossed > 0 else 0):

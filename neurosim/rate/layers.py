@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ..kernels.conv import col2im_add, im2col_fill
+from ..kernels.conv import Window, col2im_add, im2col_fill
 
 __all__ = ["LAYER_OPS", "im2col", "col2im", "im2col_fill_numpy", "col2im_add_numpy"]
 
@@ -59,13 +59,14 @@ def _pad(x, ph, pw):
     return xp
 
 
-def im2col_fill_numpy(x, kh, kw, sh, sw, ph, pw, cols):
+def im2col_fill_numpy(x, win, cols):
     """NumPy twin of :func:`neurosim.kernels.conv.im2col_fill`: write the column matrix
     ``(C kh kw, N H_out W_out)`` of ``x (N, C, H, W)`` into ``cols``.
 
     The padded input is viewed as windows of shape ``(C, kh, kw, N, H_out, W_out)`` (no copy)
     and copied once.
     """
+    kh, kw, sh, sw, ph, pw = win
     xp = _pad(np.ascontiguousarray(x), ph, pw)
     n, c, hp, wp = xp.shape
     oh, ow = (hp - kh) // sh + 1, (wp - kw) // sw + 1
@@ -87,15 +88,16 @@ def im2col(x, kernel, stride, padding):
     n, c, h, w = x.shape
     oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
     cols = np.empty((c * kh * kw, n * oh * ow), dtype=x.dtype)
-    im2col_fill(x, kh, kw, sh, sw, ph, pw, cols)
+    im2col_fill(x, Window(kh, kw, sh, sw, ph, pw), cols)
     return cols, (oh, ow)
 
 
-def col2im_add_numpy(dcols, n0, kh, kw, sh, sw, ph, pw, dx):
+def col2im_add_numpy(dcols, n0, win, dx):
     """NumPy twin of :func:`neurosim.kernels.conv.col2im_add`: add the column gradient
     ``dcols`` (``(C kh kw, nb H_out W_out)``, samples ``n0 .. n0 + nb - 1``) onto ``dx``
     (``(N, C, H, W)``) in place, each entry onto the input position it came from in
     :func:`im2col`; entries that came from the zero padding are dropped."""
+    kh, kw, sh, sw, ph, pw = win
     _, c, h, w = dx.shape
     oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
     nb = dcols.shape[1] // max(oh * ow, 1)
@@ -113,7 +115,7 @@ def col2im(dcols, x_shape, kernel, stride, padding, out_hw):
     from; returns ``dx`` of shape ``x_shape``. (``out_hw`` follows from the other arguments.)"""
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     dx = np.zeros(x_shape, dtype=dcols.dtype)
-    col2im_add_numpy(dcols, 0, kh, kw, sh, sw, ph, pw, dx)
+    col2im_add_numpy(dcols, 0, Window(kh, kw, sh, sw, ph, pw), dx)
     return dx
 
 
@@ -136,7 +138,7 @@ def conv_input_gradient(w2t, dz2, x_shape, kernel, stride, padding):
     dx = np.zeros(x_shape, dtype=dz2.dtype)
     for s in range(0, n, COL2IM_BLOCK):
         d = w2t @ dz2[:, s * per:(s + COL2IM_BLOCK) * per]
-        col2im_add(d, s, kh, kw, sh, sw, ph, pw, dx)
+        col2im_add(d, s, Window(kh, kw, sh, sw, ph, pw), dx)
     return dx
 
 
