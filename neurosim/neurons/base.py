@@ -174,6 +174,12 @@ def load_models() -> dict[str, type[NeuronModel]]:
 
     for name in BUILTIN:
         importlib.import_module(f"{__package__}.{name}")
+    # the built-in models first, in BUILTIN's order, whatever order they were imported in
+    # (the order of error messages and listings); models added elsewhere after them
+    rank = {f"{__package__}.{name}": k for k, name in enumerate(BUILTIN)}
+    ordered = sorted(NEURON_MODELS.items(), key=lambda kv: rank.get(kv[1].__module__, len(rank)))
+    NEURON_MODELS.clear()
+    NEURON_MODELS.update(ordered)
     return NEURON_MODELS
 
 

@@ -39,8 +39,10 @@ from ..builder.params import Params
 from ..errors import DataError
 from ..kernels import layers as K
 from ..monitor.opcounts import LayerOps, OpCounts
+from ..monitor.probes import SpikeTrains
 from ..specs.network import Network
 from . import encoders
+from .result import Result
 
 __all__ = ["SpikeResult", "run_spiking", "run_layered", "predict_from_readout", "ENGINES"]
 
@@ -49,8 +51,10 @@ ENGINES = ("auto", "fast", "general")
 
 
 @dataclass(frozen=True, kw_only=True)
-class SpikeResult:
-    """What one spiking run of a layered network gives.
+class SpikeResult(Result):
+    """What one spiking run of a layered network over a batch of samples gives: the one
+    :class:`~neurosim.spike.result.Result` (``op_counts``: per-sample mean; ``spikes``: the
+    layers of sample ``raster_sample``, when one was recorded) plus the classification.
 
     Arrays have one row per sample. ``output`` is what the readout reads at ``timesteps``:
     spike counts (``readout="count"``) or membrane potentials (``"membrane"``).
@@ -67,7 +71,6 @@ class SpikeResult:
     output_counts: np.ndarray
     output_potentials: np.ndarray
     layer_spikes: np.ndarray
-    opcounts: OpCounts
     timesteps: int
     checkpoints: tuple[int, ...]
     predictions_at: np.ndarray
@@ -79,6 +82,11 @@ class SpikeResult:
     raster: tuple[np.ndarray, ...] | None = None
     raster_sample: int | None = None
     neuron_counts: tuple[np.ndarray, ...] | None = None
+
+    @property
+    def opcounts(self) -> OpCounts:
+        """Per-sample op counts after ``timesteps`` steps (``op_counts``)."""
+        return self.op_counts
 
     @property
     def n_samples(self) -> int:
@@ -217,10 +225,17 @@ def run_layered(net: LayeredNet, x, *, timesteps: int, encoder: str = "current",
     ncounts = None
     if record_counts:
         ncounts = tuple(classic_order(counts, li) for li in range(n_layers))
+    trains = {}
+    if rast is not None:
+        for name, r in zip(net.names, rast):
+            steps, idx = np.nonzero(r)
+            trains[name] = SpikeTrains(indices=idx, times=steps * net.dt, size=r.shape[1],
+                                       duration=timesteps * net.dt)
     return SpikeResult(
+        dt=net.dt, n_steps=int(timesteps), spikes=trains,
         predictions=preds_at[-1], output=(out_v if readout == "membrane" else out_counts)[:, -1],
         output_counts=out_counts[:, -1], output_potentials=out_v[:, -1],
-        layer_spikes=spikes[:, -1], opcounts=ops_at[-1], timesteps=int(timesteps),
+        layer_spikes=spikes[:, -1], op_counts=ops_at[-1], timesteps=int(timesteps),
         checkpoints=tuple(int(t) for t in ck), predictions_at=preds_at, opcounts_at=ops_at,
         layer_names=net.names, layer_neurons=net.n_neurons, readout=readout, encoder=encoder,
         raster=rast, raster_sample=record_sample, neuron_counts=ncounts)

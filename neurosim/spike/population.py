@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -22,8 +21,9 @@ from ..builder.model import Built, build
 from ..errors import SpecError
 from ..kernels.layout import POP_END, POP_START, Recorders
 from ..monitor.opcounts import LayerOps, OpCounts
-from ..monitor.probes import DERIVED_HH, RateRecorder, SpikeRecorder, SpikeTrains, StateRecorder
+from ..monitor.probes import DERIVED_HH, RateRecorder, SpikeRecorder, StateRecorder
 from ..specs.populations import PopulationNetwork
+from .result import Result
 
 __all__ = ["Simulator", "NetworkResult", "simulate_network", "kernel_function"]
 
@@ -40,34 +40,8 @@ def kernel_function(built: Built, reference: bool = False):
     return network_kernels(built.steps, built.kinds, built.same_step).run_network
 
 
-@dataclass
-class NetworkResult:
-    """What a run recorded.
-
-    ``spikes``: population -> :class:`SpikeTrains`; ``state``: population -> variable ->
-    array ``(len(indices), n_steps)`` (values at the start of each step, times ``t``);
-    ``state_indices``: population -> local indices; ``rates``: population -> Hz per step;
-    ``op_counts``: synaptic operations per projection, neuron updates and spikes per
-    population; ``timings``: seconds (``build``, ``compile``, ``run``).
-    """
-
-    dt: float
-    n_steps: int
-    spikes: dict[str, SpikeTrains]
-    state: dict[str, dict[str, np.ndarray]]
-    state_indices: dict[str, np.ndarray]
-    rates: dict[str, np.ndarray]
-    op_counts: OpCounts
-    timings: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def duration(self) -> float:
-        return self.n_steps * self.dt
-
-    @property
-    def t(self) -> np.ndarray:
-        """Times (ms) of the recorded state samples and rate bins."""
-        return np.arange(self.n_steps) * self.dt
+#: The result of a population network run: the one :class:`~neurosim.spike.result.Result`.
+NetworkResult = Result
 
 
 class Simulator:
