@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..specs.neurons import IF, LIF
-from ..spike.encoders import poisson
+from ..spike.encoders import Poisson
 from ..spike.single import f_i_curve, simulate_neuron
 
 __all__ = ["NEURON", "STEP_CURRENT", "FI_DT", "FI_DURATION", "if_twin", "rate_bounds", "run",
@@ -95,7 +95,7 @@ def run(out_dir, *, seed: int = 0, quick: bool = False) -> dict:
     trials = 10 if quick else 20
     t_win = int(WINDOW_MS)
     p = np.repeat(values, trials)[:, None] * (R_MAX_HZ * 1e-3)  # spike probability per ms
-    spikes = poisson(p, t_win, rng)[:, :, 0]  # (values x trials, ms)
+    spikes = Poisson().encode(p, t_win, rng)[:, :, 0]  # (values x trials, ms)
     counts = spikes.sum(axis=1).reshape(len(values), trials)
     expected = values * R_MAX_HZ * WINDOW_MS * 1e-3
     decoded = counts.mean(axis=1) / (R_MAX_HZ * WINDOW_MS * 1e-3)
