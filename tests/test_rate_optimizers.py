@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from neurosim.rate.optimizers import Optimizer
+from neurosim.rate.optimizers import OPTIMIZERS, Adam, Momentum, get_optimizer, make_optimizer
 from neurosim.rate.schedules import learning_rate
 from neurosim.specs import Training
 
@@ -21,7 +21,7 @@ LR = 0.1
 
 def run(name, steps=1, **kw):
     w = W0.copy()
-    opt = Optimizer(name, [w], **kw)
+    opt = OPTIMIZERS[name]([w], **kw)
     for _ in range(steps):
         opt.step([w], [G.copy()], LR)
     return w, opt
@@ -81,7 +81,7 @@ def test_adam_first_steps_follow_the_paper():
 
 def test_state_round_trip():
     _, opt = run("adam", 2)
-    other = Optimizer("adam", [W0.copy()])
+    other = Adam([W0.copy()])
     other.load_state_arrays(opt.state_arrays())
     assert other.t == 2
     np.testing.assert_array_equal(other.state["m"][0], opt.state["m"][0])
@@ -89,8 +89,33 @@ def test_state_round_trip():
 
 
 def test_unknown_optimizer():
-    with pytest.raises(ValueError, match="unknown"):
-        Optimizer("lbfgs", [W0.copy()])
+    with pytest.raises(ValueError, match=r"unknown 'lbfgs' \(known: sgd, momentum, "):
+        get_optimizer("lbfgs")
+
+
+def test_registry_matches_the_model_file_names():
+    """One class per optimizer, registered under the name a model file uses: the names that
+    ``Training`` accepts (``specs`` cannot import ``rate``, so it keeps its own tuple)."""
+    from neurosim.specs.network import OPTIMIZERS as SPEC_NAMES
+
+    assert tuple(OPTIMIZERS) == SPEC_NAMES
+    for name, cls in OPTIMIZERS.items():
+        assert cls.name == name and get_optimizer(name) is cls and cls.__doc__
+    assert {n: c.STATE_NAMES for n, c in OPTIMIZERS.items()} == {
+        "sgd": (), "momentum": ("v",), "nesterov": ("v",), "adagrad": ("G",),
+        "rmsprop": ("E",), "adam": ("m", "v")}
+
+
+def test_make_optimizer_reads_its_hyper_parameters_from_training():
+    """Each optimizer takes the ``Training`` fields its rule uses, and only those."""
+    w = [W0.copy()]
+    mom = make_optimizer(Training(optimizer="momentum", momentum=0.5), w)
+    assert type(mom) is Momentum and mom.momentum == 0.5 and not hasattr(mom, "beta1")
+    adam = make_optimizer(Training(optimizer="adam", beta1=0.8, beta2=0.99, eps=1e-6), w)
+    assert (adam.beta1, adam.beta2, adam.eps) == (0.8, 0.99, 1e-6)
+    rms = make_optimizer(Training(optimizer="rmsprop", rho=0.7, eps=1e-5), w)
+    assert (rms.rho, rms.eps) == (0.7, 1e-5)
+    assert make_optimizer(Training(optimizer="adagrad", eps=1e-4), w).eps == 1e-4
 
 
 def test_schedules():
