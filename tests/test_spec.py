@@ -30,10 +30,9 @@ def layer_toml(**fields) -> str:
     return "[[layers]]\n" + body
 
 
-def test_shapes_of_a_small_cnn_follow_the_output_size_formula():
-    # out = (in + 2p - k) // s + 1: 28 -> (28 + 4 - 5)//1 + 1 = 28 -> pool 2: 14
-    # -> (14 + 0 - 3)//2 + 1 = 6 -> pool 2: 3 -> flatten 8*3*3 = 72
-    net = Network(name="cnn", input_shape=(1, 28, 28), layers=(
+def small_cnn() -> Network:
+    """Every layer kind once."""
+    return Network(name="cnn", input_shape=(1, 28, 28), layers=(
         Conv2D(filters=4, kernel_size=5, padding=2, activation="relu"),
         AvgPool2D(pool_size=2),
         Conv2D(filters=8, kernel_size=3, stride=2, activation="relu"),
@@ -42,11 +41,35 @@ def test_shapes_of_a_small_cnn_follow_the_output_size_formula():
         Dropout(rate=0.1),
         Dense(units=10, activation="softmax"),
     ))
+
+
+def test_shapes_of_a_small_cnn_follow_the_output_size_formula():
+    # out = (in + 2p - k) // s + 1: 28 -> (28 + 4 - 5)//1 + 1 = 28 -> pool 2: 14
+    # -> (14 + 0 - 3)//2 + 1 = 6 -> pool 2: 3 -> flatten 8*3*3 = 72
+    net = small_cnn()
     assert net.shapes == [(1, 28, 28), (4, 28, 28), (4, 14, 14), (8, 6, 6), (8, 3, 3),
                           (72,), (72,), (10,)]
     assert net.param_shapes()[0] == {"W": (4, 1, 5, 5), "b": (4,)}
     assert net.param_shapes()[6] == {"W": (10, 72), "b": (10,)}
     assert net.param_shapes()[1] == {}
+
+
+def test_each_layer_counts_its_own_macs():
+    """MACs of one classic pass, by hand, on :func:`small_cnn`: conv 1*5*5 * 4*28*28, avgpool
+    2*2 * 4*14*14, conv 4*3*3 * 8*6*6, maxpool 2*2 (comparisons) * 8*3*3, flatten and
+    dropout 0, dense 72*10; the builder and the classic op counts both read these."""
+    from neurosim.builder.layered import classic_layer_macs
+
+    net = small_cnn()
+    macs = [layer.macs(shape) for layer, shape in zip(net.layers, net.shapes)]
+    assert macs == [25 * 4 * 784, 4 * 4 * 196, 36 * 8 * 36, 4 * 8 * 9, 0, 0, 72 * 10]
+    assert [classic_layer_macs(layer, shape) for layer, shape in zip(net.layers, net.shapes)] \
+        == macs
+    assert all(type(m) is int for m in macs)
+    # a non-square window and stride: (7 - 3)//2 + 1 = 3 rows, (6 - 2)//1 + 1 = 5 columns
+    conv = Conv2D(filters=2, kernel_size=(3, 2), stride=(2, 1))
+    assert conv.macs((3, 7, 6)) == 3 * 3 * 2 * 2 * 3 * 5
+
 
 
 @pytest.mark.parametrize("text, message", [

@@ -203,17 +203,9 @@ def conv_fanout(input_shape, layer: Conv2D | AvgPool2D) -> np.ndarray:
 
 
 def classic_layer_macs(layer, input_shape) -> int:
-    """MACs of one classic pass through ``layer`` (see :mod:`neurosim.monitor.opcounts`)."""
-    out = layer.output_shape(input_shape)
-    if isinstance(layer, Dense):
-        return int(input_shape[0] * layer.units)
-    if isinstance(layer, Conv2D):
-        kh, kw = layer.kernel_size
-        return int(input_shape[0] * kh * kw * out[0] * out[1] * out[2])
-    if isinstance(layer, AvgPool2D):
-        kh, kw = layer.pool_size
-        return int(kh * kw * out[0] * out[1] * out[2])
-    return 0
+    """MACs of one classic pass through ``layer``: the layer spec's own count
+    (:meth:`~neurosim.specs.layers.Layer.macs`, defined as in :mod:`neurosim.monitor.opcounts`)."""
+    return layer.macs(input_shape)
 
 
 def check_spiking_spec(spec: Network, readout: str = "count") -> None:

@@ -1,6 +1,8 @@
 """Operation counts of one classic (rate) inference pass, per sample, per layer.
 
-Definitions are those of :mod:`neurosim.monitor.opcounts`:
+Definitions are those of :mod:`neurosim.monitor.opcounts`; ``macs`` is each layer spec's
+own count (:meth:`~neurosim.specs.layers.Layer.macs`, the one the spiking mode's analog input
+uses too):
 
 - dense: ``macs = n_in * units``; ``effective_macs = nnz(x) * units``.
 - conv2d: ``macs = C_in kh kw C_out H_out W_out`` (padding taps included);
@@ -66,17 +68,13 @@ def classic_opcounts(spec, params, x) -> OpCounts:
         name = f"{i}:{layer.kind}"
         kind = layer.kind
         if kind == "dense":
-            macs = in_shape[0] * layer.units
             eff = float(nnz[i].sum()) / max(n, 1) * layer.units
         elif kind in ("conv2d", "avgpool2d", "maxpool2d"):
-            window = (layer.kernel_size if kind == "conv2d" else layer.pool_size)
-            per_out = int(np.prod(window)) * (in_shape[0] if kind == "conv2d" else 1)
-            macs = per_out * int(np.prod(out_shape))
             fan = layer.filters if kind == "conv2d" else 1
             eff = _nonzero_weighted(nnz[i], layer, in_shape) / max(n, 1) * fan
         else:
             layers.append(LayerOps(name=name))
             continue
-        layers.append(LayerOps(name=name, macs=float(macs), effective_macs=eff,
+        layers.append(LayerOps(name=name, macs=float(layer.macs(in_shape)), effective_macs=eff,
                                neurons=int(np.prod(out_shape))))
     return OpCounts(mode="classic", layers=tuple(layers))

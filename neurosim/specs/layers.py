@@ -96,6 +96,12 @@ class Layer:
         """Shapes of the learned parameters (empty for layers without any)."""
         return {}
 
+    def macs(self, input_shape: Shape) -> int:
+        """Multiply-accumulates of one classic pass of one sample through this layer (the
+        definition of :mod:`neurosim.monitor.opcounts`; activation functions not counted). 0
+        for layers that compute nothing (flatten, dropout)."""
+        return 0
+
     @property
     def activation_name(self) -> str | None:
         return getattr(self, "activation", None)
@@ -144,6 +150,11 @@ class Dense(Layer):
             shapes["b"] = (self.units,)
         return shapes
 
+    def macs(self, input_shape: Shape) -> int:
+        """``n_in * units``: one MAC per weight."""
+        self.output_shape(input_shape)  # refuses an input that is not flat
+        return int(input_shape[0] * self.units)
+
 
 @dataclass(frozen=True, kw_only=True)
 class Conv2D(Layer):
@@ -186,6 +197,13 @@ class Conv2D(Layer):
             shapes["b"] = (self.filters,)
         return shapes
 
+    def macs(self, input_shape: Shape) -> int:
+        """``C_in kh kw C_out H_out W_out``: one MAC per weight tap of every output, padding
+        taps included."""
+        c_out, h_out, w_out = self.output_shape(input_shape)
+        kh, kw = self.kernel_size
+        return int(input_shape[0] * kh * kw * c_out * h_out * w_out)
+
 
 @dataclass(frozen=True, kw_only=True)
 class _Pool2D(Layer):
@@ -203,6 +221,13 @@ class _Pool2D(Layer):
     def output_shape(self, input_shape: Shape) -> Shape:
         oh, ow = _window_out(input_shape, self.pool_size, self.stride, (0, 0), self.kind)
         return (input_shape[0], oh, ow)
+
+    def macs(self, input_shape: Shape) -> int:
+        """``kh kw C H_out W_out``: one operation per window input of every output (an
+        accumulate for average pooling, a comparison for max pooling)."""
+        c, h_out, w_out = self.output_shape(input_shape)
+        kh, kw = self.pool_size
+        return int(kh * kw * c * h_out * w_out)
 
 
 @dataclass(frozen=True, kw_only=True)
