@@ -71,6 +71,16 @@ def test_each_layer_counts_its_own_macs():
     assert conv.macs((3, 7, 6)) == 3 * 3 * 2 * 2 * 3 * 5
 
 
+def test_synapse_codes_are_the_engine_channel_kinds():
+    """Each synapse class carries the channel kind the engine runs it as; specs cannot import
+    the kernels, so the numbers are written out in specs/synapses.py and held equal here."""
+    from neurosim.kernels import layout as L
+    from neurosim.specs.synapses import SYNAPSE_KINDS, Delta, ExpConductance, ExpCurrent
+
+    assert (Delta.code, ExpCurrent.code, ExpConductance.code) == \
+        (L.SYN_DELTA, L.SYN_CURRENT, L.SYN_CONDUCTANCE)
+    assert len({cls.code for cls in SYNAPSE_KINDS.values()}) == len(SYNAPSE_KINDS)
+
 
 @pytest.mark.parametrize("text, message", [
     (HEADER.format(shape="[64]") + layer_toml(kind="dense", units=-3),

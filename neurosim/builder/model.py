@@ -25,11 +25,10 @@ from ..errors import SpecError
 from ..graph import Graph
 from ..kernels import layout as L
 from ..neurons.base import NeuronModel
+from ..specs.synapses import SYNAPSE_KINDS
 
-__all__ = ["Built", "build", "SYN_CODES"]
+__all__ = ["Built", "build"]
 
-SYN_CODES = {"delta": L.SYN_DELTA, "exp_current": L.SYN_CURRENT,
-             "exp_conductance": L.SYN_CONDUCTANCE}
 _KIND_CODES = {name: k for k, name in enumerate(L.KIND_NAMES)}
 
 
@@ -165,7 +164,7 @@ def build(graph: Graph) -> Built:
     n_chan = len(chan_keys)
     chan = np.zeros((n_chan, L.N_CHAN_COLS))
     for c, (_, kind, tau, e_rev) in enumerate(chan_keys):
-        code = SYN_CODES[kind]
+        code = SYNAPSE_KINDS[kind].code  # each synapse class carries its channel kind
         chan[c, L.CHAN_KIND] = code
         chan[c, L.CHAN_DECAY] = np.exp(-dt / tau) if code != L.SYN_DELTA and tau > 0 else 0.0
         chan[c, L.CHAN_EREV] = e_rev

@@ -29,9 +29,13 @@ __all__ = ["Synapse", "Delta", "ExpCurrent", "ExpConductance", "SYNAPSE_KINDS",
 
 @dataclass(frozen=True, kw_only=True)
 class Synapse:
-    """Base of the synapse models; ``kind`` is the name used in model files."""
+    """Base of the synapse models; ``kind`` is the name used in model files, ``code`` the
+    channel kind the engine runs it as (the ``SYN_*`` constants of
+    :mod:`neurosim.kernels.layout`, written out here because specs do not import the kernels;
+    ``tests/test_spec.py`` holds the two equal)."""
 
     kind: ClassVar[str] = ""
+    code: ClassVar[int] = -1
 
     @property
     def key(self) -> tuple:
@@ -44,6 +48,7 @@ class Delta(Synapse):
     """Instantaneous jump of the target's membrane potential by the weight (mV)."""
 
     kind: ClassVar[str] = "delta"
+    code: ClassVar[int] = 0  # kernels.layout.SYN_DELTA
 
 
 def _check_tau(tau) -> None:
@@ -57,6 +62,7 @@ class ExpCurrent(Synapse):
     """Exponentially decaying current, ``tau ds/dt = -s`` (``tau`` in ms)."""
 
     kind: ClassVar[str] = "exp_current"
+    code: ClassVar[int] = 1  # kernels.layout.SYN_CURRENT
     tau: float = 5.0
 
     def __post_init__(self):
@@ -68,6 +74,7 @@ class ExpConductance(Synapse):
     """Exponentially decaying conductance with reversal potential ``e_rev`` (mV)."""
 
     kind: ClassVar[str] = "exp_conductance"
+    code: ClassVar[int] = 2  # kernels.layout.SYN_CONDUCTANCE
     tau: float = 5.0
     e_rev: float = 0.0
 
