@@ -4,8 +4,9 @@
 compare computes and report writes (report.md, report.json from a Comparison, never the
 engine); Numba only in ``kernels`` and in each neuron model's module (``neurons``: its
 compiled step), kernels importing nothing else of neurosim but the neuron models' steps;
-matplotlib only in ``plot``; peers (torch, snntorch, brian2) never in the package; never
-unpickling; ``import neurosim`` loads neither.
+matplotlib only in ``plot``; NEST and Brian2 only in ``engines``, imported inside the
+functions that run them; other peers (torch, snntorch) never in the package; never
+unpickling; ``import neurosim`` loads none of them.
 """
 
 from __future__ import annotations
@@ -72,7 +73,15 @@ FORBIDDEN = {
     # the one network model: specs and neuron models in, nothing of the engines
     "graph": {"builder", "rate", "spike", "kernels", "convert", "compare", "report", "plot",
               "commands", "demos", "cli", "data"},
+    # NEST and Brian2 take the built graph and return the spike engine's Result: no kernels,
+    # no classic mode, no figures, no command line
+    "engines": {"rate", "kernels", "convert", "compare", "report", "plot", "commands",
+                "demos", "cli", "data"},
 }
+
+#: Peer simulators run as engines: imported in ``neurosim/engines`` only, and only inside
+#: functions, so that importing neurosim never needs them.
+ENGINE_PEERS = {"nest", "brian2"}
 
 #: Where Numba may be imported: the kernels, and each neuron model's own compiled step.
 NUMBA_AREAS = {"kernels", "neurons"}
@@ -95,7 +104,32 @@ def test_import_direction(path):
             f"{path.name}: kernels import only kernels and neurons ({inner})"
     if here != "plot":
         assert "matplotlib" not in tops, f"{path.name}: matplotlib belongs in neurosim/plot"
-    assert not tops & {"torch", "snntorch", "brian2", "pickle"}, f"{path.name}: {tops}"
+    assert not tops & {"torch", "snntorch", "pickle"}, f"{path.name}: {tops}"
+    if here != "engines":
+        assert not tops & ENGINE_PEERS, f"{path.name}: NEST and Brian2 belong in " \
+                                        "neurosim/engines"
+
+
+def module_level_imports(path: Path) -> set[str]:
+    """Top-level package names imported at module level (outside any function)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = set()
+    for node in tree.body:
+        for sub in ast.walk(node) if not isinstance(node, (ast.FunctionDef, ast.ClassDef)) \
+                else ():
+            if isinstance(sub, ast.Import):
+                found.update(a.name.split(".")[0] for a in sub.names)
+            elif isinstance(sub, ast.ImportFrom) and not sub.level and sub.module:
+                found.add(sub.module.split(".")[0])
+    return found
+
+
+def test_engine_peers_are_imported_lazily():
+    engine_files = [p for p in FILES if area(p) == "engines"]
+    assert len(engine_files) >= 3, engine_files  # the scan found the engines
+    for path in engine_files:
+        assert not module_level_imports(path) & ENGINE_PEERS, \
+            f"{path.name}: import NEST and Brian2 inside the functions that run them"
 
 
 def test_no_file_allows_pickle():
@@ -110,8 +144,10 @@ def test_import_neurosim_is_light():
     import subprocess
     import sys
 
-    code = ("import sys, neurosim, neurosim.cli; neurosim.cli.build_parser(); "
-            "print(sorted(m for m in ('numba', 'matplotlib') if m in sys.modules))")
+    code = ("import sys, neurosim, neurosim.cli, neurosim.engines.nest_engine, "
+            "neurosim.engines.brian2_engine; neurosim.cli.build_parser(); "
+            "print(sorted(m for m in ('numba', 'matplotlib', 'nest', 'brian2') "
+            "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=PKG.parent)
     assert out.stdout.strip() == "[]"

@@ -28,12 +28,38 @@ def add_parser(subparsers) -> None:
     p.add_argument("--seed", type=int, default=None, help="override the simulation seed")
     p.add_argument("--no-plots", action="store_true", help="write summary.json only")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--engine", choices=("native", "nest", "brian2"), default="native",
+                   help="run on neurosim's own engine (default), in NEST or in Brian2 "
+                        "(README: Engines)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="NEST threads, or Brian2 cpp_standalone OpenMP threads")
+    p.add_argument("--device", choices=("runtime", "cpp_standalone"), default=None,
+                   help="Brian2 device (default runtime)")
     p.set_defaults(func=run)
 
 
 def _finite_or_none(x):
     """JSON has no NaN: an undefined statistic (too few spikes for an ISI CV) is null."""
     return float(x) if x == x and abs(x) != float("inf") else None
+
+
+def _engine_options(args) -> dict:
+    """``--threads`` and ``--device`` for the engines that take them."""
+    from ..errors import NeurosimError
+
+    opts = {}
+    if args.threads is not None:
+        if args.engine == "native":
+            raise NeurosimError("--threads: the native engine runs on one thread; threads are "
+                                "for --engine nest or brian2")
+        if args.threads < 1:
+            raise NeurosimError(f"--threads: must be >= 1, got {args.threads}")
+        opts["threads"] = args.threads
+    if args.device is not None:
+        if args.engine != "brian2":
+            raise NeurosimError("--device: Brian2's devices are for --engine brian2")
+        opts["device"] = args.device
+    return opts
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,10 +80,10 @@ def _simulate(args, t_start, renderer) -> int:
     import sys
 
     from ..atomic import atomic_write_text
+    from ..engines import simulate
     from ..errors import NeurosimError
     from ..specs.io import load_model
     from ..specs.populations import PopulationNetwork
-    from ..spike.population import simulate_network
 
     if args.duration is not None and not args.duration > 0:
         raise NeurosimError(f"--duration: must be a positive number of ms, got {args.duration}")
@@ -71,7 +97,13 @@ def _simulate(args, t_start, renderer) -> int:
     if out.exists() and not out.is_dir():
         raise NeurosimError(f"{out}: --out exists and is not a folder")
     progress = not args.no_progress and sys.stderr.isatty()
-    res = simulate_network(spec, duration=args.duration, seed=args.seed, progress=progress)
+    res = simulate(spec, engine=args.engine, duration=args.duration, seed=args.seed,
+                   progress=progress, **_engine_options(args))
+    if args.engine == "nest":
+        from ..engines.nest_engine import root_process
+
+        if not root_process():  # under mpirun: process 0 writes the files
+            return 0
     pops = {}
     for pop in spec.populations:
         tr = res.spikes.get(pop.name)
@@ -91,7 +123,8 @@ def _simulate(args, t_start, renderer) -> int:
     timings = dict(res.timings)
     timings["total"] = time.perf_counter() - t_start
     summary = {
-        "model": spec.name, "source": str(args.model), "dt_ms": res.dt,
+        "model": spec.name, "source": str(args.model), "engine": args.engine,
+        "dt_ms": res.dt,
         "duration_ms": res.duration, "n_steps": res.n_steps,
         "seed": spec.simulation.seed if args.seed is None else args.seed,
         "populations": pops,

@@ -1,0 +1,376 @@
+"""NEST as an engine: a population network's graph built in NEST, run, and returned as the one
+:class:`~neurosim.spike.result.Result`.
+
+>>> from neurosim.builder.lower import lower_populations
+>>> from neurosim.specs.io import load_model
+>>> from neurosim.engines import nest_engine
+>>> res = nest_engine.run(lower_populations(load_model("models/cuba.toml")), 1000.0,
+...                       spikes=("exc",), threads=2)  # doctest: +SKIP
+
+Neuron models (units converted here, at the boundary: NEST uses pF, nS, pA, mV, ms):
+
+- ``lif`` with exponential currents (or none) -> ``iaf_psc_exp`` (exact integration, as the
+  native engine): ``C_m = 1000 tau_m / r_m`` pF, ``I_e = 1000 I`` pA, weights nA -> pA.
+  ``iaf_psc_exp`` routes a spike by the sign of its weight to one of its two currents, so the
+  population's current channels must have at most two time constants, and where there are two,
+  one channel's weights must be all >= 0 and the other's all <= 0 (CUBA's E and I).
+- ``lif`` with delta synapses -> ``iaf_psc_delta``; ``lif`` with exponential conductances (at
+  most two channels) -> ``iaf_cond_exp`` (``g_L = 1000 / r_m`` nS, weights uS -> nS; the
+  second channel's weights are sent negative, which is how NEST picks its inhibitory
+  conductance; NEST integrates it with an adaptive Runge-Kutta solver, the native engine holds
+  the conductances over a step, so the two agree in statistics, not spike for spike).
+- ``izhikevich`` (delta synapses or none, no refractory period) -> ``izhikevich`` with
+  ``consistent_integration`` (forward Euler from the start-of-step values, as here).
+- ``adex`` -> ``aeif_psc_exp``, ``aeif_psc_delta`` or ``aeif_cond_exp`` (NEST's adaptive
+  solver against the native forward Euler: statistics agree, spike times do not).
+
+Refused by name (a :class:`~neurosim.errors.SpecError` naming the population or projection
+and the field): ``if``, ``alif``, ``hh``, ``mcculloch_pitts``; ``lif`` with
+``interpolate = true`` or ``reset = "subtract"``; a population mixing synapse kinds; the
+refusals of :func:`neurosim.engines.common.check_graph` (convolution and pooling projections,
+same-step projections, input sources).
+
+The time grid. NEST stamps a spike with the end of the step in which it happened, neurosim
+with its start, so a NEST time ``t`` is step ``round(t / dt) - 1``. Thresholds are ``v >=
+v_th`` in both. Refractoriness: NEST holds ``v`` for ``round(t_ref / dt)`` steps after the
+spike step, neurosim (Brian2's rule) one step fewer, so NEST gets ``t_ref - dt``.
+Delays: a graph delay of ``d`` steps acts on the membrane ``d`` steps after the spike; a NEST
+current or conductance input with delay ``D`` steps acts ``D + 1`` steps after it. So NEST
+gets ``(d - 1) dt``, except that NEST's minimum delay is one step: **graph delay 1** (a model
+file's ``delay = 0``, Brian2's delay 0) **becomes NEST's minimum delay, one step later than
+in the native engine**. A delta input with delay ``D`` acts in step ``D`` itself, before the
+threshold test and without the step's decay the native engine gives it, so it gets delay
+``d dt`` and weight ``w exp(-dt / tau_m)``: exact. (Delta input arriving while the neuron is
+refractory is dropped by NEST and kept by the native engine.)
+
+Threads and processes: ``threads`` sets NEST's ``local_num_threads``; ``OMP_WAIT_POLICY`` is
+set to ``PASSIVE`` when unset (NEST's OpenMP threads otherwise spin on a shared machine).
+Under ``mpirun`` with an MPI-enabled NEST every process builds the same network, NEST keeps
+its share of the neurons, and the recorded events are gathered to every process (mpi4py).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+import numpy as np
+
+from ..builder.model import Built
+from ..errors import SpecError
+from ..graph import Graph
+from ..spike.result import Result
+from .common import population_values, prepare, spike_result, where
+
+__all__ = ["run", "nest_model", "root_process"]
+
+
+def _import_nest():
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    os.environ.setdefault("PYNEST_QUIET", "1")
+    try:
+        import nest
+    except ImportError as err:
+        raise SpecError("--engine nest: NEST is not installed (pip install "
+                        "'neurosim-snn[nest]', or an MPI-enabled NEST for clusters)") from err
+    return nest
+
+
+def root_process() -> bool:
+    """Whether this is NEST's process 0 (the one that writes files under ``mpirun``); True
+    when NEST is not loaded."""
+    import sys
+
+    nest = sys.modules.get("nest")
+    return nest is None or nest.Rank() == 0
+
+
+def _channels(built: Built, pop_name: str):
+    """``[(target, synapse, [projection indices])]`` feeding population ``pop_name``."""
+    out: dict[str, tuple] = {}
+    for q, pj in enumerate(built.graph.projections):
+        if pj.post == pop_name:
+            out.setdefault(pj.target, (pj.synapse, []))[1].append(q)
+    return [(t, syn, qs) for t, (syn, qs) in out.items()]
+
+
+class _Mapping:
+    """How one population goes to NEST: model name, parameters (scalars or per-neuron
+    arrays), and per channel target ``(weight factor per post neuron, delay shift)``;
+    ``record``: native variable -> (NEST recordable, factor)."""
+
+    def __init__(self, model, params, route, record):
+        self.model = model
+        self.params = params
+        self.route = route
+        self.record = record
+
+
+def _ref_ms(t_ref, dt):
+    steps = np.rint(np.asarray(t_ref) / dt).astype(np.int64)
+    return np.maximum(steps - 1, 0) * dt
+
+
+def _weights_of(built, qs):
+    return np.concatenate([built.pairs(q)[2] for q in qs]) if qs else np.zeros(0)
+
+
+def _current_channels(built, chans, what, prefix):
+    """Assign current channels to NEST's ``ex``/``in`` currents by weight sign (module doc);
+    ``(tau_ex, tau_in, {target: "ex"|"in"})``."""
+    taus = sorted({syn.tau for _, syn, _ in chans})
+    if not taus:
+        return 2.0, 2.0, {}
+    if len(taus) == 1:
+        return taus[0], taus[0], {t: "ex" for t, _, _ in chans}
+    if len(taus) > 2:
+        raise SpecError(f"{what}: synapse: NEST's {prefix} has two synaptic currents, got "
+                        f"{len(taus)} time constants ({', '.join(map(str, taus))} ms)")
+    side = {}
+    for _, syn, qs in chans:
+        w = _weights_of(built, qs)
+        if np.all(w >= 0):
+            side[syn.tau] = side.get(syn.tau, set()) | {"ex"}
+        elif np.all(w <= 0):
+            side[syn.tau] = side.get(syn.tau, set()) | {"in"}
+        else:
+            side[syn.tau] = {"mixed"}
+    ok = {frozenset(side[taus[0]]), frozenset(side[taus[1]])} == {frozenset({"ex"}),
+                                                                    frozenset({"in"})}
+    if not ok:
+        raise SpecError(f"{what}: synapse: NEST's {prefix} routes a spike by the sign of its "
+                        "weight, so with two time constants one channel's weights must be all "
+                        ">= 0 and the other's all <= 0")
+    tau_of = {next(iter(side[tau])): tau for tau in taus}
+    return tau_of["ex"], tau_of["in"], {
+        t: ("ex" if syn.tau == tau_of["ex"] else "in") for t, syn, _ in chans}
+
+
+def nest_model(built: Built, k: int) -> _Mapping:
+    """The NEST model and parameters of population ``k`` (module doc), or a SpecError."""
+    g = built.graph
+    pop = g.populations[k]
+    dt = built.dt
+    what = f"{where(g)}population {k} ({pop.name})"
+    nrn = pop.neuron
+    chans = _channels(built, pop.name)
+    kinds = {syn.kind for _, syn, _ in chans}
+    if len(kinds) > 1:
+        raise SpecError(f"{what}: synapse: NEST's models take one kind of synapse per "
+                        f"population, got {', '.join(sorted(kinds))}")
+    kind = kinds.pop() if kinds else "exp_current"
+    v0 = np.asarray(pop.v0 if pop.v0 is not None else np.full(pop.size, nrn.v_initial))
+    drive = np.broadcast_to(np.asarray(pop.drive, np.float64), (pop.size,))
+    ones = np.ones(pop.size)
+    if nrn.kind == "lif":
+        if nrn.interpolate:
+            raise SpecError(f"{what}: neuron: interpolate: NEST's LIF models count refractory "
+                            "periods in whole steps; interpolated LIF runs natively only")
+        if nrn.reset != "potential":
+            raise SpecError(f"{what}: neuron: reset: NEST's LIF models reset to a potential; "
+                            f"reset = {nrn.reset!r} runs natively and in Brian2")
+        p = population_values(pop, ("tau_m", "r_m", "v_rest", "v_th", "v_reset", "t_ref"))
+        params = {"C_m": 1000.0 * p["tau_m"] / p["r_m"], "tau_m": p["tau_m"],
+                  "E_L": p["v_rest"], "V_th": p["v_th"], "V_reset": p["v_reset"],
+                  "t_ref": _ref_ms(p["t_ref"], dt), "I_e": 1000.0 * drive, "V_m": v0}
+        if kind == "delta":
+            scale = np.exp(-dt / p["tau_m"])
+            return _Mapping("iaf_psc_delta", params, {t: (scale, 0) for t, _, _ in chans},
+                            {"v": ("V_m", 1.0)})
+        if kind == "exp_current":
+            tau_ex, tau_in, side = _current_channels(built, chans, what, "iaf_psc_exp")
+            params |= {"tau_syn_ex": tau_ex, "tau_syn_in": tau_in}
+            merged = len(set(side.values())) < len(side)
+            record = {"v": ("V_m", 1.0)}
+            if not merged:
+                record |= {f"syn_{t}": (f"I_syn_{s}", 1e-3) for t, s in side.items()}
+            return _Mapping("iaf_psc_exp", params,
+                            {t: (1000.0 * ones, -1) for t in side}, record)
+        params = {k: v for k, v in params.items() if k != "tau_m"}  # tau_m = C_m / g_L
+        return _conductance_mapping("iaf_cond_exp", params | {"g_L": 1000.0 / p["r_m"]},
+                                    chans, built, what, pop.size)
+    if nrn.kind == "izhikevich":
+        if kind != "delta" and chans:
+            raise SpecError(f"{what}: synapse: NEST's izhikevich takes delta synapses only, "
+                            f"got {kind}")
+        p = population_values(pop, ("a", "b", "c", "d", "v_peak", "t_ref"))
+        if np.any(p["t_ref"] > 0):
+            raise SpecError(f"{what}: neuron: t_ref: NEST's izhikevich has no refractory "
+                            "period; use t_ref = 0")
+        params = {"a": p["a"], "b": p["b"], "c": p["c"], "d": p["d"], "V_th": p["v_peak"],
+                  "V_m": v0, "U_m": p["b"] * v0, "I_e": drive.copy(),
+                  "consistent_integration": True}
+        return _Mapping("izhikevich", params, {t: (ones, 0) for t, _, _ in chans},
+                        {"v": ("V_m", 1.0), "u": ("U_m", 1.0)})
+    if nrn.kind == "adex":
+        p = population_values(pop, ("c_m", "g_l", "e_l", "v_t", "delta_t", "a", "tau_w", "b",
+                                    "v_reset", "v_peak", "t_ref"))
+        params = {"C_m": 1000.0 * p["c_m"], "g_L": 1000.0 * p["g_l"], "E_L": p["e_l"],
+                  "V_th": p["v_t"], "Delta_T": p["delta_t"], "a": 1000.0 * p["a"],
+                  "tau_w": p["tau_w"], "b": 1000.0 * p["b"], "V_reset": p["v_reset"],
+                  "V_peak": p["v_peak"], "t_ref": _ref_ms(p["t_ref"], dt),
+                  "I_e": 1000.0 * drive, "V_m": v0, "w": np.zeros(pop.size)}
+        record = {"v": ("V_m", 1.0), "w": ("w", 1e-3)}
+        if kind == "delta":
+            return _Mapping("aeif_psc_delta", params, {t: (ones, 0) for t, _, _ in chans},
+                            record)
+        if kind == "exp_current":
+            tau_ex, tau_in, side = _current_channels(built, chans, what, "aeif_psc_exp")
+            params |= {"tau_syn_ex": tau_ex, "tau_syn_in": tau_in}
+            return _Mapping("aeif_psc_exp", params, {t: (1000.0 * ones, -1) for t in side},
+                            record)
+        return _conductance_mapping("aeif_cond_exp", params, chans, built, what, pop.size,
+                                    record)
+    raise SpecError(f"{what}: neuron: NEST has no model for {nrn.kind!r} as neurosim defines "
+                    "it (the nest engine runs lif, izhikevich and adex); run it natively or "
+                    "with --engine brian2")
+
+
+def _conductance_mapping(model, params, chans, built, what, size, record=None):
+    if len(chans) > 2:
+        raise SpecError(f"{what}: synapse: NEST's {model} has two conductances, got "
+                        f"{len(chans)} conductance channels")
+    route = {}
+    record = dict(record or {"v": ("V_m", 1.0)})
+    for (target, syn, qs), side in zip(chans, ("ex", "in")):
+        if np.any(_weights_of(built, qs) < 0):
+            raise SpecError(f"{what}: synapse: {target}: NEST's conductances take weights "
+                            ">= 0 (the sign picks the channel)")
+        params |= {f"E_{side}": syn.e_rev, f"tau_syn_{side}": syn.tau}
+        route[target] = ((1000.0 if side == "ex" else -1000.0) * np.ones(size), -1)
+        record[f"syn_{target}"] = (f"g_{side}", 1e-3)
+    return _Mapping(model, params, route, record)
+
+
+def _set(nodes, params):
+    scalars, arrays = {}, {}
+    for name, value in params.items():
+        arr = np.asarray(value)
+        if arr.ndim == 0:
+            scalars[name] = value.item() if hasattr(value, "item") else value
+        elif np.all(arr == arr.flat[0]):
+            scalars[name] = arr.flat[0].item()
+        else:
+            arrays[name] = arr.astype(np.float64).tolist()
+    nodes.set(scalars)
+    if arrays:
+        nodes.set(arrays)
+
+
+def _gather(nest, *arrays):
+    """Each array concatenated over NEST's MPI processes (itself in one process)."""
+    if nest.NumProcesses() == 1:
+        return arrays
+    try:
+        from mpi4py import MPI
+    except ImportError as err:
+        raise SpecError("--engine nest under mpirun needs mpi4py to gather the recorded "
+                        "events") from err
+    comm = MPI.COMM_WORLD
+    return tuple(np.concatenate(comm.allgather(np.asarray(a))) for a in arrays)
+
+
+def run(graph_or_built: Graph | Built, duration: float, *, spikes=(), rates=(), state=(),
+        threads: int = 1, progress: bool = False) -> Result:
+    """Run a population network in NEST for ``duration`` ms; monitors as
+    :class:`neurosim.spike.population.Simulator` takes them (``state``: ``(population,
+    variables, local indices)``). Timings: ``build`` (network in NEST), ``run``
+    (``nest.Simulate``)."""
+    t0 = time.perf_counter()
+    built, n_steps = prepare(graph_or_built, duration, threads, "nest")
+    g = built.graph
+    dt = built.dt
+    maps = [nest_model(built, k) for k in range(len(g.populations))]
+    state_req = _state_requests(built, maps, state)
+    nest = _import_nest()
+    nest.ResetKernel()
+    nest.verbosity = nest.VerbosityLevel.ERROR
+    nest.SetKernelStatus({"resolution": dt, "local_num_threads": threads,
+                          "print_time": bool(progress)})
+    nodes, first = {}, {}
+    for pop, m in zip(g.populations, maps):
+        nc = nest.Create(m.model, pop.size)
+        _set(nc, m.params)
+        nodes[pop.name] = nc
+        first[pop.name] = int(nc.global_id if pop.size == 1 else nc[0].global_id)
+    for q, pj in enumerate(g.projections):
+        pre, post, w = built.pairs(q)
+        if pre.size == 0:
+            continue
+        factor, shift = maps[[p.name for p in g.populations].index(pj.post)].route[pj.target]
+        delay_steps = max(int(pj.delay) + shift, 1)
+        nest.Connect(np.asarray(first[pj.pre] + pre, np.int64),
+                     np.asarray(first[pj.post] + post, np.int64), "one_to_one",
+                     syn_spec={"weight": np.asarray(w * factor[post], np.float64),
+                               "delay": np.full(pre.size, delay_steps * dt)})
+    recorders = {}
+    for pop in g.populations:
+        sr = nest.Create("spike_recorder")
+        nest.Connect(nodes[pop.name], sr)
+        recorders[pop.name] = sr
+    meters = []
+    for pop_name, local, _, recordables in state_req:
+        mm = nest.Create("multimeter", params={"record_from": recordables, "interval": dt})
+        nest.Connect(mm, nodes[pop_name][sorted(set(local.tolist()))])
+        meters.append(mm)
+    t1 = time.perf_counter()
+    nest.Simulate(n_steps * dt)
+    t2 = time.perf_counter()
+    steps = {}
+    for pop in g.populations:
+        ev = recorders[pop.name].get("events")
+        senders, times = _gather(nest, ev["senders"], ev["times"])
+        steps[pop.name] = (np.asarray(senders, np.int64) - first[pop.name],
+                           np.rint(np.asarray(times) / dt).astype(np.int64) - 1)
+    out_state, out_idx = {}, {}
+    for (pop_name, local, names, recordables), mm in zip(state_req, meters):
+        ev = mm.get("events")
+        got = _gather(nest, ev["senders"], ev["times"], *(ev[r] for r in recordables))
+        col = np.rint(np.asarray(got[1]) / dt).astype(np.int64)
+        row_of = {int(i): r for r, i in enumerate(local)}
+        pop_k = [p.name for p in g.populations].index(pop_name)
+        for (var, (_, factor)), values in zip(names, got[2:]):
+            arr = np.empty((local.size, n_steps))
+            arr[:, 0] = _initial(built, pop_k, var, local)
+            keep = (col >= 1) & (col < n_steps)
+            rows = np.array([row_of[int(s)] for s in np.asarray(got[0])[keep] - first[pop_name]],
+                            np.int64)
+            arr[rows, col[keep]] = np.asarray(values)[keep] * factor
+            out_state.setdefault(pop_name, {})[var] = arr
+        out_idx[pop_name] = local
+    timings = {"build": t1 - t0, "compile": 0.0, "run": t2 - t1}
+    return spike_result(built, n_steps, steps, spikes=spikes, rates=rates, state=out_state,
+                        state_indices=out_idx, timings=timings)
+
+
+def _state_requests(built, maps, state):
+    """``[(population, local indices, [(variable, (recordable, factor))], recordables)]``;
+    a SpecError naming what NEST cannot record."""
+    names = [p.name for p in built.graph.populations]
+    out = []
+    for pop_name, variables, indices in state:
+        m = maps[names.index(pop_name)]
+        pairs = []
+        for var in variables:
+            if var not in m.record:
+                raise SpecError(f"simulation.monitors.state: variables: NEST's {m.model} "
+                                f"cannot record {var!r} of {pop_name} (recordable there: "
+                                f"{', '.join(m.record)})")
+            pairs.append((var, m.record[var]))
+        local = np.asarray(indices, np.int64)
+        if np.unique(local).size != local.size:
+            raise SpecError(f"simulation.monitors.state: indices: NEST records each neuron "
+                            f"of {pop_name} once; the indices repeat")
+        out.append((pop_name, local, pairs, sorted({r for _, (r, _) in pairs})))
+    # multimeter events come back per recordable name: keep the names' order
+    return [(p, loc, pairs, [r for _, (r, _) in pairs]) for p, loc, pairs, _ in out]
+
+
+def _initial(built, k, var, local):
+    """Value of ``var`` at the start of step 0 (NEST's multimeter records from step 1 on)."""
+    a = int(built.model.pop[k, 0])
+    model = built.pop_models[k]
+    if var.startswith("syn_"):
+        return np.zeros(local.size)
+    return built.x0[model.ROWS.index(var), a + local] if var in model.ROWS else math.nan
