@@ -315,14 +315,18 @@ def run(graph_or_built: Graph | Built, duration: float, *, spikes=(), rates=(), 
         nest.Connect(mm, nodes[pop_name][sorted(set(local.tolist()))])
         meters.append(mm)
     t1 = time.perf_counter()
-    nest.Simulate(n_steps * dt)
+    # a multimeter hands over its last min_delay of samples in the next slice only: run
+    # that much longer when state is recorded, and keep the first n_steps steps
+    extra = nest.GetKernelStatus("min_delay") if meters else 0.0
+    nest.Simulate(n_steps * dt + extra)
     t2 = time.perf_counter()
     steps = {}
     for pop in g.populations:
         ev = recorders[pop.name].get("events")
         senders, times = _gather(nest, ev["senders"], ev["times"])
-        steps[pop.name] = (np.asarray(senders, np.int64) - first[pop.name],
-                           np.rint(np.asarray(times) / dt).astype(np.int64) - 1)
+        st = np.rint(np.asarray(times) / dt).astype(np.int64) - 1
+        keep = st < n_steps
+        steps[pop.name] = (np.asarray(senders, np.int64)[keep] - first[pop.name], st[keep])
     out_state, out_idx = {}, {}
     for (pop_name, local, names, recordables), mm in zip(state_req, meters):
         ev = mm.get("events")
@@ -331,7 +335,7 @@ def run(graph_or_built: Graph | Built, duration: float, *, spikes=(), rates=(), 
         row_of = {int(i): r for r, i in enumerate(local)}
         pop_k = [p.name for p in g.populations].index(pop_name)
         for (var, (_, factor)), values in zip(names, got[2:]):
-            arr = np.empty((local.size, n_steps))
+            arr = np.full((local.size, n_steps), np.nan)
             arr[:, 0] = _initial(built, pop_k, var, local)
             keep = (col >= 1) & (col < n_steps)
             rows = np.array([row_of[int(s)] for s in np.asarray(got[0])[keep] - first[pop_name]],
