@@ -111,7 +111,10 @@ def test_dense_delivery_hand_made():
         if twin:
             reference.deliver(built.model, st, 0, np.array([1]), 0)
         else:
-            propagate.deliver_dense(0, built.model, st, np.array([1], np.int32), 0, 1, st.syn[0])
+            m = built.model
+            st.counters[0] += propagate.deliver_dense(
+                m.proj[0], (m.indptr, m.indices, m.weights, m.kof), np.array([1], np.int32), 0,
+                1, st.syn[0])
         np.testing.assert_array_equal(st.syn[0], [0, 0, 10, 20, 30])
         assert st.counters[0] == 3
 

@@ -81,7 +81,9 @@ def _deliver_both(built, fired):
             reference.deliver(built.model, st_, 0, np.asarray(fired), 0)
         else:
             fn = getattr(propagate, f"deliver_{kind}")
-            fn(0, built.model, st_, np.asarray(fired, np.int32), 0, len(fired), st_.syn[0])
+            m = built.model
+            st_.counters[0] += fn(m.proj[0], (m.indptr, m.indices, m.weights, m.kof),
+                                  np.asarray(fired, np.int32), 0, len(fired), st_.syn[0])
         out.append((st_.syn[0, n_pre:].copy(), int(st_.counters[0])))
     return out
 

@@ -37,7 +37,8 @@ import numba
 
 from neurosim.kernels.config import INLINE, JIT
 from neurosim.kernels.layout import POP_END, POP_MODEL, POP_SPIKES, POP_START, POP_UPDATES
-from neurosim.kernels.layout import CHAN_KIND, PROJ_CHANNEL, PROJ_DELAY, PROJ_KIND, ROW_V
+from neurosim.kernels.layout import CHAN_KIND, PROJ_CHANNEL, PROJ_COUNTER, PROJ_DELAY, PROJ_KIND
+from neurosim.kernels.layout import ROW_V
 from neurosim.kernels.layout import SYN_DELTA
 from neurosim.kernels.propagate import drain_ring
 from neurosim.kernels.recording import count_pop_spikes, record_probes, record_spike_list
@@ -57,6 +58,7 @@ def run_network(step0, n_steps, model, state, rec, spikes):
     n = state.x.shape[1]
     cap = rec.spike_i.shape[0]
     n_slots = state.ring.shape[0]
+    tables = (model.indptr, model.indices, model.weights, model.kof)
     for s in range(n_steps):
         if rec.spike_count[0] + n > cap:
             return s
@@ -130,7 +132,8 @@ def _source(steps: tuple[tuple[str, str], ...], kinds: tuple[int, ...], same_ste
             f"deliver_{KIND_NAMES[k]}" for k in kinds)
     deliveries = "\n".join(
         f"    {'if' if n == 0 else 'elif'} kind == {k}:\n"
-        f"        deliver_{KIND_NAMES[k]}(q, model, state, spikes, a, b, target)"
+        f"        state.counters[model.proj[q, PROJ_COUNTER]] += deliver_{KIND_NAMES[k]}(\n"
+        f"            model.proj[q], tables, spikes, a, b, target)"
         for n, k in enumerate(kinds)) or "    pass"
     block = DELIVER.format(deliveries=deliveries)
     branches = "\n".join(

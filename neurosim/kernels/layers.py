@@ -52,7 +52,6 @@ from .layout import (
     PROJ_TAPS,
     PROJ_WEIGHT,
     Model,
-    State,
 )
 from .propagate import deliver_conv, deliver_dense, deliver_pool
 
@@ -138,15 +137,15 @@ def deliver_values(q, model, idx, vals, n, target):
 
 
 @numba.njit(**INLINE)
-def deliver_events(q, model, state, spikes, n, target):
-    """Spikes ``spikes[:n]`` (global indices) through projection ``q`` of any kind."""
-    kind = model.proj[q, PROJ_KIND]
+def deliver_events(pj, tables, spikes, n, target):
+    """Spikes ``spikes[:n]`` (global indices) through the projection of row ``pj`` of any
+    kind; the synaptic operations done."""
+    kind = pj[PROJ_KIND]
     if kind == KIND_DENSE:
-        deliver_dense(q, model, state, spikes, 0, n, target)
-    elif kind == KIND_CONV:
-        deliver_conv(q, model, state, spikes, 0, n, target)
-    else:
-        deliver_pool(q, model, state, spikes, 0, n, target)
+        return deliver_dense(pj, tables, spikes, 0, n, target)
+    if kind == KIND_CONV:
+        return deliver_conv(pj, tables, spikes, 0, n, target)
+    return deliver_pool(pj, tables, spikes, 0, n, target)
 
 
 @numba.njit(**JIT)
@@ -174,9 +173,8 @@ def simulate_sample(s, layers, batch, out, settings):
     in_idx = np.zeros(n_in, dtype=np.int32)
     in_val = np.zeros(n_in, dtype=np.float32)
     # counters of this sample: synaptic operations per projection (= per layer)
-    st = State(x=v.reshape(1, n_total), syn=cur.reshape(1, n_total),
-               refc=np.zeros(1, np.int32), ring=np.zeros((1, 1, 1), np.float32),
-               counters=np.zeros(model.proj.shape[0], np.int64))
+    sops = np.zeros(model.proj.shape[0], np.int64)
+    tables = (model.indptr, model.indices, model.weights, model.kof)
     tot_spikes = np.zeros(n_layers, dtype=np.int64)
     record_counts = out.neuron_counts.shape[0] > 0
     for li in range(n_layers):
@@ -206,7 +204,7 @@ def simulate_sample(s, layers, batch, out, settings):
                     if batch.x_spikes[s, t, i] != 0:
                         in_idx[m] = i
                         m += 1
-                deliver_events(q0, model, st, in_idx, m, cur)
+                sops[q0] += deliver_events(model.proj[q0], tables, in_idx, m, cur)
             if table[li, L_NEURON] == NEURON_LIF and table[li, L_SPIKING] != 0:
                 if layers.tau_syn[li] > 0.0:
                     synapse_filter(cur[a:b], syn[a:b],
@@ -229,13 +227,14 @@ def simulate_sample(s, layers, batch, out, settings):
             elif ns > 0:
                 for e in range(ns):
                     spk[a + e] += a  # global indices for delivery
-                deliver_events(table[li + 1, L_PROJ], model, st, spk[a:], ns, cur)
+                q = table[li + 1, L_PROJ]
+                sops[q] += deliver_events(model.proj[q], tables, spk[a:], ns, cur)
         if t + 1 == ck[k_ck]:
             for o in range(n_out):
                 out.counts[s, k_ck, o] = cnt_out[o]
                 out.v[s, k_ck, o] = v[out_start + o]
             for li in range(n_layers):
-                out.sops[s, k_ck, li] = st.counters[table[li, L_PROJ]]
+                out.sops[s, k_ck, li] = sops[table[li, L_PROJ]]
                 out.spikes[s, k_ck, li] = tot_spikes[li]
             k_ck += 1
 

@@ -1,9 +1,13 @@
 """Event-driven delivery of spikes through the projections of a built network.
 
-One function serves every projection kind of :mod:`neurosim.kernels.layout` (dense rows, CSR
-rows, convolution windows, pooling windows): a spike of source ``i`` walks only its own fan-out,
-adding its weights to the targets' channel (to ``v`` for a delta channel), and the fan-out
-length is added to the projection's synaptic-operation counter.
+One function per projection kind of :mod:`neurosim.kernels.layout` (dense rows, CSR rows,
+convolution windows, pooling windows): a spike of source ``i`` walks only its own fan-out,
+adding its weights to the targets' channel (to ``v`` for a delta channel); each returns the
+fan-out it walked (synaptic operations), which the caller adds to the projection's counter.
+
+They take the projection's row of ``Model.proj`` (``pj``) and ``tables = (indptr, indices,
+weights, kof)`` of the Model, not the records: they run for every projection at every step,
+and an inlined helper handed a record pays for reference counting each array in it.
 
 When a spike arrives (the projection's ``PROJ_DELAY`` ``d``, in steps):
 
@@ -24,7 +28,6 @@ from .layout import (
     CHAN_KIND,
     PROJ_C_IN,
     PROJ_C_OUT,
-    PROJ_COUNTER,
     PROJ_ENTRY,
     PROJ_POST_START,
     PROJ_PRE_END,
@@ -40,16 +43,14 @@ __all__ = ["deliver_dense", "deliver_csr", "deliver_conv", "deliver_pool", "drai
 
 
 @numba.njit(**INLINE)
-def deliver_dense(q, model, state, spikes, a, b, target):
+def deliver_dense(pj, tables, spikes, a, b, target):
     """Dense rows: a spike of source ``i`` adds row ``i`` of ``W (n_pre, n_post)`` to the
-    targets ``post_start ..``. Returns the synaptic operations (also counted)."""
-    pj = model.proj[q]
+    targets ``post_start ..``. Returns the synaptic operations."""
     pre_start = pj[PROJ_PRE_START]
     pre_end = pj[PROJ_PRE_END]
     ptr0 = pj[PROJ_PTR]
     wo = pj[PROJ_WEIGHT]
-    indptr = model.indptr
-    weights = model.weights
+    indptr, _, weights, _ = tables
     ops = 0
     post_start = pj[PROJ_POST_START]
     for s in range(a, b):
@@ -65,22 +66,18 @@ def deliver_dense(q, model, state, spikes, a, b, target):
         wt = weights[wo + e0:wo + e1]
         for k in range(e1 - e0):
             tg[k] += wt[k]
-    state.counters[pj[PROJ_COUNTER]] += ops
     return ops
 
 
 @numba.njit(**INLINE)
-def deliver_csr(q, model, state, spikes, a, b, target):
+def deliver_csr(pj, tables, spikes, a, b, target):
     """CSR rows: a spike of source ``i`` adds its row's weights to its row's targets."""
-    pj = model.proj[q]
     pre_start = pj[PROJ_PRE_START]
     pre_end = pj[PROJ_PRE_END]
     ptr0 = pj[PROJ_PTR]
     eo = pj[PROJ_ENTRY]
     wo = pj[PROJ_WEIGHT]
-    indptr = model.indptr
-    indices = model.indices
-    weights = model.weights
+    indptr, indices, weights, kof = tables
     ops = 0
     for s in range(a, b):
         i = spikes[s]
@@ -94,23 +91,19 @@ def deliver_csr(q, model, state, spikes, a, b, target):
         wt = weights[wo + e0:wo + e1]
         for k in range(e1 - e0):
             target[tg[k]] += wt[k]
-    state.counters[pj[PROJ_COUNTER]] += ops
     return ops
 
 
 @numba.njit(**INLINE)
-def deliver_conv(q, model, state, spikes, a, b, target):
+def deliver_conv(pj, tables, spikes, a, b, target):
     """Convolution: a spike at input ``(pos, c)`` adds the kernel slice ``Wk[c, u, v, :]`` to the
     ``C_out`` channels of every output position its window reaches (exact fan-out table)."""
-    pj = model.proj[q]
     pre_start = pj[PROJ_PRE_START]
     pre_end = pj[PROJ_PRE_END]
     ptr0 = pj[PROJ_PTR]
     eo = pj[PROJ_ENTRY]
     wo = pj[PROJ_WEIGHT]
-    indptr = model.indptr
-    indices = model.indices
-    weights = model.weights
+    indptr, indices, weights, kof = tables
     ops = 0
     c_in = pj[PROJ_C_IN]
     c_out = pj[PROJ_C_OUT]
@@ -126,30 +119,26 @@ def deliver_conv(q, model, state, spikes, a, b, target):
         e1 = indptr[ptr0 + pos + 1]
         for e in range(eo + e0, eo + e1):
             t = indices[e]
-            w0 = base + model.kof[e]
+            w0 = base + kof[e]
             # Slice views let LLVM vectorise the channel loop.
             tg = target[t:t + c_out]
             wt = weights[w0:w0 + c_out]
             for o in range(c_out):
                 tg[o] += wt[o]
         ops += (e1 - e0) * c_out
-    state.counters[pj[PROJ_COUNTER]] += ops
     return ops
 
 
 @numba.njit(**INLINE)
-def deliver_pool(q, model, state, spikes, a, b, target):
+def deliver_pool(pj, tables, spikes, a, b, target):
     """Pooling: a spike adds the projection's one weight ``1 / (kh kw)`` to each pooling neuron
     whose window holds its source (one row per source neuron)."""
-    pj = model.proj[q]
     pre_start = pj[PROJ_PRE_START]
     pre_end = pj[PROJ_PRE_END]
     ptr0 = pj[PROJ_PTR]
     eo = pj[PROJ_ENTRY]
     wo = pj[PROJ_WEIGHT]
-    indptr = model.indptr
-    indices = model.indices
-    weights = model.weights
+    indptr, indices, weights, kof = tables
     ops = 0
     w = weights[wo]
     for s in range(a, b):
@@ -162,7 +151,6 @@ def deliver_pool(q, model, state, spikes, a, b, target):
         for e in range(eo + e0, eo + e1):
             target[indices[e]] += w
         ops += e1 - e0
-    state.counters[pj[PROJ_COUNTER]] += ops
     return ops
 
 
