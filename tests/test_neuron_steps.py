@@ -348,11 +348,12 @@ def test_refractory_period_holds_v(kind):
         model, state, _ = make_record(cls, rng, [], n_each=3, specs=[nrn] * 3)
         model = model._replace(drive=np.full((1, 3), 4 * DRIVE.get(kind, 1.0)))
         state.refc[:] = 0
-        v = [state.x[ROW_V].copy()]
+        row = v_row(cls)  # the row holding what the model calls v
+        v = [state.x[row].copy()]
         fired = []
         for t in range(400):
             fired.append(np.isin(np.arange(3), run_step(fn, model, state, t)))
-            v.append(state.x[ROW_V].copy())
+            v.append(state.x[row].copy())
         fired, v = np.array(fired), np.array(v)
         assert fired.sum() >= 6, kind
         for t, i in zip(*np.nonzero(fired[:-5])):
