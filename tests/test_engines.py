@@ -9,9 +9,9 @@
   (time grid, refractory period, delays, units) is exact, so spike times and membrane traces
   agree.
 - Brian2 on the feed-forward validation network of ``test_brian2_network.py``, a LIF
-  population with per-neuron parameters and drives, Izhikevich neurons of every named set
-  and CUBA: each model runs with the native integration rule, so spike times agree within
-  one step.
+  population with per-neuron parameters and drives, Izhikevich neurons of every named set,
+  every continuous model with current and conductance synapses, and CUBA: each model runs
+  with the native integration rule, so spike times agree within one step.
 
 Brian2 runs on its numpy target here (no compilation, so CI pays no compile time).
 """
@@ -31,11 +31,20 @@ from neurosim.engines import brian2_engine, nest_engine, simulate
 from neurosim.errors import SpecError
 from neurosim.graph import Graph, Population, Projection
 from neurosim.specs.io import load_model
-from neurosim.specs.neurons import IZHIKEVICH_PRESETS, LIF, Izhikevich, McCullochPitts
+from neurosim.specs.neurons import (
+    IF,
+    IZHIKEVICH_PRESETS,
+    LIF,
+    AdaptiveLIF,
+    AdEx,
+    HodgkinHuxley,
+    Izhikevich,
+    McCullochPitts,
+)
 from neurosim.specs.populations import Monitors, PopulationNetwork, Simulation, VInit
 from neurosim.specs.populations import Population as SpecPopulation
 from neurosim.specs.populations import Projection as SpecProjection
-from neurosim.specs.synapses import Delta, ExpCurrent
+from neurosim.specs.synapses import Delta, ExpConductance, ExpCurrent
 from neurosim.spike.population import Simulator, simulate_network
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -161,6 +170,38 @@ def _graph(pop: Population, *projs: Projection) -> Graph:
     return Graph(populations=(pop,), projections=projs, dt=DT, source="net.toml")
 
 
+def _izhikevich_sets() -> Graph:
+    names = list(IZHIKEVICH_PRESETS)
+    sets = np.array([IZHIKEVICH_PRESETS[k] for k in names])
+    return _graph(Population(name="z", neuron=Izhikevich(), shape=(len(names),), drive=10.0,
+                             params=dict(zip("abcd", sets.T))))
+
+
+def test_nest_izhikevich_every_named_set_matches_native():
+    """NEST's izhikevich with consistent integration is the native forward Euler step."""
+    graph = _izhikevich_sets()
+    probe = [("z", ("v", "u"), (0, 3))]
+    ours = _native(build(graph), 300.0, spikes=("z",), state=probe)
+    theirs = nest_engine.run(graph, 300.0, spikes=("z",), state=probe)
+    _assert_same_trains(ours.spikes["z"], theirs.spikes["z"], 7)
+    for var in ("v", "u"):
+        np.testing.assert_allclose(theirs.state["z"][var], ours.state["z"][var],
+                                   atol=TRACE_TOL, rtol=0)
+
+
+def test_nest_adex_counts_match_native():
+    """NEST integrates AdEx with an adaptive Runge-Kutta solver, the native engine with
+    forward Euler at 0.1 ms: spike times move (measured: up to 0.3 ms in 400 ms), the
+    counts under constant drive stay (measured equal; one spike of slack for a spike that
+    moves across the end of the run)."""
+    graph = _graph(Population(name="a", neuron=AdEx(), shape=(3,),
+                              drive=np.array([0.6, 1.0, 1.5])))
+    ours = _native(build(graph), 400.0, spikes=("a",))
+    theirs = nest_engine.run(graph, 400.0, spikes=("a",))
+    assert ours.spikes["a"].counts().min() >= 1
+    assert np.abs(ours.spikes["a"].counts() - theirs.spikes["a"].counts()).max() <= 1
+
+
 def test_nest_refuses_by_name():
     lif = LIF()
     with pytest.raises(SpecError, match=r"net.toml: population 0 \(u\): neuron: NEST has no "
@@ -215,14 +256,37 @@ def test_brian2_lif_population_with_per_neuron_values_matches_native():
 
 
 def test_brian2_izhikevich_every_named_set_matches_native():
-    names = list(IZHIKEVICH_PRESETS)
-    sets = np.array([IZHIKEVICH_PRESETS[k] for k in names])
-    pop = Population(name="z", neuron=Izhikevich(), shape=(len(names),), drive=10.0,
-                     params=dict(zip("abcd", sets.T)))
-    graph = _graph(pop)
+    graph = _izhikevich_sets()
     ours = _native(build(graph), 300.0, spikes=("z",))
     theirs = brian2_engine.run(graph, 300.0, spikes=("z",), target="numpy")
-    _assert_same_trains(ours.spikes["z"], theirs.spikes["z"], len(names))
+    _assert_same_trains(ours.spikes["z"], theirs.spikes["z"], 7)
+
+
+@pytest.mark.parametrize("nrn,drive,w_cur,w_cond", [
+    (AdEx(), 1.0, 0.3, 0.02),
+    (Izhikevich(), 10.0, 4.0, 0.2),
+    (HodgkinHuxley(), 10.0, 3.0, 0.3),
+    (IF(c_m=1.0, v_th=1.0, reset="subtract"), 0.3, 0.05, 0.0),
+    (AdaptiveLIF(tau_w=50.0, b=0.1), 2.0, 0.5, 0.03),
+    (LIF(reset="subtract"), 1.6, 0.5, 0.03),
+], ids=lambda x: getattr(x, "kind", None))
+def test_brian2_every_model_with_both_synapse_kinds_matches_native(nrn, drive, w_cur, w_cond):
+    """Two driven neurons excite two others through an exponential current (delay 0.5 ms)
+    and an exponential conductance (0.3 ms): each model with the native rule."""
+    dt = 0.01 if nrn.kind == "hh" else DT
+    pops = (Population(name="s", neuron=nrn, shape=(2,), drive=drive),
+            Population(name="t", neuron=nrn, shape=(2,), drive=0.5 * drive))
+    projs = (Projection(name="cur", pre="s", post="t", kind="dense", target="e",
+                        synapse=ExpCurrent(tau=5.0), delay=int(round(0.5 / dt)) + 1,
+                        weights=np.full(4, w_cur)),
+             Projection(name="cond", pre="s", post="t", kind="dense", target="g",
+                        synapse=ExpConductance(tau=3.0, e_rev=0.0),
+                        delay=int(round(0.3 / dt)) + 1, weights=np.full(4, w_cond)))
+    graph = Graph(populations=pops, projections=projs, dt=dt)
+    duration = 100.0 if nrn.kind == "hh" else 200.0
+    ours = _native(build(graph), duration, spikes=("t",))
+    theirs = brian2_engine.run(graph, duration, spikes=("t",), target="numpy")
+    _assert_same_trains(ours.spikes["t"], theirs.spikes["t"], 2, min_spikes=2)
 
 
 def test_brian2_cuba_matches_native():
@@ -288,3 +352,17 @@ def test_cli_refuses_options_of_other_engines(tmp_path, capsys):
     assert main(["simulate", "models/cuba.toml", "--engine", "nest", "--device",
                  "cpp_standalone", "--out", str(tmp_path)]) == 2
     assert "--device: Brian2's devices are for --engine brian2" in capsys.readouterr().err
+
+
+def test_brian2_cpp_standalone_matches_native(tmp_path):
+    """The C++ standalone device runs the same equations: the same spikes; afterwards Brian2
+    is back on its runtime device."""
+    spec = _feedforward(delta=True, duration=100.0)
+    graph = lower_populations(spec)
+    ours = simulate_network(spec)
+    theirs = brian2_engine.run(graph, 100.0, spikes=("out",), device="cpp_standalone",
+                               directory=str(tmp_path / "b2"))
+    _assert_same_trains(ours.spikes["out"], theirs.spikes["out"], 3, min_spikes=1)
+    assert set(theirs.timings) >= {"build", "compile", "run"}
+    again = brian2_engine.run(graph, 100.0, spikes=("out",), target="numpy")
+    _assert_same_trains(ours.spikes["out"], again.spikes["out"], 3, min_spikes=1)
