@@ -5,7 +5,9 @@ rates and ISI CV per population, operation counts as an ``OpCounts`` with mode "
 one row per projection with its synaptic operations, one per population with its neuron
 updates and spikes — and timings: build, compile (or cache load), run, total), and the
 figures ``raster.png``, ``traces.png``, ``rates.png`` for what the model's monitors record.
-The time loop runs compiled, in chunks, under a progress bar.
+The time loop runs compiled, in chunks, under a progress bar. ``--engine nest|brian2`` runs
+the same graph in NEST or Brian2 (:mod:`neurosim.engines`) and writes the same files, with
+``"engine"`` in the summary; with NEST's operation counts computed from the recorded spikes.
 """
 
 from __future__ import annotations
