@@ -217,8 +217,8 @@ def brian2_equations(built: Built, k: int) -> _Group:
         method = nrn.method
     else:
         raise SpecError(f"{what}: neuron: Brian2 has no counterpart of {kind!r} as neurosim "
-                        "defines it (McCulloch-Pitts units have no continuous dynamics); run "
-                        "it natively")
+                        "defines it (the brian2 engine runs lif, alif, if, izhikevich, adex "
+                        "and hh); run it natively")
     if refractory.endswith("* ms") and "t_ref" not in per:
         ms_value = float(refractory.split("*")[0].strip("() "))
         refractory = ms_value if ms_value > 0 else False
