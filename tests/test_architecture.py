@@ -6,7 +6,8 @@ engine); Numba only in ``kernels`` and in each neuron model's module (``neurons`
 compiled step), kernels importing nothing else of neurosim but the neuron models' steps;
 matplotlib only in ``plot``; NEST and Brian2 only in ``engines``, imported inside the
 functions that run them; other peers (torch, snntorch) never in the package; never
-unpickling; ``import neurosim`` loads none of them.
+unpickling; ``import neurosim`` loads none of them; NIR (``interchange``) reads specs, the
+graph, the builder, the neuron models and the general engine.
 """
 
 from __future__ import annotations
@@ -77,6 +78,10 @@ FORBIDDEN = {
     # no classic mode, no figures, no command line
     "engines": {"rate", "kernels", "convert", "compare", "report", "plot", "commands",
                 "demos", "cli", "data"},
+    # NIR in and out: specs, the graph, the builder, the neuron models and the general
+    # engine; no kernels, no classic mode, no figures, no command line
+    "interchange": {"rate", "kernels", "convert", "compare", "report", "plot", "commands",
+                    "demos", "cli", "data", "engines"},
 }
 
 #: Peer simulators run as engines: imported in ``neurosim/engines`` only, and only inside

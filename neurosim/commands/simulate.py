@@ -23,7 +23,8 @@ def add_parser(subparsers) -> None:
         "simulate", help="run a network of spiking populations",
         description="Simulate a population network (models/cuba.toml, models/coba.toml) and "
                     "write summary.json and raster/trace/rate figures.")
-    p.add_argument("model", help="model file with [[populations]] and [[projections]]")
+    p.add_argument("model", help="model file with [[populations]] and [[projections]], or a "
+                   "NIR graph (GRAPH.nir)")
     p.add_argument("--duration", type=float, default=None,
                    help="simulated time in ms (default: the model's [simulation] duration)")
     p.add_argument("--out", default=None, help="output folder (default runs/<model name>)")
@@ -37,6 +38,9 @@ def add_parser(subparsers) -> None:
                    help="NEST threads, or Brian2 cpp_standalone OpenMP threads")
     p.add_argument("--device", choices=("runtime", "cpp_standalone"), default=None,
                    help="Brian2 device (default runtime)")
+    from .simulate_nir import add_arguments
+
+    add_arguments(p)  # GRAPH.nir: --convention, --dt, --input, --timesteps, ...
     p.set_defaults(func=run)
 
 
@@ -65,6 +69,10 @@ def _engine_options(args) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    if str(args.model).endswith(".nir"):  # a NIR graph: its own module
+        from .simulate_nir import run as run_nir
+
+        return run_nir(args)
     t_start = time.perf_counter()
     renderer = None
     if not args.no_plots:  # first of all, before the engine's imports
