@@ -111,6 +111,9 @@ def _variants(neuron: NeuronModel, size: int, overrides: dict, dt: float, where:
         if name not in known:
             raise SpecError(f"{where}: params: {name}: not a parameter of {neuron.kind} "
                             f"(known: {', '.join(sorted(known))})")
+        if isinstance(getattr(neuron, name), (bool, str)):
+            raise SpecError(f"{where}: params: {name}: per-neuron values are for numeric "
+                            "parameters only; use one population per setting")
         try:
             arr = np.broadcast_to(np.asarray(overrides[name], dtype=np.float64), (size,))
         except ValueError:
@@ -140,17 +143,9 @@ def build(graph: Graph) -> Built:
     starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     n, n_pop, n_proj = int(starts[-1]), len(pops), len(projs)
     index = {p.name: k for k, p in enumerate(pops)}
-    # neuron model codes: one per distinct step function, in order of first use
+    # neuron model codes: one per distinct step function, in order of first use (a model
+    # names the step for a population's flags: see NeuronModel.step_for)
     steps: list[tuple[str, str]] = []
-    codes = []
-    for p in pops:
-        if p.neuron is None:
-            codes.append(-1)
-            continue
-        key = (type(p.neuron).__module__, type(p.neuron).STEP)
-        if key not in steps:
-            steps.append(key)
-        codes.append(steps.index(key))
     n_slots = max([len(p.neuron.SLOTS) for p in pops if p.neuron is not None] or [1])
     n_rows = max([len(p.neuron.ROWS) for p in pops if p.neuron is not None] or [1])
     # channels: one per distinct (target, synapse)
@@ -208,7 +203,13 @@ def build(graph: Graph) -> Built:
                if post == p.name):
             flags |= L.FLAG_CONDUCTANCE
         drive[0, a:b] = p.drive
-        pop[k] = [a, b, codes[k], n_proj + k, n_proj + n_pop + k, flags]
+        code = -1
+        if p.neuron is not None:
+            key = (type(p.neuron).__module__, p.neuron.step_for(flags))
+            if key not in steps:
+                steps.append(key)
+            code = steps.index(key)
+        pop[k] = [a, b, code, n_proj + k, n_proj + n_pop + k, flags]
     proj = np.zeros((n_proj, L.N_PROJ_COLS), np.int64)
     indptr, indices, kof, weights = [], [], [], []
     n_ptr = n_ent = n_w = 0

@@ -137,6 +137,13 @@ class NeuronModel:
         model's step reads the channel itself."""
         return 0.0
 
+    def step_for(self, flags: int) -> str:
+        """Name of the compiled step that runs a population of this model whose
+        ``POP_FLAGS`` are ``flags`` (a model may keep variants, so that a network compiles only
+        the code its populations use); ``STEP`` by default. The step named ``STEP`` must run
+        every configuration."""
+        return self.STEP
+
     @classmethod
     def kernels(cls):
         """``(step, step_numpy)`` of this model: functions named so in its module."""

@@ -55,10 +55,12 @@ from ..kernels.layout import (
     ROW_V,
     SYN_CURRENT,
     SYN_DELTA,
+    Model,
 )
 from .base import NeuronModel, check_reset, non_negative, positive, ref_steps, register
 
 __all__ = ["LIF", "AdaptiveLIF", "LIF_LAYER", "exact_current_coefficient", "step", "step_numpy",
+           "step_current", "step_conductance", "step_interpolated",
            "layer_step", "layer_step_numpy"]
 
 # Parameter slots (``Model.par`` rows) and state rows of LIF and ALIF.
@@ -124,6 +126,11 @@ class LIF(NeuronModel):
 
     def current_coefficient(self, tau_s, dt):
         return self.r_m * exact_current_coefficient(self.tau_m, tau_s, dt)
+
+    def step_for(self, flags: int) -> str:
+        if self.interpolate:
+            return "step_interpolated"
+        return "step_conductance" if flags & FLAG_CONDUCTANCE else "step_current"
 
 
 @register
@@ -269,12 +276,53 @@ def _step_uniform_conductance(p, model, state, row, spikes, n_spk):
 
 
 @numba.njit(**INLINE)
-def _step_general(p, model, state, row, spikes, n_spk):
-    """Any LIF/ALIF population: per-neuron parameters, conductances, adaptation,
-    interpolated refractoriness."""
+def _step_interpolated(p, model, state, row, spikes, n_spk):
+    """Nengo's scheme, neuron by neuron: integrate exactly over the non-refractory part of the
+    step (refractory time left in state row ``t_left``, ms), locate the threshold crossing
+    inside the step and start the refractory period there."""
     start = model.pop[p, POP_START]
     end = model.pop[p, POP_END]
-    cond = (model.pop[p, POP_FLAGS] & FLAG_CONDUCTANCE) != 0
+    par = model.par
+    x = state.x
+    dt = model.dt
+    for i in range(start, end):
+        v_th = par[V_TH, i]
+        w = x[ROW_W, i]
+        v = x[ROW_V, i]
+        cur, g, ge = channel_inputs(model, state, i)
+        tau = par[TAU_M, i]
+        j_in = par[V_REST, i] + par[R_M, i] * (model.drive[row, i] - w + cur)
+        left = x[ROW_T_LEFT, i] - dt
+        if left <= -dt:
+            v = j_in + (v - j_in) * par[DECAY, i]
+        elif left < 0.0:
+            v = j_in + (v - j_in) * math.exp(left / tau)
+        t_left = max(left, 0.0)
+        if v >= v_th:
+            t_c = dt
+            if j_in > v_th:
+                # crossing time inside the step; 0 when v was above threshold already at its
+                # start (a delta input or an initial potential above threshold)
+                frac = -(v - v_th) / (j_in - v_th)
+                t_c = dt + tau * math.log1p(frac) if frac > -1.0 else 0.0
+            v = v - (v_th - par[V_RESET, i]) if par[SUBTRACT, i] > 0.0 else par[V_RESET, i]
+            t_left = par[T_REF, i] + t_c - dt
+            w += par[B, i]
+            spikes[n_spk] = i
+            n_spk += 1
+        x[ROW_T_LEFT, i] = t_left
+        x[ROW_V, i] = v
+        x[ROW_W, i] = w * par[W_DECAY, i]
+    decay_channels(model, state, start, end)
+    return n_spk
+
+
+@numba.njit(**INLINE)
+def _step_general(p, model, state, row, spikes, n_spk, cond):
+    """Any step-counted LIF/ALIF population, neuron by neuron: per-neuron parameters,
+    adaptation, exact current channels or (``cond``) conductances held over the step."""
+    start = model.pop[p, POP_START]
+    end = model.pop[p, POP_END]
     par = model.par
     x = state.x
     rc = state.refc
@@ -288,33 +336,6 @@ def _step_general(p, model, state, row, spikes, n_spk):
         w = x[ROW_W, i]
         v = x[ROW_V, i]
         drive = model.drive[row, i]
-        if par[INTERP, i] > 0.0:
-            # Nengo's scheme: integrate over the non-refractory part of the step, exactly.
-            cur, g, ge = channel_inputs(model, state, i)
-            tau = par[TAU_M, i]
-            j_in = v_rest + r_m * (drive - w + cur)
-            left = x[ROW_T_LEFT, i] - dt
-            if left <= -dt:
-                v = j_in + (v - j_in) * par[DECAY, i]
-            elif left < 0.0:
-                v = j_in + (v - j_in) * math.exp(left / tau)
-            t_left = max(left, 0.0)
-            if v >= v_th:
-                t_c = dt
-                if j_in > v_th:
-                    # crossing time inside the step; 0 when v was above threshold already
-                    # at its start (a delta input or an initial potential above threshold)
-                    frac = -(v - v_th) / (j_in - v_th)
-                    t_c = dt + tau * math.log1p(frac) if frac > -1.0 else 0.0
-                v = v - (v_th - par[V_RESET, i]) if par[SUBTRACT, i] > 0.0 else par[V_RESET, i]
-                t_left = par[T_REF, i] + t_c - dt
-                x[ROW_W, i] = w + par[B, i]
-                spikes[n_spk] = i
-                n_spk += 1
-            x[ROW_T_LEFT, i] = t_left
-            x[ROW_V, i] = v
-            x[ROW_W, i] *= par[W_DECAY, i]
-            continue
         r = rc[i]
         if r > 0:
             r -= 1
@@ -345,16 +366,15 @@ def _step_general(p, model, state, row, spikes, n_spk):
     return n_spk
 
 
+# The builder picks one of three steps per population (NeuronModel.step_for), so that a
+# network compiles only the code its populations use (CUBA: the current step alone).
+
 @numba.njit(**INLINE)
-def step(p, model, state, row, spikes, n_spk):
-    """One step of LIF/ALIF population ``p`` (see :mod:`neurosim.neurons.base`)."""
+def step_current(p, model, state, row, spikes, n_spk):
+    """Step-counted LIF/ALIF with current (or delta) channels only."""
     start = model.pop[p, POP_START]
-    flags = model.pop[p, POP_FLAGS]
     par = model.par
-    uniform = (flags & FLAG_UNIFORM) != 0 and par[INTERP, start] == 0.0
-    if uniform and (flags & FLAG_CONDUCTANCE) != 0:
-        return _step_uniform_conductance(p, model, state, row, spikes, n_spk)
-    if uniform and par[B, start] == 0.0:
+    if (model.pop[p, POP_FLAGS] & FLAG_UNIFORM) != 0 and par[B, start] == 0.0:
         n_cur = 0
         c0 = 0
         c1 = 0
@@ -367,7 +387,58 @@ def step(p, model, state, row, spikes, n_spk):
                 n_cur += 1
         if n_cur == 2:
             return _step_uniform(p, model, state, row, spikes, n_spk, c0, c1)
-    return _step_general(p, model, state, row, spikes, n_spk)
+    return _step_general(p, model, state, row, spikes, n_spk, False)
+
+
+@numba.njit(**INLINE)
+def step_conductance(p, model, state, row, spikes, n_spk):
+    """Step-counted LIF/ALIF with conductance channels (exponential Euler)."""
+    if (model.pop[p, POP_FLAGS] & FLAG_UNIFORM) != 0:
+        return _step_uniform_conductance(p, model, state, row, spikes, n_spk)
+    return _step_general(p, model, state, row, spikes, n_spk, True)
+
+
+@numba.njit(**INLINE)
+def step_interpolated(p, model, state, row, spikes, n_spk):
+    """LIF/ALIF with interpolated refractoriness (``interpolate = true``)."""
+    return _step_interpolated(p, model, state, row, spikes, n_spk)
+
+
+@numba.njit(**INLINE)
+def step(p, model, state, row, spikes, n_spk):
+    """One step of LIF/ALIF population ``p`` (see :mod:`neurosim.neurons.base`) in any
+    configuration, neurons with and without interpolated refractoriness mixed: the three
+    steps above in one (what a record built by hand may need; the builder picks one of the
+    three)."""
+    start = model.pop[p, POP_START]
+    end = model.pop[p, POP_END]
+    n_interp = 0
+    for i in range(start, end):
+        n_interp += 1 if model.par[INTERP, i] > 0.0 else 0
+    if n_interp == 0:
+        if (model.pop[p, POP_FLAGS] & FLAG_CONDUCTANCE) != 0:
+            return step_conductance(p, model, state, row, spikes, n_spk)
+        return step_current(p, model, state, row, spikes, n_spk)
+    if n_interp == end - start:
+        return _step_interpolated(p, model, state, row, spikes, n_spk)
+    # mixed: each neuron by its own scheme, spikes in ascending order
+    cond = (model.pop[p, POP_FLAGS] & FLAG_CONDUCTANCE) != 0
+    syn = state.syn
+    for i in range(start, end):
+        single = model.pop.copy()
+        single[p, POP_START] = i
+        single[p, POP_END] = i + 1
+        one = Model(model.dt, single, model.par, model.chan, model.chan_coef, model.drive,
+                    model.proj, model.indptr, model.indices, model.weights, model.kof)
+        # channels are decayed once below, for the whole population
+        saved = syn[:, i].copy()
+        if model.par[INTERP, i] > 0.0:
+            n_spk = _step_interpolated(p, one, state, row, spikes, n_spk)
+        else:
+            n_spk = _step_general(p, one, state, row, spikes, n_spk, cond)
+        syn[:, i] = saved
+    decay_channels(model, state, start, end)
+    return n_spk
 
 
 # -- NumPy twin ---------------------------------------------------------------------------------
@@ -433,6 +504,10 @@ def step_numpy(p, model, state, row, spikes, n_spk):
     idx = np.flatnonzero(fired) + sl.start
     spikes[n_spk:n_spk + idx.size] = idx
     return n_spk + idx.size
+
+
+#: The NumPy twin covers every configuration, so it is the twin of each of the three steps.
+step_current_numpy = step_conductance_numpy = step_interpolated_numpy = step_numpy
 
 
 # -- batched layer step (the layered fast path, float32 state) ----------------------------------
