@@ -600,3 +600,67 @@ def test_cli_errors_are_one_line_naming_the_file(tmp_path, args, message):
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], out.stderr
+
+
+# -- NumPy evaluation of NIR's maps ----------------------------------------------------------
+
+def test_maps_by_hand():
+    """A 1 x 4 x 4 input of values 0..15: a 2 x 2 all-ones kernel sums each window (stride 2:
+    the four 2 x 2 blocks); dilation 2 takes corners 2 apart; ``"same"`` padding keeps 4 x 4
+    with the extra row and column after (PyTorch); two groups keep the channels apart; sum
+    pooling adds, average pooling divides by the window."""
+    from neurosim.interchange.nir_maps import apply_node
+
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    ones = np.ones((1, 1, 2, 2))
+
+    def conv(**kw):
+        args = dict(input_shape=None, weight=ones, stride=1, padding=0, dilation=1, groups=1,
+                    bias=np.zeros(1))
+        return apply_node(nir.Conv2d(**{**args, **kw}), kw.pop("x", x))
+
+    blocks = [[0 + 1 + 4 + 5, 2 + 3 + 6 + 7], [8 + 9 + 12 + 13, 10 + 11 + 14 + 15]]
+    np.testing.assert_array_equal(conv(stride=2)[0, 0], blocks)
+    np.testing.assert_array_equal(conv(dilation=2)[0, 0], [[0 + 2 + 8 + 10, 1 + 3 + 9 + 11],
+                                                          [4 + 6 + 12 + 14, 5 + 7 + 13 + 15]])
+    same = conv(padding="same")
+    assert same.shape == (1, 1, 4, 4) and same[0, 0, 3, 3] == 15.0 and same[0, 0, 0, 0] == 10.0
+    two = np.concatenate([x, 10 * x], axis=1)
+    g = apply_node(nir.Conv2d(input_shape=None, weight=np.ones((2, 1, 2, 2)), stride=2,
+                              padding=0, dilation=1, groups=2, bias=np.array([0.0, 1.0])), two)
+    np.testing.assert_array_equal(g[0, 1], 10 * np.array(blocks) + 1)
+    pool = dict(kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0]))
+    np.testing.assert_array_equal(apply_node(nir.SumPool2d(**pool), x)[0, 0], blocks)
+    np.testing.assert_array_equal(apply_node(nir.AvgPool2d(**pool), x)[0, 0],
+                                  np.array(blocks) / 4)
+    flat = apply_node(nir.Flatten(input_type={"input": np.array([1, 4, 4])}, start_dim=0,
+                                  end_dim=-1), x)
+    np.testing.assert_array_equal(flat, np.arange(16.0)[None])
+
+
+def test_chain_of_two_weighted_maps_is_composed():
+    """Conv2d (dilation 2) then SumPool2d between two IF layers has no projection kind of its
+    own: it is composed into one matrix by evaluating the chain on the identity. A spike of
+    each input pixel in turn must bring the IF (Norse's: v += I) the current the chain gives
+    that pixel (the weights 1..4 make every pixel's sum different)."""
+    from neurosim.interchange.nir_maps import apply_chain
+
+    nodes = {"in": nir.Input(input_type=np.array([1, 4, 4])),
+             "conv": nir.Conv2d(input_shape=(4, 4), weight=np.arange(1.0, 5.0).reshape(
+                 1, 1, 2, 2), stride=1, padding=0, dilation=2, groups=1, bias=np.zeros(1)),
+             "pool": nir.SumPool2d(kernel_size=np.array([2, 2]), stride=np.array([1, 1]),
+                                   padding=np.array([0, 0])),
+             "if": nir.IF(r=np.ones((1, 1, 1)), v_threshold=np.full((1, 1, 1), 1e9),
+                          v_reset=np.zeros((1, 1, 1))),
+             "out": nir.Output(output_type=np.array([1, 1, 1]))}
+    g = nir.NIRGraph(nodes=nodes, edges=[("in", "conv"), ("conv", "pool"), ("pool", "if"),
+                                         ("if", "out")])
+    imp = import_nir(g, "norse")
+    (proj,) = imp.graph.projections
+    assert proj.kind in ("dense", "csr")
+    for pixel in range(16):
+        x = np.zeros((1, 1, 4, 4))
+        x.flat[pixel] = 1.0
+        want = apply_chain(imp.nodes, ("conv", "pool"), x).ravel()
+        run = simulate_nir(imp, x[0], 1, traces="all", input_mode="spikes")
+        np.testing.assert_allclose(run.traces["if"][0], want)

@@ -33,6 +33,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--pool", choices=("sum", "avg"), default="sum",
                    help="average pooling as SumPool2d with the scale folded into the "
                         "threshold (default; Norse, sinabs) or as AvgPool2d (snnTorch)")
+    p.add_argument("--threshold-test", choices=(">=", ">"), default=">=",
+                   help="neurosim's v >= threshold (default), or thresholds one float32 step "
+                        "lower for readers that test v > threshold (PyTorch frameworks)")
     p.add_argument("--dt", type=float, default=1.0, metavar="MS",
                    help="time step the file states (default 1 ms)")
     p.add_argument("--seed", type=int, default=None,
@@ -97,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
                 params = convert(spec, params, ds.x_train[idx], method=args.norm,
                                  readout=args.readout).params
                 what += f", converted ({args.norm} normalisation on {n} training samples)"
-        graph = export_model(spec, params, dt=args.dt, readout=args.readout, pool=args.pool)
+        graph = export_model(spec, params, dt=args.dt, readout=args.readout, pool=args.pool,
+                             threshold_test=args.threshold_test)
     write_nir(graph, out)
     notes = metadata_notes(graph)
     print(f"{spec.name}: {what} -> {out} ({len(graph.nodes)} NIR nodes, "

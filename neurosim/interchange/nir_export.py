@@ -77,16 +77,24 @@ def _generator() -> str:
 
 
 def export_layered(spec: Network, params: Params, *, dt: float = 1.0, readout: str = "count",
-                   threshold: float = 1.0, pool: str = "sum"):
+                   threshold: float = 1.0, pool: str = "sum", threshold_test: str = ">="):
     """The NIR graph of layered ``spec`` with ``params`` (module docstring), as the spiking
     network :func:`neurosim.spike.layered.run_spiking` runs with the same ``readout``,
-    ``threshold`` and ``dt`` (ms)."""
+    ``threshold`` and ``dt`` (ms).
+
+    ``threshold_test``: ``">="`` writes neurosim's thresholds (and the test in the metadata);
+    ``">"`` writes each threshold one float32 step lower, so that a reader testing ``v > th``
+    in float32 (every PyTorch-based framework, and NIR's own definition) fires exactly where
+    neurosim's ``v >= th`` does, ties included (average pooling of spikes lands on its
+    threshold often)."""
     import nir
 
     check_spiking_spec(spec, readout)
     dt = check_dt(dt)
     if pool not in POOLS:
         raise SpecError(f"pool: must be sum or avg, got {pool!r}")
+    if threshold_test not in (">=", ">"):
+        raise SpecError(f"threshold_test: must be >= or >, got {threshold_test!r}")
     params = check_params(spec, params, spec.source)
     shapes = spec.shapes
     dt_s = dt / 1000.0
@@ -142,7 +150,10 @@ def export_layered(spec: Network, params: Params, *, dt: float = 1.0, readout: s
         ones = np.ones(shape_out)
         if spiking:
             nname = f"l{i}_if"
-            nodes[nname] = nir.IF(r=ones / dt_s, v_threshold=ones * (threshold * scale),
+            th = threshold * scale
+            if threshold_test == ">":  # the float32 just below: v > th' is v >= th
+                th = float(np.nextafter(np.float32(th), np.float32(-np.inf)))
+            nodes[nname] = nir.IF(r=ones / dt_s, v_threshold=ones * th,
                                   v_reset=np.zeros(shape_out), metadata={"reset": "subtract"})
         else:
             nname = f"l{i}_i"
@@ -152,7 +163,7 @@ def export_layered(spec: Network, params: Params, *, dt: float = 1.0, readout: s
     nodes["output"] = nir.Output(output_type=np.array(shapes[-1]))
     edges.append((prev, "output"))
     meta = {"generator": _generator(), "model": spec.name, "dt_s": dt_s,
-            "threshold_test": ">=", "readout": readout, "pool": pool,
+            "threshold_test": threshold_test, "readout": readout, "pool": pool,
             "spike_input": "a spike is an input of 1 for one step; analog input is held "
                            "every step"}
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta)

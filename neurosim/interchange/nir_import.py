@@ -49,9 +49,10 @@ from ..graph import Graph, Population, Projection
 from ..neurons.discrete_lif import DiscreteLIF
 from ..specs.synapses import Delta, ExpCurrent
 from .conventions import Convention, get_convention
+from .nir_maps import apply_chain, channels_last, conv_padding, pair
 
-__all__ = ["read_nir", "import_nir", "simulate_nir", "Imported", "NirRun", "NODE_TYPES",
-           "channels_last"]
+__all__ = ["read_nir", "import_nir", "simulate_nir", "back_edges", "Imported", "NirRun",
+           "NODE_TYPES"]
 
 #: Node types a file may hold (NIR 1.0's serialisable nodes).
 NODE_TYPES = frozenset({"Input", "Output", "NIRGraph", "Affine", "Linear", "Scale", "Conv1d",
@@ -113,108 +114,6 @@ def read_nir(path, *, type_check: bool = True):
         return nir.read(path, type_check=False)
     except errors as err:
         raise DataError(f"{path}: not a readable NIR graph ({err})") from None
-
-
-# -- NumPy evaluation of NIR's maps ----------------------------------------------------------
-
-def _pair(value, n: int = 2) -> tuple[int, ...]:
-    arr = np.atleast_1d(np.asarray(value)).astype(np.int64).ravel()
-    if arr.size == 1:
-        arr = np.repeat(arr, n)
-    return tuple(int(v) for v in arr[:n])
-
-
-def _conv_padding(node, kernel, dilation) -> tuple[tuple[int, int], ...]:
-    """``(before, after)`` zero padding per spatial axis (PyTorch's rule for ``"same"``)."""
-    pad = node.padding
-    if isinstance(pad, bytes):
-        pad = pad.decode()
-    if isinstance(pad, str):
-        if pad == "valid":
-            return tuple((0, 0) for _ in kernel)
-        total = [d * (k - 1) for k, d in zip(kernel, dilation)]
-        return tuple((t // 2, t - t // 2) for t in total)
-    p = _pair(pad, len(kernel))
-    return tuple((v, v) for v in p)
-
-
-def _conv(x, weight, bias, stride, pads, dilation, groups):
-    """Cross-correlation of ``x`` (B, C, *spatial) with ``weight`` (O, C/groups, *kernel)."""
-    nd = weight.ndim - 2
-    x = np.pad(x, [(0, 0), (0, 0), *pads])
-    kernel = weight.shape[2:]
-    out_sp = [(x.shape[2 + a] - dilation[a] * (kernel[a] - 1) - 1) // stride[a] + 1
-              for a in range(nd)]
-    c_out = weight.shape[0]
-    out = np.zeros((x.shape[0], c_out, *out_sp))
-    cg, og = weight.shape[1], c_out // groups
-    for tap in np.ndindex(*kernel):
-        sl = tuple(slice(tap[a] * dilation[a], tap[a] * dilation[a]
-                         + stride[a] * (out_sp[a] - 1) + 1, stride[a]) for a in range(nd))
-        patch = x[(slice(None), slice(None), *sl)]
-        for gi in range(groups):
-            w = weight[gi * og:(gi + 1) * og, :, *tap]
-            out[:, gi * og:(gi + 1) * og] += np.einsum("bc...,oc->bo...",
-                                                      patch[:, gi * cg:(gi + 1) * cg], w)
-    if bias is not None:
-        out += np.asarray(bias, np.float64).reshape(1, c_out, *([1] * nd))
-    return out
-
-
-def _pool(x, kernel, stride, padding, average):
-    x = np.pad(x, [(0, 0), (0, 0), *[(p, p) for p in padding]])
-    out_sp = [(x.shape[2 + a] - kernel[a]) // stride[a] + 1 for a in range(2)]
-    out = np.zeros((*x.shape[:2], *out_sp))
-    for u, v in np.ndindex(*kernel):
-        out += x[:, :, u:u + stride[0] * (out_sp[0] - 1) + 1:stride[0],
-                 v:v + stride[1] * (out_sp[1] - 1) + 1:stride[1]]
-    return out / (kernel[0] * kernel[1]) if average else out
-
-
-def apply_node(node, x: np.ndarray) -> np.ndarray:
-    """NIR map ``node`` applied to a batch ``x`` of shape ``(B, *input_shape)`` (float64)."""
-    import nir
-
-    if isinstance(node, (nir.Affine, nir.Linear)):
-        w = np.asarray(node.weight, np.float64)
-        y = x.reshape(x.shape[0], -1) @ w.T
-        return y + np.asarray(node.bias, np.float64) if isinstance(node, nir.Affine) else y
-    if isinstance(node, nir.Scale):
-        return x * np.asarray(node.scale, np.float64)
-    if isinstance(node, nir.Flatten):
-        nd = x.ndim - 1
-        a = int(node.start_dim) % nd + 1
-        b = int(node.end_dim) % nd + 1
-        return x.reshape(*x.shape[:a], -1, *x.shape[b + 1:])
-    if isinstance(node, (nir.Conv2d, nir.Conv1d)):
-        w = np.asarray(node.weight, np.float64)
-        nd = w.ndim - 2
-        dil = _pair(node.dilation, nd)
-        return _conv(x, w, node.bias, _pair(node.stride, nd),
-                     _conv_padding(node, w.shape[2:], dil), dil, int(node.groups))
-    if isinstance(node, (nir.SumPool2d, nir.AvgPool2d)):
-        return _pool(x, _pair(node.kernel_size), _pair(node.stride), _pair(node.padding),
-                     isinstance(node, nir.AvgPool2d))
-    return x  # Delay (its delay is counted apart), nested Input/Output: the identity
-
-
-def _apply_chain(nodes, chain, x):
-    for name in chain:
-        x = apply_node(nodes[name], x)
-    return x
-
-
-# -- the imported network ----------------------------------------------------------------------
-
-def channels_last(shape) -> np.ndarray:
-    """For each state index of a population of NIR shape ``shape``, its NIR flat (C-order)
-    index: channels-last ``(y * W + x) * C + c`` for ``(C, H, W)`` shapes, the identity
-    otherwise."""
-    shape = tuple(int(s) for s in shape)
-    n = int(np.prod(shape)) if shape else 1
-    if len(shape) == 3:
-        return np.arange(n).reshape(shape).transpose(1, 2, 0).ravel()
-    return np.arange(n)
 
 
 @dataclass(frozen=True)
@@ -569,13 +468,14 @@ def back_edges(graph) -> set[tuple[str, str, tuple[str, ...]]]:
 
 
 def import_nir(source, convention: str | Convention = "exact", *, dt: float | None = None,
-               type_check: bool = True) -> Imported:
+               type_check: bool = True, use_metadata: bool = True) -> Imported:
     """Translate a NIR graph (a :class:`nir.NIRGraph` or a ``.nir`` path) under
     ``convention`` (module docstring). ``dt`` (ms) overrides the step the file states (its
     ``dt_s`` metadata, written by neurosim) and the preset's; the file's statements of what
     NIR cannot say (per node ``reset = "subtract"``, the graph's ``threshold_test``) apply
-    over the preset's. Raises :class:`SpecError` naming the node and field NIR allows but
-    neurosim cannot run."""
+    over the preset's (``use_metadata=False``: ignored, the file read as other frameworks read
+    it). Raises :class:`SpecError` naming the node and field NIR allows but neurosim cannot
+    run."""
 
     where_file = None
     if isinstance(source, (str, Path)):
@@ -584,7 +484,8 @@ def import_nir(source, convention: str | Convention = "exact", *, dt: float | No
     else:
         graph = source
     conv = get_convention(convention)
-    meta = {str(k): _text(v) for k, v in (graph.metadata or {}).items()}
+    meta = {str(k): _text(v) for k, v in (graph.metadata or {}).items()} if use_metadata \
+        else {}
     notes = []
     if dt is None and "dt_s" in meta:
         dt = 1000.0 * float(meta["dt_s"])
@@ -622,7 +523,8 @@ def import_nir(source, convention: str | Convention = "exact", *, dt: float | No
     resets = {}
     for name in neurons:
         node = nodes[name]
-        node_meta = {str(k): _text(v) for k, v in (node.metadata or {}).items()}
+        node_meta = {str(k): _text(v) for k, v in (node.metadata or {}).items()} \
+            if use_metadata else {}
         for key in ("reset", "t_ref_s", "v0"):
             if key in node_meta and not (key == "reset" and node_meta[key] == conv.reset):
                 resets[key] = resets.get(key, 0) + 1
@@ -728,7 +630,7 @@ def _projection(nodes, maps, pre, post, shapes, perms, where):
     pre_shape, post_shape = shapes[pre], shapes[post]
     n_pre, n_post = perms[pre].size, perms[post].size
     x0 = np.zeros((1, *pre_shape))
-    y0 = _apply_chain(nodes, maps, x0)
+    y0 = apply_chain(nodes, maps, x0)
     if y0.size != n_post:
         raise SpecError(f"{where}: the maps give {y0.shape[1:]} values, the target has "
                         f"{post_shape}")
@@ -737,7 +639,7 @@ def _projection(nodes, maps, pre, post, shapes, perms, where):
     weighted = [m for m in maps if _kind(nodes[m]) not in ("Flatten", "Scale")]
     inv_post = np.argsort(perms[post])
     if not weighted:  # Flatten / Scale: one-to-one
-        diag = _apply_chain(nodes, maps, np.ones((1, *pre_shape))).ravel() - const
+        diag = apply_chain(nodes, maps, np.ones((1, *pre_shape))).ravel() - const
         flat = perms[pre]  # NIR index of each pre state index, equal to the post NIR index
         return dict(weights=diag[flat], kind="csr", indptr=np.arange(n_pre + 1, dtype=np.int64),
                     indices=inv_post[flat].astype(np.int64)), const
@@ -753,8 +655,8 @@ def _projection(nodes, maps, pre, post, shapes, perms, where):
             if geom is not None:
                 return geom, const
         if kind in ("SumPool2d", "AvgPool2d") and len(pre_shape) == 3 \
-                and maps[-1] == weighted[0] and not np.any(_pair(node.padding)):
-            (kh, kw), (sh, sw) = _pair(node.kernel_size), _pair(node.stride)
+                and maps[-1] == weighted[0] and not np.any(pair(node.padding)):
+            (kh, kw), (sh, sw) = pair(node.kernel_size), pair(node.stride)
             c, h, w_ = pre_shape
             _, ho, wo = post_shape
             ptr, tgt, _ = window_fanout_table(h, w_, ho, wo, kh, kw, sh, sw, 0, 0, c)
@@ -765,7 +667,7 @@ def _projection(nodes, maps, pre, post, shapes, perms, where):
         raise SpecError(f"{where}: the maps {', '.join(maps)} need a dense matrix of "
                         f"{n_pre} x {n_post}; neurosim composes at most {MAX_DENSE} entries")
     eye = np.eye(n_pre).reshape(n_pre, *pre_shape)
-    cols = _apply_chain(nodes, maps, eye).reshape(n_pre, n_post) - const[None, :]
+    cols = apply_chain(nodes, maps, eye).reshape(n_pre, n_post) - const[None, :]
     return _dense_or_sparse(cols[perms[pre]][:, perms[post]]), const
 
 
@@ -788,13 +690,13 @@ def _conv_geometry(node, pre_shape, post_shape):
     group), or ``None`` when the conv projection cannot run it (then it is made dense)."""
     w = np.asarray(node.weight, np.float64)
     c_out, c_in, kh, kw = w.shape
-    if int(node.groups) != 1 or _pair(node.dilation) != (1, 1) or c_in != pre_shape[0]:
+    if int(node.groups) != 1 or pair(node.dilation) != (1, 1) or c_in != pre_shape[0]:
         return None
-    pads = _conv_padding(node, (kh, kw), (1, 1))
+    pads = conv_padding(node, (kh, kw), (1, 1))
     if any(a != b for a, b in pads):
         return None
     (ph, _), (pw, _) = pads
-    sh, sw = _pair(node.stride)
+    sh, sw = pair(node.stride)
     _, h, w_in = pre_shape
     _, ho, wo = post_shape
     ptr, tgt, kof = window_fanout_table(h, w_in, ho, wo, kh, kw, sh, sw, ph, pw, c_out)
@@ -894,8 +796,8 @@ def simulate_nir(imp: Imported, x, timesteps: int, *, traces=(), input_mode: str
         for path in imp.analog:
             arr = values[path.input]
             batch = arr.reshape(timesteps, *imp.shapes[path.input])
-            zero = _apply_chain(imp.nodes, path.chain, np.zeros((1, *imp.shapes[path.input])))
-            y = (_apply_chain(imp.nodes, path.chain, batch) - zero).reshape(timesteps, -1)
+            zero = apply_chain(imp.nodes, path.chain, np.zeros((1, *imp.shapes[path.input])))
+            y = (apply_chain(imp.nodes, path.chain, batch) - zero).reshape(timesteps, -1)
             y = y[:, imp.order[path.post]]
             sl = built.pop_slice(path.post)
             if path.delay < timesteps:
