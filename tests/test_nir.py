@@ -580,6 +580,15 @@ def test_cli_export_and_simulate(tmp_path):
     assert spec.name == summary["model"]
 
 
+def test_cli_reads_an_old_graph_with_a_one_line_warning(tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros(1))
+    out = neurosim("simulate", LIF_DIR / "lif_rockpool.nir", "--convention", "norse",
+                   "--input", "x.npy", "--timesteps", "5", "--out", "run", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    (line,) = out.stderr.strip().splitlines()
+    assert line.startswith("neurosim simulate: warning: ") and "type check failed" in line
+
+
 @pytest.mark.parametrize("args,message", [
     (("simulate", "d.nir", "--input", "x.npy", "--timesteps", "5"),
      "d.nir: --convention: required"),

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+import warnings
 from pathlib import Path
 
 
@@ -75,7 +77,11 @@ def run(args: argparse.Namespace) -> int:
             and x.dtype != bool:
         raise DataError(f"{args.input}: input: must be a numeric array")
     t0 = time.perf_counter()
-    imp = import_nir(src, args.convention, dt=args.dt)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        imp = import_nir(src, args.convention, dt=args.dt)
+    for w in caught:  # one line each, as errors are
+        print(f"neurosim simulate: warning: {w.message}", file=sys.stderr)
     t_import = time.perf_counter() - t0
     if args.timesteps is not None:
         steps = args.timesteps
