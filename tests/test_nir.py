@@ -673,3 +673,20 @@ def test_chain_of_two_weighted_maps_is_composed():
         want = apply_chain(imp.nodes, ("conv", "pool"), x).ravel()
         run = simulate_nir(imp, x[0], 1, traces="all", input_mode="spikes")
         np.testing.assert_allclose(run.traces["if"][0], want)
+
+
+def test_native_simulate_writes_the_same_spikes_file(tmp_path):
+    """``neurosim simulate MODEL.toml`` writes spikes.npz as a NIR graph's run does: per
+    recorded population ``P_steps`` and ``P_neurons``, the engine's spikes."""
+    from neurosim.spike.population import simulate_network
+
+    out = neurosim("simulate", ROOT / "models" / "cuba.toml", "--duration", "50", "--no-plots",
+                   "--out", "run", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    spikes = np.load(tmp_path / "run" / "spikes.npz")
+    assert set(spikes.files) == {"exc_steps", "exc_neurons", "inh_steps", "inh_neurons"}
+    ref = simulate_network(load_model(ROOT / "models" / "cuba.toml"), duration=50.0)
+    tr = ref.spikes["exc"]
+    np.testing.assert_array_equal(spikes["exc_steps"], np.rint(tr.times / 0.1).astype(int))
+    np.testing.assert_array_equal(spikes["exc_neurons"], tr.indices)
+    assert spikes["exc_steps"].size > 100

@@ -1,9 +1,10 @@
 """``neurosim simulate MODEL.toml``: run a network of populations (CUBA, COBA, ...).
 
-Writes into ``--out`` (default ``runs/<model name>``): ``summary.json`` (spike counts, mean
-rates and ISI CV per population, operation counts as an ``OpCounts`` with mode "spiking" —
-one row per projection with its synaptic operations, one per population with its neuron
-updates and spikes — and timings: build, compile (or cache load), run, total), and the
+Writes into ``--out`` (default ``runs/<model name>``): ``spikes.npz`` (for each recorded
+population ``P``, ``P_steps`` and ``P_neurons``, one entry per spike), ``summary.json`` (spike
+counts, mean rates and ISI CV per population, operation counts as an ``OpCounts`` with mode
+"spiking" — one row per projection with its synaptic operations, one per population with its
+neuron updates and spikes — and timings: build, compile (or cache load), run, total), and the
 figures ``raster.png``, ``traces.png``, ``rates.png`` for what the model's monitors record.
 The time loop runs compiled, in chunks, under a progress bar. ``--engine nest|brian2`` runs
 the same graph in NEST or Brian2 (:mod:`neurosim.engines`) and writes the same files, with
@@ -89,7 +90,9 @@ def run(args: argparse.Namespace) -> int:
 def _simulate(args, t_start, renderer) -> int:
     import sys
 
-    from ..atomic import atomic_write_text
+    import numpy as np
+
+    from ..atomic import atomic_savez, atomic_write_text
     from ..engines import simulate
     from ..errors import NeurosimError
     from ..specs.io import load_model
@@ -144,6 +147,12 @@ def _simulate(args, t_start, renderer) -> int:
         "timings_s": timings, "figures": figures,
     }
     out.mkdir(parents=True, exist_ok=True)
+    # spikes.npz: per recorded population P, P_steps and P_neurons (one entry per spike, steps
+    # from 0), the file NIR graphs' runs write too
+    atomic_savez(out / "spikes.npz", **{
+        f"{name}_{key}": arr for name, tr in res.spikes.items()
+        for key, arr in (("steps", np.rint(np.asarray(tr.times) / res.dt).astype(np.int64)),
+                         ("neurons", np.asarray(tr.indices, np.int64)))})
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, allow_nan=False)
                       + "\n")
     rates = ", ".join(f"{k} {v['mean_rate_hz']:.2f} Hz" for k, v in pops.items())

@@ -795,10 +795,11 @@ def simulate_nir(imp: Imported, x, timesteps: int, *, traces=(), input_mode: str
     if input_mode == "current":
         for path in imp.analog:
             arr = values[path.input]
-            batch = arr.reshape(timesteps, *imp.shapes[path.input])
+            held = bool(np.all(arr == arr[:1]))  # the same values every step: one evaluation
+            batch = (arr[:1] if held else arr).reshape(-1, *imp.shapes[path.input])
             zero = apply_chain(imp.nodes, path.chain, np.zeros((1, *imp.shapes[path.input])))
-            y = (apply_chain(imp.nodes, path.chain, batch) - zero).reshape(timesteps, -1)
-            y = y[:, imp.order[path.post]]
+            y = (apply_chain(imp.nodes, path.chain, batch) - zero).reshape(len(batch), -1)
+            y = np.broadcast_to(y[:, imp.order[path.post]], (timesteps, y.shape[1]))
             sl = built.pop_slice(path.post)
             if path.delay < timesteps:
                 drive[path.delay:, sl] += y[:timesteps - path.delay]
