@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,7 +84,7 @@ def _check_file(path: Path) -> None:
         def visit(name, link):
             if isinstance(link, h5py.ExternalLink):
                 bad.append(f"{name}: a link to another file ({link.filename})")
-            elif name.endswith("/type") or name == "type":
+            elif name == "type" or re.search(r"(^|/)nodes/[^/]+/type$", name):
                 obj = f["node"].get(name)
                 value = obj[()] if isinstance(obj, h5py.Dataset) else None
                 text = value.decode("utf8", "replace") if isinstance(value, bytes) else value
