@@ -112,3 +112,14 @@ def test_simulate_rejects_bad_duration(tmp_path, capsys):
     model.write_text(SMALL)
     assert main(["simulate", str(model), "--duration", "-5"]) == 2
     assert "--duration" in capsys.readouterr().err
+
+
+def test_simulate_refuses_nir_only_options_for_a_model_file(tmp_path, capsys):
+    """--dt, --timesteps, --input, --convention belong to NIR graphs: a model file sets its own
+    dt, duration and inputs, so they are refused by name before any work (no output)."""
+    for opt in (["--dt", "0.5"], ["--timesteps", "10"], ["--convention", "norse"]):
+        out = tmp_path / "out"
+        assert main(["simulate", "models/cuba.toml", *opt, "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"{opt[0]}: an option for NIR graphs" in err[0]
+        assert not out.exists()

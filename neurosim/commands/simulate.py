@@ -69,11 +69,22 @@ def _engine_options(args) -> dict:
     return opts
 
 
+#: Options that only a NIR graph takes (``neurosim simulate GRAPH.nir``).
+NIR_ONLY = ("convention", "dt", "input", "timesteps", "input_mode", "traces")
+
+
 def run(args: argparse.Namespace) -> int:
     if str(args.model).endswith(".nir"):  # a NIR graph: its own module
         from .simulate_nir import run as run_nir
 
         return run_nir(args)
+    given = [f"--{name.replace('_', '-')}" for name in NIR_ONLY
+             if getattr(args, name, None) not in (None, False, "auto")]
+    if given:
+        from ..errors import NeurosimError
+
+        raise NeurosimError(f"{args.model}: {given[0]}: an option for NIR graphs (GRAPH.nir); "
+                            "a model file sets its own dt, duration and inputs")
     t_start = time.perf_counter()
     renderer = None
     if not args.no_plots:  # first of all, before the engine's imports
