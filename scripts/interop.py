@@ -24,8 +24,9 @@ norse nirtorch``). Usage::
 
     python scripts/interop.py [--params RUN_DIR] [--samples 20] [--timesteps 100]
 
-Without ``--params`` (and without /work/measure/runs/fmnist-cnn) it trains
-``models/fmnist-cnn.toml`` for one epoch first.
+Without ``--params`` it uses ``runs/fmnist-cnn`` (``neurosim train``'s default run folder, in
+the current directory) when it holds a ``params.npz``, else it trains
+``models/fmnist-cnn.toml`` for one epoch into ``runs/interop-fmnist-cnn`` first.
 """
 
 from __future__ import annotations
@@ -55,7 +56,9 @@ from neurosim.interchange.nir_export import export_layered, write_nir  # noqa: E
 from neurosim.interchange.nir_import import import_nir, read_nir, simulate_nir  # noqa: E402
 from neurosim.spike.layered import run_spiking  # noqa: E402
 
-DEFAULT_RUN = Path("/work/measure/runs/fmnist-cnn")
+#: ``neurosim train models/fmnist-cnn.toml``'s default run folder, relative to the current
+#: directory (as in scripts/bench_compare.py).
+DEFAULT_RUN = Path("runs") / "fmnist-cnn"
 
 
 def agreement(a: np.ndarray, b: np.ndarray) -> float:
@@ -160,11 +163,12 @@ def run_snntorch(graph, x, t, subtract: bool):
 def cnn_params(run_dir: Path | None) -> Path:
     if run_dir is None:
         run_dir = DEFAULT_RUN if (DEFAULT_RUN / "params.npz").exists() else \
-            ROOT / "runs" / "interop-fmnist-cnn"
+            Path("runs") / "interop-fmnist-cnn"
     if not (run_dir / "params.npz").exists():
         print(f"training models/fmnist-cnn.toml for one epoch -> {run_dir}", flush=True)
-        subprocess.run([sys.executable, "-m", "neurosim", "train", "models/fmnist-cnn.toml",
-                        "--epochs", "1", "--out", str(run_dir)], cwd=ROOT, check=True)
+        subprocess.run([sys.executable, "-m", "neurosim", "train",
+                        str(ROOT / "models" / "fmnist-cnn.toml"), "--epochs", "1",
+                        "--out", str(run_dir.resolve())], check=True)
     return run_dir
 
 
@@ -343,7 +347,7 @@ def main() -> int:
     parser.add_argument("--params", type=Path, default=None, metavar="RUN_DIR")
     parser.add_argument("--samples", type=int, default=20)
     parser.add_argument("--timesteps", type=int, default=100)
-    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "interop")
+    parser.add_argument("--out", type=Path, default=Path("runs") / "interop")
     args = parser.parse_args()
     report = {}
     part_a(args, report)
