@@ -167,7 +167,7 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
     from .builder.layered import build_layered
     from .convert import convert
     from .rate import activations, classic_opcounts, predict
-    from .spike.layered import run_spiking
+    from .spike.layered import run_layered
 
     dt = check_time_ms(dt, "dt")
     tau_syn = check_time_ms(tau_syn, "tau_syn", zero_ok=True)
@@ -192,12 +192,12 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
     grid = tuple(sorted(set(accuracy_grid(t_max)) | set(ts)))
     if record_sample is not None and not 0 <= record_sample < n:
         record_sample = None
-    res = run_spiking(spec, conv.params, x, timesteps=t_max, encoder=encoder, readout=readout,
-                      rng=rng, checkpoints=grid, record_sample=record_sample,
-                      progress=progress, batch_size=batch_size, dt=dt, tau_syn=tau_syn)
-    # The layers' structure (fan-out tables, spec layer of each spiking layer), from the
-    # builder's arrays: the fan-out the engine counts SOPs with.
+    # Built once: the engine runs it, and its fan-out tables (the fan-out the engine counts
+    # SOPs with) and spec layer of each spiking layer describe the layers below.
     structure = build_layered(spec, conv.params, readout=readout, dt=dt, tau_syn=tau_syn)
+    res = run_layered(structure, x, timesteps=t_max, encoder=encoder, readout=readout,
+                      rng=rng, checkpoints=grid, record_sample=record_sample,
+                      progress=progress, batch_size=batch_size)
     curve = res.accuracy_at(y)
     k_of = {t: k for k, t in enumerate(res.checkpoints)}
     spiking_ops = {t: res.opcounts_at[k_of[t]] for t in ts}

@@ -31,29 +31,25 @@ def synapse_filter(current, syn, decay):
 def analog_current(model, q, x, target):
     """Twin of :func:`neurosim.kernels.layers.deliver_values`: input ``i`` of value ``x[i]``
     adds ``x[i]`` times its fan-out, in ascending ``i`` (the kernel's order of additions).
-    Returns the effective MACs."""
+    Returns the effective MACs. Each input's fan-out of weights is read by delivering one
+    spike of it into a row of zeros (:func:`neurosim.spike.reference.deliver`)."""
+    # the projection as a next-step current into channel 0, so one spike lands in syn[0]
+    probe_model = model._replace(chan=np.array([[L.SYN_CURRENT, 0.0, 0.0, 1.0]]),
+                                 proj=model.proj.copy())
+    probe_model.proj[q, L.PROJ_CHANNEL] = 0
+    probe_model.proj[q, L.PROJ_DELAY] = 1
+    pre_start = int(model.proj[q, L.PROJ_PRE_START])
     ops = 0
     for i in np.flatnonzero(x):
-        row = np.zeros_like(target)
-        probe = L.State(x=row[None], syn=row[None], refc=np.zeros(1, np.int32),
-                        ring=np.zeros((1, 1, 1)), counters=np.zeros(model.proj.shape[0],
-                                                                     np.int64))
-        # the weights of input i alone: deliver one spike into zeros and read them back
-        _syn_row(model, q, probe, i)
+        probe = L.State(x=np.zeros((1, target.size), target.dtype),
+                        syn=np.zeros((1, target.size), target.dtype),
+                        refc=np.zeros(1, np.int32), ring=np.zeros((1, 1, 1)),
+                        counters=np.zeros(model.proj.shape[0], np.int64))
+        deliver(probe_model, probe, q, np.array([i + pre_start]), 0)
         hit = np.flatnonzero(probe.syn[0])
-        hit = hit if hit.size else np.zeros(0, np.int64)
         target[hit] += np.float32(x[i]) * probe.syn[0, hit]
         ops += int(probe.counters[model.proj[q, L.PROJ_COUNTER]])
     return ops
-
-
-def _syn_row(model, q, state, i):
-    """Deliver one spike of source ``i`` of projection ``q`` into ``state.syn[0]``."""
-    m = model._replace(chan=np.zeros((1, L.N_CHAN_COLS)) + np.array([[L.SYN_CURRENT, 0, 0, 1]]),
-                       proj=model.proj.copy())
-    m.proj[q, L.PROJ_CHANNEL] = 0
-    m.proj[q, L.PROJ_DELAY] = 1
-    deliver(m, state, q, np.array([i + m.proj[q, L.PROJ_PRE_START]]), 0)
 
 
 def simulate_sample(s, layers, batch, out, settings):
