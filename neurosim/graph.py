@@ -23,6 +23,9 @@ builder (:func:`neurosim.builder.model.build`) turns a graph into frozen arrays;
   order (feed-forward layers), ``1`` from the next step on (Brian2's delay 0), ``d``
   ``d - 1`` steps later still (:mod:`neurosim.kernels.propagate`). Cycles are allowed through
   projections of delay ``>= 1``; a cycle of same-step projections is refused.
+- ``delays`` (dense or CSR only): one delay per synapse, whole steps ``>= 1``, in the order of
+  ``weights``; it replaces ``delay``. The builder packs them into one small integer per
+  synapse (:mod:`neurosim.builder.model`).
 - ``dt`` (ms) is the step every delay and every neuron parameter refers to.
 """
 
@@ -73,6 +76,7 @@ class Projection:
     indptr: np.ndarray | None = None
     indices: np.ndarray | None = None
     kof: np.ndarray | None = None
+    delays: np.ndarray | None = None
     c_in: int = 0
     c_out: int = 0
     taps: int = 0
@@ -85,6 +89,9 @@ class Projection:
                 or self.delay < 0:
             raise SpecError(f"projection {self.name}: delay: must be a whole number of steps "
                             f">= 0, got {self.delay!r}")
+        if self.delays is not None and self.kind not in ("dense", "csr"):
+            raise SpecError(f"projection {self.name}: delays: per-synapse delays are for "
+                            f"dense and csr projections, not {self.kind}")
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

@@ -113,7 +113,7 @@ def test_dense_delivery_hand_made():
         else:
             m = built.model
             st.counters[0] += propagate.deliver_dense(
-                m.proj[0], (m.indptr, m.indices, m.weights, m.kof), np.array([1], np.int32), 0,
+                m.proj[0], propagate.row_tables(m), np.array([1], np.int32), 0,
                 1, st.syn[0])
         np.testing.assert_array_equal(st.syn[0], [0, 0, 10, 20, 30])
         assert st.counters[0] == 3

@@ -82,7 +82,7 @@ def _deliver_both(built, fired):
         else:
             fn = getattr(propagate, f"deliver_{kind}")
             m = built.model
-            st_.counters[0] += fn(m.proj[0], (m.indptr, m.indices, m.weights, m.kof),
+            st_.counters[0] += fn(m.proj[0], propagate.row_tables(m),
                                   np.asarray(fired, np.int32), 0, len(fired), st_.syn[0])
         out.append((st_.syn[0, n_pre:].copy(), int(st_.counters[0])))
     return out

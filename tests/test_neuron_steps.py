@@ -152,7 +152,8 @@ def make_record(cls, rng, channels, *, n_each=N_EACH, n_steps=N_STEPS, varying_d
     drive = scale * rng.uniform(0.0, 1.5, (n_steps if varying_drive else 1, n))
     model = Model(dt=dt, pop=pop, par=par, chan=chan, chan_coef=chan_coef, drive=drive,
                   proj=np.zeros((0, N_PROJ_COLS), np.int64), indptr=np.zeros(1, np.int64),
-                  indices=np.zeros(0, np.int64), weights=np.zeros(0), kof=np.zeros(0, np.int64))
+                  indices=np.zeros(0, np.int64), weights=np.zeros(0), kof=np.zeros(0, np.int64),
+                  delays=np.zeros(0, np.uint8))
 
     x = np.zeros((len(cls.ROWS) + 1, n))
     x[-1] = rng.normal(size=n)  # a row of some other model: never touched

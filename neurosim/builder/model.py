@@ -135,6 +135,22 @@ def _variants(neuron: NeuronModel, size: int, overrides: dict, dt: float, where:
     return out
 
 
+def _packed_delays(values, n_synapses: int, where: str) -> np.ndarray:
+    """Per-synapse delays (whole steps >= 1) as the smallest unsigned integers that hold them:
+    one byte per synapse up to 255 steps, two up to 65,535."""
+    d = np.asarray(values).ravel()
+    if d.size != n_synapses:
+        raise SpecError(f"{where}: delays: expected one per synapse ({n_synapses}), got "
+                        f"{d.size}")
+    whole = np.issubdtype(d.dtype, np.integer) or (
+        np.issubdtype(d.dtype, np.floating) and np.all(np.isfinite(d)) and np.all(d % 1 == 0))
+    if d.size and (not whole or d.min() < 1 or d.max() > np.iinfo(np.uint16).max):
+        raise SpecError(f"{where}: delays: must be whole numbers of steps from 1 to "
+                        f"{np.iinfo(np.uint16).max}")
+    dtype = np.uint8 if not d.size or d.max() <= np.iinfo(np.uint8).max else np.uint16
+    return d.astype(dtype, copy=False)
+
+
 def build(graph: Graph) -> Built:
     """The frozen arrays of ``graph`` (see the module docstring)."""
     dt = float(graph.dt)
@@ -211,40 +227,57 @@ def build(graph: Graph) -> Built:
             code = steps.index(key)
         pop[k] = [a, b, code, n_proj + k, n_proj + n_pop + k, flags]
     proj = np.zeros((n_proj, L.N_PROJ_COLS), np.int64)
-    indptr, indices, kof, weights = [], [], [], []
-    n_ptr = n_ent = n_w = 0
+    indptr, indices, kof, weights, delays = [], [], [], [], []
+    n_ptr = n_ent = n_w = n_del = 0
+    kof_end = 0  # entries up to the end of the last convolution's: all that kof must hold
     max_delay = 1
     for q, pj in enumerate(projs):
         a, b = starts[index[pj.pre]], starts[index[pj.pre] + 1]
         pa, pb = starts[index[pj.post]], starts[index[pj.post] + 1]
+        where = f"{graph._where()}projection {q} ({pj.name})"
         kind = _KIND_CODES[pj.kind]
         w = np.asarray(pj.weights, np.float64).ravel()
         if not np.all(np.isfinite(w)):
-            raise SpecError(f"{graph._where()}projection {q} ({pj.name}): weight: contains NaN "
-                            "or infinite values")
-        if pj.kind == "dense":
+            raise SpecError(f"{where}: weight: contains NaN or infinite values")
+        delay = int(pj.delay)
+        if pj.kind == "dense" and pj.delays is None:
             ip = np.arange(b - a + 1, dtype=np.int64) * (pb - pa)
-            ind = np.zeros(0, np.int64)
+            ind = np.zeros(0, np.int32)
+        elif pj.kind == "dense":  # per-synapse delays: the rows as CSR
+            ip = np.arange(b - a + 1, dtype=np.int64) * (pb - pa)
+            ind = np.tile(np.arange(pa, pb, dtype=np.int32), b - a)
         else:
             ip = np.asarray(pj.indptr, np.int64)
-            ind = np.asarray(pj.indices, np.int64) + pa
-        proj[q] = [kind, a, b, pa, pb, channels[(pj.post, pj.target)], pj.delay, n_ptr, n_ent,
-                   n_w, q, pj.c_in, pj.c_out, pj.taps]
+            ind = np.asarray(pj.indices, np.int32) + np.int32(pa)
+        if pj.delays is not None:
+            d = _packed_delays(pj.delays, w.size, where)
+            kind = L.KIND_CSR_DELAYS
+            delay = int(d.max()) if d.size else 1
+            delays.append(d)
+        proj[q] = [kind, a, b, pa, pb, channels[(pj.post, pj.target)], delay, n_ptr, n_ent,
+                   n_w, q, pj.c_in, pj.c_out, pj.taps, n_del]
         indptr.append(ip)
         indices.append(ind)
-        kof.append(np.asarray(pj.kof, np.int64) if pj.kof is not None
-                   else np.zeros(ind.size, np.int64))
+        if pj.kind == "conv":
+            kof.append(np.zeros(n_ent - kof_end, np.int64))
+            kof.append(np.asarray(pj.kof, np.int64))
+            kof_end = n_ent + ind.size
         weights.append(w)
         n_ptr += ip.size
         n_ent += ind.size
         n_w += w.size
-        max_delay = max(max_delay, int(pj.delay))
+        n_del += delays[-1].size if pj.delays is not None else 0
+        max_delay = max(max_delay, delay)
     def cat(xs, dtype):
-        return np.concatenate(xs).astype(dtype) if xs else np.zeros(1, dtype)
+        return np.concatenate(xs).astype(dtype, copy=False) if xs else np.zeros(1, dtype)
 
+    delay_dtype = np.uint16 if max_delay > np.iinfo(np.uint8).max else np.uint8
     model = L.Model(dt=dt, pop=pop, par=par, chan=chan, chan_coef=chan_coef, drive=drive,
                     proj=proj, indptr=cat(indptr, np.int64), indices=cat(indices, np.int32),
-                    weights=cat(weights, np.float64), kof=cat(kof, np.int64))
+                    weights=cat(weights, np.float64), kof=cat(kof, np.int64),
+                    delays=cat(delays, delay_dtype))
+    if delays:  # a synapse of delay 1 goes through slot step % L too: at least two slots
+        max_delay = max(max_delay, 2)
     return Built(model=model, graph=graph, steps=tuple(steps), n_rows=n_rows, x0=x0,
                  ring_slots=max_delay if max_delay > 1 else 1,
                  pop_names=tuple(p.name for p in pops),

@@ -302,11 +302,15 @@ def run(graph_or_built: Graph | Built, duration: float, *, spikes=(), rates=(), 
             if pre.size == 0:
                 continue
             var = descs[names.index(pj.post)].channel[pj.target]
+            # a scalar delay, or (per-synapse delays) a delay variable set after connect
+            scalar = {} if pj.delays is not None else {"delay": (int(pj.delay) - 1) * dt * b2.ms}
             syn = b2.Synapses(groups[names.index(pj.pre)], groups[names.index(pj.post)],
-                              "w_syn : 1", on_pre=f"{var}_post += w_syn",
-                              delay=(int(pj.delay) - 1) * dt * b2.ms, namespace=ns)
+                              "w_syn : 1", on_pre=f"{var}_post += w_syn", namespace=ns,
+                              **scalar)
             syn.connect(i=pre, j=post)
             syn.w_syn = w
+            if pj.delays is not None:  # one per synapse, in the order of built.pairs
+                syn.delay = (np.asarray(pj.delays, np.float64).ravel() - 1) * dt * b2.ms
             objects.append(syn)
         spike_mons = [b2.SpikeMonitor(grp) for grp in groups]
         state_mons = []

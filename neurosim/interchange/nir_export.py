@@ -265,6 +265,9 @@ def export_populations(spec: PopulationNetwork, *, seed: int | None = None):
         name, end = lin[q]
         runs_late = int((pj.pre, end, (name,)) in late) + int(
             end != pj.post and (end, pj.post, ()) in late)
+        if pj.delays is not None:
+            raise SpecError(f"{src + ': ' if src else ''}projection {pj.name}: delays: NIR "
+                            "has no per-synapse delays (its Delay node holds one per neuron)")
         steps = int(pj.delay) - runs_late
         if steps < 0:
             raise SpecError(f"{src + ': ' if src else ''}projection {pj.name}: delay: "

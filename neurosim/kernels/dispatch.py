@@ -28,7 +28,7 @@ import os
 import sys
 from pathlib import Path
 
-from .layout import KIND_NAMES
+from .layout import KIND_CSR_DELAYS, KIND_NAMES
 
 __all__ = ["network_kernels", "cache_dir", "TEMPLATE"]
 
@@ -51,7 +51,8 @@ def run_network(step0, n_steps, model, state, rec, spikes):
     n = state.x.shape[1]
     cap = rec.spike_i.shape[0]
     n_slots = state.ring.shape[0]
-    tables = (model.indptr, model.indices, model.weights, model.kof)
+    tables = (model.indptr[:-1], model.indptr[1:], model.indices, model.weights, model.kof,
+              model.delays)
     for s in range(n_steps):
         if rec.spike_count[0] + n > cap:
             return s
@@ -113,6 +114,11 @@ DELIVER = """for q in range(model.proj.shape[0]):
 {deliveries}"""
 
 
+#: What a kind's delivery writes into when it is not the target chosen above: a CSR
+#: projection with per-synapse delays writes into the channel's ring slots.
+_TARGET = {KIND_CSR_DELAYS: "state.ring[:, c], step"}
+
+
 def _indent(text: str, n: int) -> str:
     return "\n".join(" " * n + line if line else line for line in text.splitlines())
 
@@ -126,7 +132,7 @@ def _source(steps: tuple[tuple[str, str], ...], kinds: tuple[int, ...], same_ste
     deliveries = "\n".join(
         f"    {'if' if n == 0 else 'elif'} kind == {k}:\n"
         f"        state.counters[model.proj[q, PROJ_COUNTER]] += deliver_{KIND_NAMES[k]}(\n"
-        f"            model.proj[q], tables, spikes, a, b, target)"
+        f"            model.proj[q], tables, spikes, a, b, {_TARGET.get(k, 'target')})"
         for n, k in enumerate(kinds)) or "    pass"
     block = DELIVER.format(deliveries=deliveries)
     names = ", ".join(f"{m}.{f}" for m, f in steps) or "no models"

@@ -174,7 +174,8 @@ def simulate_sample(s, layers, batch, out, settings):
     in_val = np.zeros(n_in, dtype=np.float32)
     # counters of this sample: synaptic operations per projection (= per layer)
     sops = np.zeros(model.proj.shape[0], np.int64)
-    tables = (model.indptr, model.indices, model.weights, model.kof)
+    tables = (model.indptr[:-1], model.indptr[1:], model.indices, model.weights, model.kof,
+              model.delays)
     tot_spikes = np.zeros(n_layers, dtype=np.int64)
     record_counts = out.neuron_counts.shape[0] > 0
     for li in range(n_layers):
@@ -264,7 +265,7 @@ def simulate_layered_parallel(layers, batch, out, settings):
     m = layers.model
     dt, pop, par, chan, coef, drive, proj = m.dt, m.pop, m.par, m.chan, m.chan_coef, \
         m.drive, m.proj
-    indptr, indices, weights, kof = m.indptr, m.indices, m.weights, m.kof
+    indptr, indices, weights, kof, delays = m.indptr, m.indices, m.weights, m.kof, m.delays
     table, prm, tau_syn, bias = layers.table, layers.prm, layers.tau_syn, layers.bias
     xa, xs, ck = batch.x_analog, batch.x_spikes, batch.checkpoints
     o_counts, o_v, o_sops, o_spikes, o_macs, o_nc, o_raster = out.counts, out.v, out.sops, \
@@ -272,7 +273,8 @@ def simulate_layered_parallel(layers, batch, out, settings):
     spike_input, v_init, raster_sample = settings.spike_input, settings.v_init, \
         settings.raster_sample
     for s in numba.prange(o_counts.shape[0]):
-        model = Model(dt, pop, par, chan, coef, drive, proj, indptr, indices, weights, kof)
+        model = Model(dt, pop, par, chan, coef, drive, proj, indptr, indices, weights, kof,
+                      delays)
         simulate_sample(s, Layers(model, table, prm, tau_syn, bias), Batch(xa, xs, ck),
                         Outputs(o_counts, o_v, o_sops, o_spikes, o_macs, o_nc, o_raster),
                         Settings(spike_input, v_init, raster_sample))

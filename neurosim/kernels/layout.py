@@ -20,13 +20,23 @@ module (:mod:`neurosim.neurons`), and the builder sizes ``par`` and ``x`` for th
 - ``drive`` float64 ``(T, N)`` or ``(1, N)``: external drive at each step (row 0 if constant).
 - ``proj`` int64 ``(Q, N_PROJ_COLS)``: one row per projection, columns ``PROJ_*``; ``PROJ_KIND``
   holds a ``KIND_*`` code.
-- ``indptr``, ``indices``, ``weights``, ``kof``: fan-out tables of every projection,
-  concatenated (``PROJ_PTR``, ``PROJ_ENTRY`` and ``PROJ_WEIGHT`` give each one's offsets).
+- ``indptr``, ``indices``, ``weights``, ``kof``, ``delays``: fan-out tables of every
+  projection, concatenated (``PROJ_PTR``, ``PROJ_ENTRY``, ``PROJ_WEIGHT`` and ``PROJ_AUX``
+  give each one's offsets).
   Dense: row ``i`` of the ``(n_pre, n_post)`` weight matrix is the fan-out of source ``i``.
   CSR: ``indptr`` rows, ``indices`` targets (population-local), ``weights``. Conv: for input
   position ``pos`` entries ``indptr[pos] .. indptr[pos+1]`` give the target position's first
   neuron (``indices``) and the kernel tap (``kof``); weights ``Wk[c, u, v, o]``. Pool: one row
   per source neuron, ``indices`` the targets, one weight ``1 / (kh kw)`` per projection.
+  CSR with delays (``KIND_CSR_DELAYS``): as CSR, plus one delay per synapse in steps
+  (``delays[PROJ_AUX + e]``, uint8, or uint16 when some delay exceeds 255 steps);
+  ``PROJ_DELAY`` holds the longest. ``kof`` only reaches as far as the last convolution's
+  entries (nothing else reads it), so other projections cost no tap offsets.
+
+Kernels walk a row through ``tables = (lo, hi, indices, weights, kof, delays)``: row ``r``'s
+entries are ``lo[r] <= e < hi[r]`` (``lo = indptr[:-1]``, ``hi = indptr[1:]``; a thread of
+the multi-threaded loop passes the part of each row that reaches its own targets, see
+:mod:`neurosim.kernels.partition`).
 
 ``State`` (changed in place): ``x`` ``(n_rows, N)`` neuron state (row ``ROW_V`` is the
 membrane potential), ``syn`` ``(C, N)`` synaptic channels, ``refc`` int32 ``(N,)`` refractory
@@ -51,10 +61,11 @@ __all__ = ["Model", "State", "Recorders", "ROW_V",
            "PROJ_KIND", "PROJ_PRE_START", "PROJ_PRE_END", "PROJ_POST_START", "PROJ_POST_END",
            "PROJ_CHANNEL", "PROJ_DELAY", "PROJ_PTR", "PROJ_ENTRY", "PROJ_WEIGHT",
            "PROJ_COUNTER", "PROJ_C_IN", "PROJ_C_OUT", "PROJ_TAPS", "N_PROJ_COLS",
-           "KIND_DENSE", "KIND_CSR", "KIND_CONV", "KIND_POOL", "KIND_NAMES"]
+           "PROJ_AUX", "KIND_DENSE", "KIND_CSR", "KIND_CONV", "KIND_POOL", "KIND_CSR_DELAYS",
+           "KIND_NAMES"]
 
 Model = namedtuple("Model", ["dt", "pop", "par", "chan", "chan_coef", "drive", "proj",
-                             "indptr", "indices", "weights", "kof"])
+                             "indptr", "indices", "weights", "kof", "delays"])
 State = namedtuple("State", ["x", "syn", "refc", "ring", "counters"])
 Recorders = namedtuple("Recorders", ["spike_mask", "spike_i", "spike_t", "spike_count",
                                      "probe_index", "probe_row", "probe_out", "pop_counts"])
@@ -76,10 +87,10 @@ SYN_DELTA, SYN_CURRENT, SYN_CONDUCTANCE = 0, 1, 2
 
 # Projection table columns. Offsets: PROJ_PTR into indptr, PROJ_ENTRY into indices/kof,
 # PROJ_WEIGHT into weights; PROJ_COUNTER: its slot in State.counters. Conv geometry:
-# PROJ_C_IN, PROJ_C_OUT, PROJ_TAPS (kh * kw).
+# PROJ_C_IN, PROJ_C_OUT, PROJ_TAPS (kh * kw). PROJ_AUX: offset into delays (CSR with delays).
 (PROJ_KIND, PROJ_PRE_START, PROJ_PRE_END, PROJ_POST_START, PROJ_POST_END, PROJ_CHANNEL,
  PROJ_DELAY, PROJ_PTR, PROJ_ENTRY, PROJ_WEIGHT, PROJ_COUNTER, PROJ_C_IN, PROJ_C_OUT,
- PROJ_TAPS) = range(14)
-N_PROJ_COLS = 14
-KIND_DENSE, KIND_CSR, KIND_CONV, KIND_POOL = range(4)
-KIND_NAMES = ("dense", "csr", "conv", "pool")
+ PROJ_TAPS, PROJ_AUX) = range(15)
+N_PROJ_COLS = 15
+KIND_DENSE, KIND_CSR, KIND_CONV, KIND_POOL, KIND_CSR_DELAYS = range(5)
+KIND_NAMES = ("dense", "csr", "conv", "pool", "csr_delays")

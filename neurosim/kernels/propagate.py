@@ -5,9 +5,11 @@ convolution windows, pooling windows): a spike of source ``i`` walks only its ow
 adding its weights to the targets' channel (to ``v`` for a delta channel); each returns the
 fan-out it walked (synaptic operations), which the caller adds to the projection's counter.
 
-They take the projection's row of ``Model.proj`` (``pj``) and ``tables = (indptr, indices,
-weights, kof)`` of the Model, not the records: they run for every projection at every step,
-and an inlined helper handed a record pays for reference counting each array in it.
+They take the projection's row of ``Model.proj`` (``pj``) and ``tables = (lo, hi, indices,
+weights, kof, delays)`` (:func:`row_tables`; row ``r``'s entries are ``lo[r] .. hi[r]``), not
+the records: they run for every projection at every step, and an inlined helper handed a
+record pays for reference counting each array in it. A thread of the multi-threaded loop
+passes its own ``lo``/``hi``: the part of every row that reaches its targets.
 
 When a spike arrives (the projection's ``PROJ_DELAY`` ``d``, in steps):
 
@@ -17,6 +19,10 @@ When a spike arrives (the projection's ``PROJ_DELAY`` ``d``, in steps):
   next step on (Brian2's ``delay = 0``);
 - ``d >= 2``: through the ring buffer, slot ``(step + d - 1) % L``, added to the channels at
   the end of step ``step + d - 1``.
+
+A CSR projection with one delay per synapse (``KIND_CSR_DELAYS``) puts every synapse's weight
+into the ring slot of its own delay (``d = 1`` is slot ``step % L``, drained at the end of the
+same step: the same as delivering to the channel).
 """
 
 from __future__ import annotations
@@ -26,9 +32,11 @@ import numba
 from .config import INLINE
 from .layout import (
     CHAN_KIND,
+    PROJ_AUX,
     PROJ_C_IN,
     PROJ_C_OUT,
     PROJ_ENTRY,
+    PROJ_POST_END,
     PROJ_POST_START,
     PROJ_PRE_END,
     PROJ_PRE_START,
@@ -39,30 +47,41 @@ from .layout import (
     SYN_DELTA,
 )
 
-__all__ = ["deliver_dense", "deliver_csr", "deliver_conv", "deliver_pool", "drain_ring"]
+__all__ = ["row_tables", "deliver_dense", "deliver_csr", "deliver_conv", "deliver_pool",
+           "deliver_csr_delays", "drain_ring"]
+
+
+@numba.njit(**INLINE)
+def row_tables(model):
+    """``(lo, hi, indices, weights, kof, delays)`` of a Model: every row whole."""
+    return (model.indptr[:-1], model.indptr[1:], model.indices, model.weights, model.kof,
+            model.delays)
 
 
 @numba.njit(**INLINE)
 def deliver_dense(pj, tables, spikes, a, b, target):
     """Dense rows: a spike of source ``i`` adds row ``i`` of ``W (n_pre, n_post)`` to the
-    targets ``post_start ..``. Returns the synaptic operations."""
+    targets ``post_start ..`` (entry ``e`` of row ``i`` reaches target ``e - i n_post``).
+    Returns the synaptic operations."""
     pre_start = pj[PROJ_PRE_START]
     pre_end = pj[PROJ_PRE_END]
     ptr0 = pj[PROJ_PTR]
     wo = pj[PROJ_WEIGHT]
-    indptr, _, weights, _ = tables
+    lo, hi, _, weights, _, _ = tables
     ops = 0
     post_start = pj[PROJ_POST_START]
+    n_post = pj[PROJ_POST_END] - post_start
     for s in range(a, b):
         i = spikes[s]
         if i < pre_start or i >= pre_end:
             continue
         r = ptr0 + i - pre_start
-        e0 = indptr[r]
-        e1 = indptr[r + 1]
+        e0 = lo[r]
+        e1 = hi[r]
         ops += e1 - e0
+        t0 = post_start + e0 - (i - pre_start) * n_post
         # Slice views (rather than offset indexing) let LLVM vectorise the row add.
-        tg = target[post_start:post_start + e1 - e0]
+        tg = target[t0:t0 + e1 - e0]
         wt = weights[wo + e0:wo + e1]
         for k in range(e1 - e0):
             tg[k] += wt[k]
@@ -77,20 +96,51 @@ def deliver_csr(pj, tables, spikes, a, b, target):
     ptr0 = pj[PROJ_PTR]
     eo = pj[PROJ_ENTRY]
     wo = pj[PROJ_WEIGHT]
-    indptr, indices, weights, kof = tables
+    lo, hi, indices, weights, _, _ = tables
     ops = 0
     for s in range(a, b):
         i = spikes[s]
         if i < pre_start or i >= pre_end:
             continue
         r = ptr0 + i - pre_start
-        e0 = indptr[r]
-        e1 = indptr[r + 1]
+        e0 = lo[r]
+        e1 = hi[r]
         ops += e1 - e0
         tg = indices[eo + e0:eo + e1]
         wt = weights[wo + e0:wo + e1]
         for k in range(e1 - e0):
             target[tg[k]] += wt[k]
+    return ops
+
+
+@numba.njit(**INLINE)
+def deliver_csr_delays(pj, tables, spikes, a, b, ring, step):
+    """CSR rows with one delay ``d`` (steps) per synapse: a spike of source ``i`` in step
+    ``step`` adds each weight of its row to its target in ring slot ``(step + d - 1) % L``
+    (``ring``: the channel's ``(L, N)`` slots)."""
+    pre_start = pj[PROJ_PRE_START]
+    pre_end = pj[PROJ_PRE_END]
+    ptr0 = pj[PROJ_PTR]
+    eo = pj[PROJ_ENTRY]
+    wo = pj[PROJ_WEIGHT]
+    do = pj[PROJ_AUX]
+    lo, hi, indices, weights, _, delays = tables
+    n_slots = ring.shape[0]
+    base = step - 1 + n_slots  # keeps the slot index non-negative before the modulo
+    ops = 0
+    for s in range(a, b):
+        i = spikes[s]
+        if i < pre_start or i >= pre_end:
+            continue
+        r = ptr0 + i - pre_start
+        e0 = lo[r]
+        e1 = hi[r]
+        ops += e1 - e0
+        tg = indices[eo + e0:eo + e1]
+        wt = weights[wo + e0:wo + e1]
+        dl = delays[do + e0:do + e1]
+        for k in range(e1 - e0):
+            ring[(base + dl[k]) % n_slots, tg[k]] += wt[k]
     return ops
 
 
@@ -103,7 +153,7 @@ def deliver_conv(pj, tables, spikes, a, b, target):
     ptr0 = pj[PROJ_PTR]
     eo = pj[PROJ_ENTRY]
     wo = pj[PROJ_WEIGHT]
-    indptr, indices, weights, kof = tables
+    lo, hi, indices, weights, kof, _ = tables
     ops = 0
     c_in = pj[PROJ_C_IN]
     c_out = pj[PROJ_C_OUT]
@@ -115,8 +165,8 @@ def deliver_conv(pj, tables, spikes, a, b, target):
         r = i - pre_start
         pos = r // c_in
         base = wo + (r - pos * c_in) * taps * c_out
-        e0 = indptr[ptr0 + pos]
-        e1 = indptr[ptr0 + pos + 1]
+        e0 = lo[ptr0 + pos]
+        e1 = hi[ptr0 + pos]
         for e in range(eo + e0, eo + e1):
             t = indices[e]
             w0 = base + kof[e]
@@ -138,7 +188,7 @@ def deliver_pool(pj, tables, spikes, a, b, target):
     ptr0 = pj[PROJ_PTR]
     eo = pj[PROJ_ENTRY]
     wo = pj[PROJ_WEIGHT]
-    indptr, indices, weights, kof = tables
+    lo, hi, indices, weights, _, _ = tables
     ops = 0
     w = weights[wo]
     for s in range(a, b):
@@ -146,8 +196,8 @@ def deliver_pool(pj, tables, spikes, a, b, target):
         if i < pre_start or i >= pre_end:
             continue
         r = ptr0 + i - pre_start
-        e0 = indptr[r]
-        e1 = indptr[r + 1]
+        e0 = lo[r]
+        e1 = hi[r]
         for e in range(eo + e0, eo + e1):
             target[indices[e]] += w
         ops += e1 - e0

@@ -429,7 +429,8 @@ def step(p, model, state, row, spikes, n_spk):
         single[p, POP_START] = i
         single[p, POP_END] = i + 1
         one = Model(model.dt, single, model.par, model.chan, model.chan_coef, model.drive,
-                    model.proj, model.indptr, model.indices, model.weights, model.kof)
+                    model.proj, model.indptr, model.indices, model.weights, model.kof,
+                    model.delays)
         # channels are decayed once below, for the whole population
         saved = syn[:, i].copy()
         if model.par[INTERP, i] > 0.0:

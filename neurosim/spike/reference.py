@@ -40,6 +40,14 @@ def deliver(model, state, q, fired, step):
         for i in src:  # row by row, in spike order: the kernel's order of additions
             target[post0:post0 + n_post] += w[i]
         ops = src.size * n_post
+    elif kind == L.KIND_CSR_DELAYS:
+        slots = state.ring[:, c]
+        for i in src:  # each synapse into the ring slot of its own delay
+            e = np.arange(ip[ptr0 + i], ip[ptr0 + i + 1])
+            d = model.delays[pj[L.PROJ_AUX] + e].astype(np.int64)
+            np.add.at(slots, ((step + d - 1) % slots.shape[0], model.indices[eo + e]),
+                      model.weights[wo + e])
+            ops += e.size
     elif kind == L.KIND_CSR:
         for i in src:
             e0, e1 = ip[ptr0 + i], ip[ptr0 + i + 1]
