@@ -1,7 +1,10 @@
 """``neurosim simulate MODEL.toml``: run a network of populations (CUBA, COBA, ...).
 
 Writes into ``--out`` (default ``runs/<model name>``): ``spikes.npz`` (for each recorded
-population ``P``, ``P_steps`` and ``P_neurons``, one entry per spike), ``summary.json`` (spike
+population ``P``, ``P_steps`` and ``P_neurons``, one entry per spike; on the native engine
+streamed to part files in the folder during the run and assembled at the end, so memory stays
+bounded; Ctrl-C stops the run, keeps what was simulated in every file and exits with 130;
+:mod:`neurosim.monitor.spikefile`), ``summary.json`` (spike
 counts, mean rates and ISI CV per population, operation counts as an ``OpCounts`` with mode
 "spiking" — one row per projection with its synaptic operations, one per population with its
 neuron updates and spikes — and timings: build, compile (or cache load), run, total), and the
@@ -121,8 +124,12 @@ def _simulate(args, t_start, renderer) -> int:
     if out.exists() and not out.is_dir():
         raise NeurosimError(f"{out}: --out exists and is not a folder")
     progress = not args.no_progress and sys.stderr.isatty()
+    options = _engine_options(args)
+    streamed = args.engine == "native" and bool(spec.simulation.monitors.spikes)
+    if streamed:
+        options.update(spike_file=out / "spikes.npz", interruptible=True)
     res = simulate(spec, engine=args.engine, duration=args.duration, seed=args.seed,
-                   progress=progress, **_engine_options(args))
+                   progress=progress, **options)
     if args.engine == "nest":
         from ..engines.nest_engine import root_process
 
@@ -134,7 +141,8 @@ def _simulate(args, t_start, renderer) -> int:
         ops = next(x for x in res.op_counts.layers if x.name == pop.name)
         pops[pop.name] = {
             "size": pop.size, "neuron": pop.neuron.kind, "spikes": int(ops.spikes),
-            "mean_rate_hz": ops.spikes / pop.size / (res.duration / 1000.0),
+            "mean_rate_hz": (ops.spikes / pop.size / (res.duration / 1000.0)
+                             if res.duration > 0 else 0.0),
             "isi_cv": _finite_or_none(tr.cv) if tr is not None else None,
         }
     figures = []
@@ -149,7 +157,7 @@ def _simulate(args, t_start, renderer) -> int:
     summary = {
         "model": spec.name, "source": str(args.model), "engine": args.engine,
         "dt_ms": res.dt,
-        "duration_ms": res.duration, "n_steps": res.n_steps,
+        "duration_ms": res.duration, "n_steps": res.n_steps, "interrupted": res.interrupted,
         "seed": spec.simulation.seed if args.seed is None else args.seed,
         "populations": pops,
         "op_counts": res.op_counts.to_dict(),
@@ -159,15 +167,17 @@ def _simulate(args, t_start, renderer) -> int:
     }
     out.mkdir(parents=True, exist_ok=True)
     # spikes.npz: per recorded population P, P_steps and P_neurons (one entry per spike, steps
-    # from 0), the file NIR graphs' runs write too
-    atomic_savez(out / "spikes.npz", **{
-        f"{name}_{key}": arr for name, tr in res.spikes.items()
-        for key, arr in (("steps", np.rint(np.asarray(tr.times) / res.dt).astype(np.int64)),
-                         ("neurons", np.asarray(tr.indices, np.int64)))})
+    # from 0), the file NIR graphs' runs write too (the native engine streamed it already)
+    if not streamed:
+        atomic_savez(out / "spikes.npz", **{
+            f"{name}_{key}": arr for name, tr in res.spikes.items()
+            for key, arr in (("steps", np.rint(np.asarray(tr.times) / res.dt).astype(np.int64)),
+                             ("neurons", np.asarray(tr.indices, np.int64)))})
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, allow_nan=False)
                       + "\n")
     rates = ", ".join(f"{k} {v['mean_rate_hz']:.2f} Hz" for k, v in pops.items())
-    print(f"{spec.name}: {res.duration:g} ms, {rates}; {res.op_counts.sops:.0f} synaptic "
-          f"events; run {timings['run']:.3f} s (build {timings['build']:.3f} s, compile "
-          f"{timings['compile']:.3f} s) -> {out}")
-    return 0
+    stopped = " (interrupted: what was simulated is saved)" if res.interrupted else ""
+    print(f"{spec.name}: {res.duration:g} ms{stopped}, {rates}; {res.op_counts.sops:.0f} "
+          f"synaptic events; run {timings['run']:.3f} s (build {timings['build']:.3f} s, "
+          f"compile {timings['compile']:.3f} s) -> {out}")
+    return 130 if res.interrupted else 0

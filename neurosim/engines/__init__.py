@@ -62,16 +62,19 @@ def simulate(spec, *, engine: str = "native", duration: float | None = None,
              seed: int | None = None, progress: bool = False, **options):
     """Lower and run a :class:`~neurosim.specs.populations.PopulationNetwork` with the
     monitors of its ``[simulation]`` table on ``engine`` (``duration`` and ``seed`` override
-    the spec's). The native engine is :func:`neurosim.spike.population.simulate_network`."""
+    the spec's). The native engine is :func:`neurosim.spike.population.simulate_network`;
+    it also takes ``spike_file`` (stream the spikes there) and ``interruptible``."""
     _check(engine)
     from ..errors import SpecError
 
     if duration is not None and not duration > 0:
         raise SpecError(f"duration: must be a positive number of ms, got {duration!r}")
+    native_only = {k: options.pop(k) for k in ("spike_file", "interruptible") if k in options}
     if engine == "native" and not options:
         from ..spike.population import simulate_network
 
-        return simulate_network(spec, duration=duration, seed=seed, progress=progress)
+        return simulate_network(spec, duration=duration, seed=seed, progress=progress,
+                                **native_only)
     from ..builder.lower import lower_populations
 
     t0 = time.perf_counter()

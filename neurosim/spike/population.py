@@ -21,7 +21,14 @@ from ..builder.model import Built, build
 from ..errors import SpecError
 from ..kernels.layout import POP_END, POP_START, Recorders
 from ..monitor.opcounts import LayerOps, OpCounts
-from ..monitor.probes import DERIVED_HH, RateRecorder, SpikeRecorder, StateRecorder
+from ..monitor.probes import (
+    DERIVED_HH,
+    RateRecorder,
+    SpikeRecorder,
+    SpikeTrains,
+    StateRecorder,
+)
+from ..monitor.spikefile import SpikeStream, load_spikes
 from ..specs.populations import PopulationNetwork
 from .result import Result
 
@@ -50,11 +57,16 @@ class Simulator:
 
     ``spikes``/``rates``: population names to record; ``state``: sequence of
     ``(population, variables, local indices)``; ``drive``: an optional ``(T, N)`` drive that
-    replaces the built one (row ``step``).
+    replaces the built one (row ``step``). ``spike_file``: stream the recorded spikes to disk
+    (:mod:`neurosim.monitor.spikefile`) instead of holding them: memory stays that of one
+    spike buffer whatever the length of the run, and :meth:`result` assembles the file.
     """
 
+    #: Spike buffer entries when spikes stream to a file (8 bytes each): the part size.
+    STREAM_BUFFER = 1 << 20
+
     def __init__(self, built: Built, *, spikes=(), rates=(), state=(),
-                 reference: bool = False, drive=None):
+                 reference: bool = False, drive=None, spike_file=None):
         self.built = built
         self.model = built.model if drive is None else built.model._replace(
             drive=np.ascontiguousarray(drive, dtype=np.float64))
@@ -69,7 +81,11 @@ class Simulator:
         for name in spikes:
             a, b = self._bounds[name]
             mask[a:b] = 1
-        self.spike_rec = SpikeRecorder(mask)
+        self.spike_rec = SpikeRecorder(mask) if spike_file is None else SpikeRecorder(
+            mask, capacity=self.STREAM_BUFFER)
+        self.stream = None if spike_file is None else SpikeStream(
+            spike_file, {name: self._bounds[name] for name in dict.fromkeys(spikes)})
+        self.interrupted = False
         self.rate_rec = RateRecorder(tuple(rates), len(built.pop_names))
         self._state_req = []
         idx, rows = [], []
@@ -124,10 +140,45 @@ class Simulator:
         self.timings["compile"] += dt
         return dt
 
-    def run(self, n_steps: int, *, progress: bool = False, chunk: int = 2000) -> Simulator:
+    def _flush(self) -> None:
+        """Hand the recorded spikes to the stream as one part and empty the buffer."""
+        rec = self.spike_rec
+        n = int(rec.count[0])
+        self.stream.write(rec.spk_i[:n], rec.spk_t[:n])
+        rec.count[0] = 0
+
+    def _chunk(self, todo: int) -> None:
+        """``todo`` steps: compiled calls until done (the buffers emptied or grown between)."""
+        k = 0
+        outs, counts = [], []
+        while k < todo:
+            t0 = time.perf_counter()
+            got, rec_out, pop_counts = self._call(self.step + k, todo - k)
+            self.timings["run"] += time.perf_counter() - t0
+            outs.append(rec_out[:, :got])
+            counts.append(pop_counts[:, :got])
+            k += got
+            if k < todo and self.stream is not None:
+                self._flush()
+            elif k < todo:
+                self.spike_rec.grow()
+        self.state_rec.add(np.concatenate(outs, axis=1))
+        self.rate_rec.add(np.concatenate(counts, axis=1))
+        self.step += todo
+        if self.stream is not None:
+            self._flush()
+
+    def run(self, n_steps: int, *, progress: bool = False, chunk: int = 2000,
+            interruptible: bool = False) -> Simulator:
         """Advance ``n_steps`` steps in chunks of at most ``chunk`` steps (one compiled call
-        each, plus one more whenever the spike buffers had to grow)."""
+        each, plus one more whenever the spike buffers had to grow or be written out).
+
+        A Ctrl-C is taken between chunks, so the state, the recorders and ``step`` always
+        agree; ``interruptible``: it ends the run there (``interrupted`` becomes True and
+        :meth:`result` holds what was simulated) instead of propagating."""
         from tqdm import tqdm
+
+        from ..atomic import deferred_interrupt
 
         if not self.timings["compile"] and not self.reference:
             self.compile()
@@ -137,22 +188,14 @@ class Simulator:
         try:
             while done < n_steps:
                 todo = min(chunk, n_steps - done)
-                k = 0
-                outs, counts = [], []
-                while k < todo:
-                    t0 = time.perf_counter()
-                    got, rec_out, pop_counts = self._call(self.step + k, todo - k)
-                    self.timings["run"] += time.perf_counter() - t0
-                    outs.append(rec_out[:, :got])
-                    counts.append(pop_counts[:, :got])
-                    k += got
-                    if k < todo:
-                        self.spike_rec.grow()
-                self.state_rec.add(np.concatenate(outs, axis=1))
-                self.rate_rec.add(np.concatenate(counts, axis=1))
-                self.step += todo
+                with deferred_interrupt():
+                    self._chunk(todo)
                 done += todo
                 bar.update(todo)
+        except KeyboardInterrupt:
+            if not interruptible:
+                raise
+            self.interrupted = True
         finally:
             bar.close()
         return self
@@ -168,6 +211,21 @@ class Simulator:
                           neurons=int(self._bounds[name][1] - self._bounds[name][0]))
                  for p, name in enumerate(b.pop_names)]
         return OpCounts(mode="spiking", layers=tuple(rows), timesteps=self.step)
+
+    def _spike_trains(self, duration: float) -> dict[str, SpikeTrains]:
+        """The recorded spikes; streamed ones are assembled into the spike file first and
+        read back from it."""
+        if self.stream is None:
+            return self.spike_rec.trains(self._bounds, self.built.dt, duration)
+        if self.stream.folder.exists():
+            self._flush()
+            self.stream.assemble()
+        out = {}
+        for name, (steps, neurons) in load_spikes(self.stream.path).items():
+            a, b = self._bounds[name]
+            out[name] = SpikeTrains(indices=neurons, times=steps * self.built.dt, size=b - a,
+                                    duration=duration)
+        return out
 
     def result(self) -> NetworkResult:
         b = self.built
@@ -188,8 +246,8 @@ class Simulator:
             state_idx[pop] = local
         sizes = {name: b - s for name, (s, b) in self._bounds.items()}
         return NetworkResult(
-            dt=b.dt, n_steps=self.step,
-            spikes=self.spike_rec.trains(self._bounds, b.dt, dur), state=state,
+            dt=b.dt, n_steps=self.step, interrupted=self.interrupted,
+            spikes=self._spike_trains(dur), state=state,
             state_indices=state_idx,
             rates=self.rate_rec.rates(b.pop_names, sizes, b.dt),
             op_counts=self.op_counts(), timings=dict(self.timings))
@@ -197,11 +255,13 @@ class Simulator:
 
 def simulate_network(spec: PopulationNetwork, *, duration: float | None = None,
                      seed: int | None = None, progress: bool = False,
-                     reference: bool = False, chunk: int = 2000) -> NetworkResult:
+                     reference: bool = False, chunk: int = 2000, spike_file=None,
+                     interruptible: bool = False) -> NetworkResult:
     """Build and run a population network with the monitors of its ``[simulation]`` table.
 
     ``duration`` (ms) and ``seed`` override the spec's. Timings: ``build`` (arrays and
     connectivity), ``compile`` (kernel compile or cache load), ``run`` (the time loop).
+    ``spike_file`` and ``interruptible``: see :class:`Simulator`.
     """
     t0 = time.perf_counter()
     built = build(lower_populations(spec, seed=seed))
@@ -209,11 +269,12 @@ def simulate_network(spec: PopulationNetwork, *, duration: float | None = None,
     mon = spec.simulation.monitors
     sim = Simulator(built, spikes=mon.spikes, rates=mon.rates,
                     state=[(p.population, p.variables, p.indices) for p in mon.state],
-                    reference=reference)
+                    reference=reference, spike_file=spike_file)
     sim.timings["build"] = build_s
     dur = spec.simulation.duration if duration is None else duration
     if not dur > 0:
         raise SpecError(f"duration: must be a positive number of ms, got {dur!r}")
-    sim.run(int(round(dur / spec.simulation.dt)), progress=progress, chunk=chunk)
+    sim.run(int(round(dur / spec.simulation.dt)), progress=progress, chunk=chunk,
+            interruptible=interruptible)
     return sim.result()
 

@@ -25,7 +25,8 @@ __all__ = ["Result"]
 @dataclass(frozen=True, kw_only=True)
 class Result:
     """What a run recorded (module docstring). ``timings``: seconds (``build``, ``compile``,
-    ``run``) where measured."""
+    ``run``) where measured. ``interrupted``: the run was stopped (Ctrl-C) after ``n_steps``
+    steps, fewer than asked."""
 
     dt: float
     n_steps: int
@@ -35,6 +36,7 @@ class Result:
     state_indices: dict[str, np.ndarray] = field(default_factory=dict)
     rates: dict[str, np.ndarray] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    interrupted: bool = False
 
     @property
     def duration(self) -> float:
