@@ -39,7 +39,9 @@ def add_parser(subparsers) -> None:
                    help="run on neurosim's own engine (default), in NEST or in Brian2 "
                         "(README: Engines)")
     p.add_argument("--threads", type=int, default=None,
-                   help="NEST threads, or Brian2 cpp_standalone OpenMP threads")
+                   help="threads: of the native engine (partitioned by target neuron, the same "
+                        "results on any number; docs/engine.md), of NEST, or Brian2 "
+                        "cpp_standalone's OpenMP threads")
     p.add_argument("--device", choices=("runtime", "cpp_standalone"), default=None,
                    help="Brian2 device (default runtime)")
     from .simulate_nir import add_arguments
@@ -59,9 +61,6 @@ def _engine_options(args) -> dict:
 
     opts = {}
     if args.threads is not None:
-        if args.engine == "native":
-            raise NeurosimError("--threads: the native engine runs on one thread; threads are "
-                                "for --engine nest or brian2")
         if args.threads < 1:
             raise NeurosimError(f"--threads: must be >= 1, got {args.threads}")
         opts["threads"] = args.threads

@@ -6,7 +6,7 @@ same :class:`~neurosim.spike.result.Result`.
 >>> res = simulate(load_model("models/cuba.toml"), engine="nest", threads=2)  # doctest: +SKIP
 >>> res.spikes["exc"].mean_rate  # doctest: +SKIP
 
-- ``native``: :mod:`neurosim.spike.population` (compiled, event-driven);
+- ``native``: :mod:`neurosim.spike.population` (compiled, event-driven; ``threads``);
 - ``nest``: :mod:`neurosim.engines.nest_engine` (``threads``; MPI under ``mpirun``);
 - ``brian2``: :mod:`neurosim.engines.brian2_engine` (``device`` ``runtime`` or
   ``cpp_standalone``, ``target``, ``threads``).
@@ -49,11 +49,12 @@ def run(graph_or_built, duration: float, *, engine: str = "native", spikes=(), r
     from ..spike.population import Simulator
     from .common import as_built
 
+    threads = options.pop("threads", 1)
     if options:
         raise SpecError(f"--{next(iter(options)).replace('_', '-')}: the native engine takes "
                         "no such option")
     built = as_built(graph_or_built)
-    sim = Simulator(built, spikes=spikes, rates=rates, state=state)
+    sim = Simulator(built, spikes=spikes, rates=rates, state=state, threads=threads)
     sim.run(int(round(duration / built.dt)), progress=progress)
     return sim.result()
 
@@ -70,11 +71,11 @@ def simulate(spec, *, engine: str = "native", duration: float | None = None,
     if duration is not None and not duration > 0:
         raise SpecError(f"duration: must be a positive number of ms, got {duration!r}")
     native_only = {k: options.pop(k) for k in ("spike_file", "interruptible") if k in options}
-    if engine == "native" and not options:
+    if engine == "native" and set(options) <= {"threads"}:
         from ..spike.population import simulate_network
 
         return simulate_network(spec, duration=duration, seed=seed, progress=progress,
-                                **native_only)
+                                **native_only, **options)
     from ..builder.lower import lower_populations
 
     t0 = time.perf_counter()

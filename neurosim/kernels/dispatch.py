@@ -84,6 +84,99 @@ def run_network(step0, n_steps, model, state, rec, spikes):
 '''
 
 
+#: The multi-threaded loop (:mod:`neurosim.kernels.partition`): per step one parallel region
+#: updates each thread's slices of the populations, the spikes are gathered in ascending
+#: order, and a second parallel region delivers them, each thread to its own targets, and
+#: drains its part of the ring. A parallel region takes arrays, not records of them: the
+#: records are taken apart outside and built again inside the loop body.
+THREADED = '''
+
+from neurosim.kernels.layout import Model, State
+from neurosim.kernels.partition import gather_spikes
+
+
+@numba.njit(**JIT)
+def update_part(model, state, row, spikes, n_out):
+    n_spk = 0
+    for p in range(model.pop.shape[0]):
+        if model.pop[p, POP_END] > model.pop[p, POP_START]:
+            code = model.pop[p, POP_MODEL]
+            if code < 0:
+                n_spk = source_spikes(model.pop, model.drive[row], p, spikes, n_spk)
+            else:
+{dispatch}
+        n_out[p] = n_spk
+
+
+@numba.njit(**JIT)
+def deliver_part(model, state, tables, spikes, step, ops, parts):
+    n_slots = state.ring.shape[0]
+    a = 0
+    b = spikes.shape[0]
+    delayed = True
+{deliver}
+    for p in range(parts.shape[0]):
+        lo = parts[p, POP_START]
+        hi = parts[p, POP_END]
+        if hi > lo:
+            drain_ring(model.chan, state.ring[:, :, lo:hi], state.x[:, lo:hi],
+                       state.syn[:, lo:hi], step)
+
+
+@numba.njit(**(JIT | {{"parallel": True}}))
+def update_threads(model, state, row, work):
+    dt, par, chan, coef, drive, proj = model.dt, model.par, model.chan, model.chan_coef, \\
+        model.drive, model.proj
+    indptr, indices, weights, kof, delays = model.indptr, model.indices, model.weights, \\
+        model.kof, model.delays
+    x, syn, refc, ring, counters = state.x, state.syn, state.refc, state.ring, state.counters
+    parts, spk, n_out = work.parts, work.spk, work.n_out
+    for t in numba.prange(parts.shape[0]):
+        m = Model(dt, parts[t], par, chan, coef, drive, proj, indptr, indices, weights, kof,
+                  delays)
+        update_part(m, State(x, syn, refc, ring, counters), row, spk[t], n_out[t])
+
+
+@numba.njit(**(JIT | {{"parallel": True}}))
+def deliver_threads(model, state, work, spikes, step):
+    dt, pop, par, chan, coef, drive, proj = model.dt, model.pop, model.par, model.chan, \\
+        model.chan_coef, model.drive, model.proj
+    indptr, indices, weights, kof, delays = model.indptr, model.indices, model.weights, \\
+        model.kof, model.delays
+    x, syn, refc, ring, counters = state.x, state.syn, state.refc, state.ring, state.counters
+    parts, bounds, ops = work.parts, work.bounds, work.ops
+    for t in numba.prange(parts.shape[0]):
+        m = Model(dt, pop, par, chan, coef, drive, proj, indptr, indices, weights, kof, delays)
+        deliver_part(m, State(x, syn, refc, ring, counters),
+                     (bounds[t], bounds[t + 1], indices, weights, kof, delays), spikes, step,
+                     ops[t], parts[t])
+    for t in range(parts.shape[0]):  # in thread order: the same sums whatever the count
+        for q in range(proj.shape[0]):
+            counters[proj[q, PROJ_COUNTER]] += ops[t, q]
+            ops[t, q] = 0
+
+
+@numba.njit(**JIT)
+def run_network_threads(step0, n_steps, model, state, rec, spikes, work):
+    n = state.x.shape[1]
+    cap = rec.spike_i.shape[0]
+    for s in range(n_steps):
+        if rec.spike_count[0] + n > cap:
+            return s
+        step = step0 + s
+        record_probes(state.x, state.syn, rec.probe_index, rec.probe_row, rec.probe_out, s)
+        row = step if model.drive.shape[0] > 1 else 0
+        update_threads(model, state, row, work)
+        n_spk = gather_spikes(model.pop, state.counters, work.spk, work.n_out, spikes)
+        if n_spk > 0:
+            record_spike_list(rec.spike_mask, rec.spike_i, rec.spike_t, rec.spike_count, spikes,
+                              n_spk, step)
+            count_pop_spikes(model.pop, rec.pop_counts, spikes, n_spk, s)
+        deliver_threads(model, state, work, spikes[:n_spk], step)
+    return n_steps
+'''
+
+
 def cache_dir() -> Path:
     """Folder of the generated kernel modules (see the module docstring)."""
     root = os.environ.get("NEUROSIM_CACHE_DIR")
@@ -123,18 +216,24 @@ def _indent(text: str, n: int) -> str:
     return "\n".join(" " * n + line if line else line for line in text.splitlines())
 
 
-def _source(steps: tuple[tuple[str, str], ...], kinds: tuple[int, ...], same_step: bool) -> str:
+def _deliver_block(kinds: tuple[int, ...], counter: str) -> str:
+    """:data:`DELIVER` for ``kinds``, each delivery's synaptic operations added to
+    ``counter``."""
+    return DELIVER.format(deliveries="\n".join(
+        f"    {'if' if n == 0 else 'elif'} kind == {k}:\n"
+        f"        {counter} += deliver_{KIND_NAMES[k]}(\n"
+        f"            model.proj[q], tables, spikes, a, b, {_TARGET.get(k, 'target')})"
+        for n, k in enumerate(kinds)) or "    pass")
+
+
+def _source(steps: tuple[tuple[str, str], ...], kinds: tuple[int, ...], same_step: bool,
+            threaded: bool = False) -> str:
     imports = "\n".join(f"from {mod} import {fn} as _step{k}" for k, (mod, fn) in
                         enumerate(steps))
     if kinds:
         imports += "\nfrom neurosim.kernels.propagate import " + ", ".join(
             f"deliver_{KIND_NAMES[k]}" for k in kinds)
-    deliveries = "\n".join(
-        f"    {'if' if n == 0 else 'elif'} kind == {k}:\n"
-        f"        state.counters[model.proj[q, PROJ_COUNTER]] += deliver_{KIND_NAMES[k]}(\n"
-        f"            model.proj[q], tables, spikes, a, b, {_TARGET.get(k, 'target')})"
-        for n, k in enumerate(kinds)) or "    pass"
-    block = DELIVER.format(deliveries=deliveries)
+    block = _deliver_block(kinds, "state.counters[model.proj[q, PROJ_COUNTER]]")
     names = ", ".join(f"{m}.{f}" for m, f in steps) or "no models"
     same = ("            if n_spk > first:\n                a = first\n                b = n_spk\n"
             "                delayed = False\n" + _indent(block, 16)) if same_step else ""
@@ -142,17 +241,22 @@ def _source(steps: tuple[tuple[str, str], ...], kinds: tuple[int, ...], same_ste
         f"                {'if' if k == 0 else 'elif'} code == {k}:\n"
         f"                    n_spk = _step{k}(p, model, state, row, spikes, n_spk)"
         for k in range(len(steps))) or "                pass"
-    return TEMPLATE.format(names=names, imports=imports, dispatch=dispatch,
+    text = TEMPLATE.format(names=names, imports=imports, dispatch=dispatch,
                            same_step_block=same, deliver_later=_indent(block, 12))
+    if threaded:
+        text += THREADED.format(dispatch=dispatch,
+                                deliver=_indent(_deliver_block(kinds, "ops[q]"), 4))
+    return text
 
 
 def network_kernels(steps: tuple[tuple[str, str], ...], kinds: tuple[int, ...],
-                    same_step: bool = True):
+                    same_step: bool = True, threaded: bool = False):
     """The generated module for the step functions ``steps`` (``(module, function)`` pairs, in
     the order of the model codes ``POP_MODEL``), the projection kinds ``kinds`` (``KIND_*``
     codes in use) and whether any projection delivers in the same step (``same_step``; the
-    loop without that part is shorter to compile): its ``run_network``."""
-    key = (tuple(steps), tuple(sorted(set(kinds))), bool(same_step))
+    loop without that part is shorter to compile): its ``run_network``, and with
+    ``threaded`` also ``run_network_threads`` (the multi-threaded loop)."""
+    key = (tuple(steps), tuple(sorted(set(kinds))), bool(same_step), bool(threaded))
     if key in _LOADED:
         return _LOADED[key]
     text = _source(*key)

@@ -53,7 +53,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-__all__ = ["Model", "State", "Recorders", "ROW_V",
+__all__ = ["Model", "State", "Recorders", "Threads", "ROW_V",
            "POP_START", "POP_END", "POP_MODEL", "POP_UPDATES", "POP_SPIKES", "POP_FLAGS",
            "N_POP_COLS", "FLAG_CONDUCTANCE", "FLAG_UNIFORM",
            "CHAN_KIND", "CHAN_DECAY", "CHAN_EREV", "CHAN_TAU", "N_CHAN_COLS",
@@ -67,6 +67,11 @@ __all__ = ["Model", "State", "Recorders", "ROW_V",
 Model = namedtuple("Model", ["dt", "pop", "par", "chan", "chan_coef", "drive", "proj",
                              "indptr", "indices", "weights", "kof", "delays"])
 State = namedtuple("State", ["x", "syn", "refc", "ring", "counters"])
+#: The multi-threaded loop's work arrays (:mod:`neurosim.kernels.partition`): ``parts``
+#: ``(T, P, N_POP_COLS)`` each thread's population slices, ``bounds`` ``(T + 1, R)`` each
+#: thread's part of every row, ``spk`` ``(T, N)`` and ``n_out`` ``(T, P)`` each thread's
+#: spikes of the step, ``ops`` ``(T, Q)`` its synaptic operations per projection.
+Threads = namedtuple("Threads", ["parts", "bounds", "spk", "n_out", "ops"])
 Recorders = namedtuple("Recorders", ["spike_mask", "spike_i", "spike_t", "spike_count",
                                      "probe_index", "probe_row", "probe_out", "pop_counts"])
 

@@ -35,16 +35,40 @@ from .result import Result
 __all__ = ["Simulator", "NetworkResult", "simulate_network", "kernel_function"]
 
 
-def kernel_function(built: Built, reference: bool = False):
+def kernel_function(built: Built, reference: bool = False, threads: int = 1):
     """The time loop of ``built``: generated for the models it uses and compiled
-    (:mod:`neurosim.kernels.dispatch`), or its NumPy twin."""
+    (:mod:`neurosim.kernels.dispatch`; its multi-threaded form for ``threads > 1``), or its
+    NumPy twin."""
     if reference:
         from .reference import run_network_for
 
         return run_network_for(built.steps)
     from ..kernels.dispatch import network_kernels
 
-    return network_kernels(built.steps, built.kinds, built.same_step).run_network
+    module = network_kernels(built.steps, built.kinds, built.same_step, threaded=threads > 1)
+    return module.run_network_threads if threads > 1 else module.run_network
+
+
+def _thread_work(built: Built, model, threads, reference: bool):
+    """The work arrays of a multi-threaded run (None on one thread); a SpecError for what
+    only one thread runs."""
+    from ..kernels import partition
+
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise SpecError(f"--threads: must be a positive integer, got {threads!r}")
+    if threads == 1:
+        return None
+    where = f"{built.graph.source}: " if built.graph.source else ""
+    if reference:
+        raise SpecError("--threads: the NumPy twin runs on one thread")
+    if built.same_step or any(k not in partition.THREAD_KINDS for k in built.kinds):
+        raise SpecError(f"{where}--threads: a network with same-step, convolution or pooling "
+                        "projections (a layered network) runs on one thread")
+    if threads > partition.max_threads():
+        raise SpecError(f"--threads: at most {partition.max_threads()} here "
+                        f"(NUMBA_NUM_THREADS), got {threads}")
+    partition.set_threads(int(threads))
+    return partition.new_work(model, int(threads))
 
 
 #: The result of a population network run: the one :class:`~neurosim.spike.result.Result`.
@@ -60,13 +84,15 @@ class Simulator:
     replaces the built one (row ``step``). ``spike_file``: stream the recorded spikes to disk
     (:mod:`neurosim.monitor.spikefile`) instead of holding them: memory stays that of one
     spike buffer whatever the length of the run, and :meth:`result` assembles the file.
+    ``threads``: run the multi-threaded loop (:mod:`neurosim.kernels.partition`), whose
+    results are those of one thread, bit for bit.
     """
 
     #: Spike buffer entries when spikes stream to a file (8 bytes each): the part size.
     STREAM_BUFFER = 1 << 20
 
     def __init__(self, built: Built, *, spikes=(), rates=(), state=(),
-                 reference: bool = False, drive=None, spike_file=None):
+                 reference: bool = False, drive=None, spike_file=None, threads: int = 1):
         self.built = built
         self.model = built.model if drive is None else built.model._replace(
             drive=np.ascontiguousarray(drive, dtype=np.float64))
@@ -103,7 +129,9 @@ class Simulator:
                 self._state_req.append((pop_name, var, local, cols))
         self.state_rec = StateRecorder(np.asarray(idx, dtype=np.int64),
                                        np.asarray(rows, dtype=np.int64))
-        self._fn = kernel_function(built, reference)
+        self._work = _thread_work(built, self.model, threads, reference)
+        self.threads = int(threads)
+        self._fn = kernel_function(built, reference, self.threads)
 
     def _row(self, pop_name, model, var) -> int:
         """Row of a recordable variable: a state row of ``x``, or ``n_rows + c`` for the
@@ -129,7 +157,10 @@ class Simulator:
                         probe_out=self.state_rec.buffer(n_steps),
                         pop_counts=self.rate_rec.buffer(n_steps))
         spikes = np.empty(self.built.n, dtype=np.int32)
-        got = self._fn(step0, n_steps, self.model, self.state, rec, spikes)
+        if self._work is not None:
+            got = self._fn(step0, n_steps, self.model, self.state, rec, spikes, self._work)
+        else:
+            got = self._fn(step0, n_steps, self.model, self.state, rec, spikes)
         return got, rec.probe_out, rec.pop_counts
 
     def compile(self) -> float:
@@ -256,12 +287,12 @@ class Simulator:
 def simulate_network(spec: PopulationNetwork, *, duration: float | None = None,
                      seed: int | None = None, progress: bool = False,
                      reference: bool = False, chunk: int = 2000, spike_file=None,
-                     interruptible: bool = False) -> NetworkResult:
+                     interruptible: bool = False, threads: int = 1) -> NetworkResult:
     """Build and run a population network with the monitors of its ``[simulation]`` table.
 
     ``duration`` (ms) and ``seed`` override the spec's. Timings: ``build`` (arrays and
     connectivity), ``compile`` (kernel compile or cache load), ``run`` (the time loop).
-    ``spike_file`` and ``interruptible``: see :class:`Simulator`.
+    ``spike_file``, ``interruptible`` and ``threads``: see :class:`Simulator`.
     """
     t0 = time.perf_counter()
     built = build(lower_populations(spec, seed=seed))
@@ -269,7 +300,7 @@ def simulate_network(spec: PopulationNetwork, *, duration: float | None = None,
     mon = spec.simulation.monitors
     sim = Simulator(built, spikes=mon.spikes, rates=mon.rates,
                     state=[(p.population, p.variables, p.indices) for p in mon.state],
-                    reference=reference, spike_file=spike_file)
+                    reference=reference, spike_file=spike_file, threads=threads)
     sim.timings["build"] = build_s
     dur = spec.simulation.duration if duration is None else duration
     if not dur > 0:
