@@ -16,7 +16,7 @@ from .errors import NeurosimError
 
 __all__ = ["main", "COMMANDS"]
 
-COMMANDS = ("train", "evaluate", "simulate", "compare", "export", "demo")
+COMMANDS = ("train", "evaluate", "simulate", "compare", "export", "sweep", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -152,7 +152,7 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
             energy_table: EnergyTable = HOROWITZ_45NM_FP32, norm_samples: int = 2000,
             seed: int = 0, progress: bool = True, batch_size: int = 256,
             record_sample: int | None = 0, dt: float = 1.0,
-            tau_syn: float = 5.0) -> Comparison:
+            tau_syn: float = 5.0, input_rng: np.random.Generator | None = None) -> Comparison:
     """Compare ``spec`` with trained ``params`` in classic and spiking mode on ``dataset``.
 
     ``dataset``: a :class:`neurosim.data.Dataset` (its first ``samples`` test samples are used;
@@ -162,7 +162,9 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
     ``readout``: one of :data:`READOUTS`. ``record_sample``: test sample whose spike raster
     (and classic activations) is kept for the plots, or ``None``. ``dt`` (ms): the step of
     ``lif`` layers (IF layers count in steps); ``tau_syn`` (ms): the synapse on their spike
-    input (0: none).
+    input (0: none). ``input_rng``: the generator of the spike encoders (default: the one
+    seeded with ``seed`` that chose the normalisation samples, continued); a test set split
+    into shards gives each shard its own, with the same normalisation.
     """
     from .builder.layered import build_layered
     from .convert import convert
@@ -195,8 +197,9 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
     # Built once: the engine runs it, and its fan-out tables (the fan-out the engine counts
     # SOPs with) and spec layer of each spiking layer describe the layers below.
     structure = build_layered(spec, conv.params, readout=readout, dt=dt, tau_syn=tau_syn)
+    in_rng = rng if input_rng is None else input_rng
     res = run_layered(structure, x, timesteps=t_max, encoder=encoder, readout=readout,
-                      rng=rng, checkpoints=grid, record_sample=record_sample,
+                      rng=in_rng, checkpoints=grid, record_sample=record_sample,
                       progress=progress, batch_size=batch_size)
     curve = res.accuracy_at(y)
     k_of = {t: k for k, t in enumerate(res.checkpoints)}

@@ -13,3 +13,11 @@ JIT = {"cache": True, "nogil": True, "fastmath": False}
 #: caller at Numba's IR level, so the loop is optimised once rather than once per call level
 #: (every level of compiled calls would otherwise re-optimise everything beneath it).
 INLINE = JIT | {"inline": "always"}
+
+
+def set_threads(n: int) -> None:
+    """Run the parallel kernels (``prange``) of the calling thread on at most ``n`` of
+    Numba's threads (a process sharing the machine with others uses its share of cores)."""
+    import numba
+
+    numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
