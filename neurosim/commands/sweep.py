@@ -53,14 +53,12 @@ def run(args: argparse.Namespace) -> int:
 
     from ..sweep.executor import dask_executor
     from ..sweep.run import run_sweep
-    from ..sweep.runner import warm
+    from ..sweep.runner import warm, warmup_args
     from ..sweep.summary import write_summary
 
-    warmups = []
-    for sw in sweeps:
-        encoders = tuple(sorted({p.settings.get("encoder", "current") for p in sw.points}))
-        warmups.append((sw.model_file, sw.points[0].doc, encoders))
-        warm(*warmups[-1])  # compiled once here; the workers load it from Numba's cache
+    warmups = [warmup_args(sw) for sw in sweeps]
+    for model_file, doc, encoders, _ in warmups:
+        warm(model_file, doc, encoders)  # compiled once here; workers load Numba's cache
     progress = not args.no_progress and sys.stderr.isatty()
     try:
         with dask_executor(args.workers, args.scheduler, warmups) as (executor, n, what):

@@ -41,7 +41,8 @@ def machine_cores() -> int:
 
 class WorkerSetup(WorkerPlugin):
     """Run on every worker at start: thread limits, then the kernels' warm-up.
-    ``warmups``: ``(model_file, doc, encoders)`` per model the sweep runs."""
+    ``warmups``: :func:`~neurosim.sweep.runner.warm`'s arguments for each model the sweep
+    runs."""
 
     name = "neurosim-sweep-setup"
 
@@ -52,8 +53,8 @@ class WorkerSetup(WorkerPlugin):
         from .runner import limit_threads, warm
 
         limit_threads(1)
-        for model_file, doc, encoders in self.warmups:
-            warm(model_file, doc, encoders)
+        for args in self.warmups:
+            warm(*args)
 
 
 @contextlib.contextmanager

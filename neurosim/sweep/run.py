@@ -150,6 +150,47 @@ def run_sweep(sweep, out, executor, *, workers: int = 1, resume: bool = False,
                            "status": "failed", "error": f"training: {message}",
                            "point_s": 0.0, "worker": None}, None)
 
+    def collect(fut, more: bool):
+        """Store what ``fut`` brought; ``more``: submit the points a training was waited for.
+        """
+        nonlocal trainings, busy
+        what = futures.pop(fut)
+        exc = fut.exception()
+        if what[0] == "train":
+            key = what[1]
+            if exc is not None:
+                fail_training(key, _describe_error(exc))
+                return
+            params, seconds = fut.result()
+            trainings += 1
+            busy += seconds
+            store.put_training(key, model_from_dict(waiting[key][0].doc, sweep.model_file),
+                               params, seconds)
+            trained[key] = (params, seconds)
+            if more:
+                for point in waiting.pop(key):
+                    submit_point(point, params, seconds)
+                bar.update(len(futures))
+            return
+        _, point, shard, train_s = what
+        if exc is not None:
+            row = {"point": point.id, "index": point.index, "replicate": point.replicate,
+                   "seed": point.seed, "status": "failed", "error": _describe_error(exc),
+                   "point_s": 0.0, "worker": None,
+                   "shard": None if shard is None else shard[0]}
+        else:
+            row = fut.result()
+            busy += row["point_s"]
+        if shard is None:
+            finish(point, row, train_s)
+            return
+        store.put_shard(point, row)
+        have = store.shards(point)
+        if len(have) == len(_shards(point)):
+            finish(point, reduce_shards(list(have.values())), train_s)
+        else:
+            bar.update(len(futures))
+
     try:
         for point in todo:
             if sweep.kind != "compare":
@@ -180,45 +221,11 @@ def run_sweep(sweep, out, executor, *, workers: int = 1, resume: bool = False,
         while futures:
             done, _ = wait(list(futures), return_when=FIRST_COMPLETED)
             for fut in done:
-                what = futures.pop(fut)
-                exc = fut.exception()
-                if what[0] == "train":
-                    key = what[1]
-                    if exc is not None:
-                        fail_training(key, _describe_error(exc))
-                        continue
-                    params, seconds = fut.result()
-                    trainings += 1
-                    busy += seconds
-                    first = waiting[key][0]
-                    store.put_training(key, model_from_dict(first.doc, sweep.model_file),
-                                       params, seconds)
-                    trained[key] = (params, seconds)
-                    for point in waiting.pop(key):
-                        submit_point(point, params, seconds)
-                    bar.update(len(futures))
-                    continue
-                _, point, shard, train_s = what
-                if exc is not None:
-                    row = {"point": point.id, "index": point.index,
-                           "replicate": point.replicate, "seed": point.seed,
-                           "status": "failed", "error": _describe_error(exc),
-                           "point_s": 0.0, "worker": None, "shard": None}
-                    if shard is not None:
-                        row["shard"] = shard[0]
-                else:
-                    row = fut.result()
-                    busy += row["point_s"]
-                if shard is None:
-                    finish(point, row, train_s)
-                    continue
-                store.put_shard(point, row)
-                have = store.shards(point)
-                if len(have) == len(_shards(point)):
-                    finish(point, reduce_shards(list(have.values())), train_s)
-                else:
-                    bar.update(len(futures))
+                collect(fut, more=True)
     finally:
+        # Ctrl-C (or an error) here: keep what has finished, drop what has not
+        for fut in [f for f in futures if f.done() and not f.cancelled()]:
+            collect(fut, more=False)
         for fut in futures:
             fut.cancel()
         bar.close()

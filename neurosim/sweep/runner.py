@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-__all__ = ["TrainJob", "PointJob", "train", "run_point", "reduce_shards", "warm",
+__all__ = ["TrainJob", "PointJob", "train", "run_point", "reduce_shards", "warm", "warmup_args",
            "limit_threads", "training_key"]
 
 
@@ -69,8 +69,13 @@ def limit_threads(n: int = 1) -> None:
 
     from ..kernels.config import set_threads
 
-    threadpool_limits(limits=n)
-    set_threads(n)
+    if _LIMITED.get("blas") != n:  # process-wide, and slow to set (it scans the libraries)
+        threadpool_limits(limits=n)
+        _LIMITED["blas"] = n
+    set_threads(n)  # Numba's setting is per thread: the thread that runs the task
+
+
+_LIMITED: dict = {}
 
 
 _DATA: dict = {}
@@ -230,14 +235,27 @@ def latency_steps(row: dict) -> int | None:
     return None
 
 
-def warm(model_file: str, doc: dict, encoders=("current",)) -> float:
+def warmup_args(sweep) -> tuple:
+    """:func:`warm`'s arguments for ``sweep``: its model, the encoders its points use, and
+    the data set of its first point."""
+    p = sweep.points[0]
+    if sweep.kind != "compare":
+        return sweep.model_file, p.doc, (), None
+    encoders = tuple(sorted({q.settings["encoder"] for q in sweep.points}))
+    return sweep.model_file, p.doc, encoders, (p.settings["dataset"], p.settings["data_dir"])
+
+
+def warm(model_file: str, doc: dict, encoders=("current",), data=None) -> float:
     """Compile (or load from Numba's cache) the kernels a sweep's points need, once per
-    worker, on a two-sample run of the model with untrained parameters; returns seconds."""
+    worker, on a two-sample run of the model with untrained parameters, and load the data
+    set ``data`` (``(dataset, data_dir)``; ``None``: none); returns seconds."""
     from ..data import Dataset
 
     limit_threads()
     t0 = time.perf_counter()
     spec = _spec(doc, model_file)
+    if data is not None:
+        _dataset(spec, *data)
     if "populations" in doc:
         from ..engines import simulate
 

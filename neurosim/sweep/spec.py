@@ -274,9 +274,7 @@ def _sweep_from_table(name: str, table: dict, source: Path) -> Sweep:
     if not isinstance(fixed, dict):
         raise SpecError(f"{where}: settings: expected a table")
     assignments = _expand(table, where)
-    swept = [k for a in assignments for k in a]
-    swept = tuple(dict.fromkeys(k for k in swept if any(
-        a.get(k, fixed.get(k)) != assignments[0].get(k, fixed.get(k)) for a in assignments)))
+    swept = tuple(dict.fromkeys(k for a in assignments for k in a))  # axes and list keys
     points, checks = [], {}
     for r in range(reps):
         for j, assign in enumerate(assignments):

@@ -13,7 +13,8 @@ the accuracy curve. The folder of sweep ``NAME`` (under ``--out``)::
 
 Each file is written to a temporary name and renamed (:mod:`neurosim.atomic`), so a run
 killed at any moment leaves only whole files; a point is finished when its file exists, which
-is what ``--resume`` reads. A resumed store must be of the same sweep (same fingerprint).
+is what ``--resume`` reads (it runs failed points again). A resumed store must be of the same
+sweep (same fingerprint).
 
 Row columns: ``point`` (id), ``index``, ``replicate``, ``seed``, one column per swept key
 (named by the key, e.g. ``timesteps``, ``layers.0.units``; lists as JSON text), ``values``
@@ -71,6 +72,7 @@ class Store:
             if old.get("fingerprint") != self.sweep.fingerprint:
                 raise NeurosimError(f"{meta}: the store holds another sweep (its model, "
                                     "settings or points differ); use another --out")
+            self._drop_failed()
         elif self.folder.exists() and not self.folder.is_dir():
             raise NeurosimError(f"{self.folder}: --out exists and is not a folder")
         else:
@@ -90,6 +92,16 @@ class Store:
     def finished(self) -> set[str]:
         """Ids of the points whose row is stored."""
         return {f.stem for f in (self.folder / "points").glob("p*.parquet")}
+
+    def _drop_failed(self) -> None:
+        """Resuming runs failed points again: their rows go."""
+        table = self.table()
+        if table is None:
+            return
+        for point, status in zip(table.column("point").to_pylist(),
+                                 table.column("status").to_pylist()):
+            if status != "ok":
+                (self.folder / "points" / f"{point}.parquet").unlink(missing_ok=True)
 
     # ----------------------------------------------------------------- rows
     def _write_row(self, path: Path, row: dict) -> None:
