@@ -142,6 +142,18 @@ duration = [50.0, 80.0]
 """)
     assert [(q.doc["projections"][0]["p"], q.settings["duration"]) for q in sw3.points] == [
         (0.05, 50.0), (0.05, 80.0), (0.2, 50.0), (0.2, 80.0)]
+    # a named axis sets several paths together, and is shown by its values
+    (sw4,) = sweeps(models, """
+[sweep.g]
+model = "ei.toml"
+[sweep.g.axes.g]
+values = [2.0, 4.0]
+"projections.inh_exc.weight" = [-0.1, -0.2]
+"projections.exc_inh.weight" = [0.01, 0.02]
+""")
+    assert sw4.axes == ("g",)
+    assert [(q.swept, q.doc["projections"][1]["weight"], q.doc["projections"][0]["weight"])
+            for q in sw4.points] == [({"g": 2.0}, -0.1, 0.01), ({"g": 4.0}, -0.2, 0.02)]
 
 
 REFUSED = [
@@ -182,6 +194,9 @@ def test_refused_sweep_files(models, axis, message):
     ('[sweep.s]\nmodel = "ei.toml"\n[sweep.s.axes]\nencoder = ["poisson"]',
      "encoder: unknown setting or model path"),
     ('[sweep.s]\nmodel = "ei.toml"\nsettings = 3', "sweep s: settings: expected a table"),
+    ('[sweep.s]\nmodel = "ei.toml"\n[sweep.s.axes.g]\nvalues = [1, 2]\n'
+     '"projections.inh_exc.weight" = [-0.1]',
+     "axes: g: projections.inh_exc.weight: expected a list of 2 values"),
     ('[sweeps.s]\nmodel = "ei.toml"', "sweeps: unknown field"),
 ])
 def test_refused_sweep_files_simulation(models, text, message):

@@ -42,16 +42,24 @@ def machine_cores() -> int:
 class WorkerSetup(WorkerPlugin):
     """Run on every worker at start: thread limits, then the kernels' warm-up.
     ``warmups``: :func:`~neurosim.sweep.runner.warm`'s arguments for each model the sweep
-    runs."""
+    runs. ``local``: the workers are this machine's children, which a Ctrl-C in the terminal
+    reaches too; they leave it to the sweep (which stops them) instead of each printing a
+    traceback."""
 
     name = "neurosim-sweep-setup"
 
-    def __init__(self, warmups=()):
+    def __init__(self, warmups=(), local: bool = False):
         self.warmups = tuple(warmups)
+        self.local = local
 
     def setup(self, worker):
+        import signal
+        import threading
+
         from .runner import limit_threads, warm
 
+        if self.local and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         limit_threads(1)
         for args in self.warmups:
             warm(*args)
@@ -74,7 +82,7 @@ def dask_executor(workers: int | None = None, scheduler: str | None = None, warm
         client = Client(cluster)
         what = f"local cluster of {n} worker processes"
     try:
-        client.register_plugin(WorkerSetup(warmups))
+        client.register_plugin(WorkerSetup(warmups, local=cluster is not None))
         yield client.get_executor(), n, what
     finally:
         client.close()

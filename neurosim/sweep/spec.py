@@ -15,7 +15,14 @@ A sweep file (TOML) holds one or more named sweeps, each a table ``[sweep.NAME]`
     "layers.0.units" = [64, 128]         # any model field by its path
 
 or, instead of (or beside) ``axes``, an explicit list ``[[sweep.NAME.points]]`` of tables;
-with both, every explicit point is combined with every point of the product.
+with both, every explicit point is combined with every point of the product. A *named axis*
+sets several paths together, one list per path beside the ``values`` that name its steps
+(in the summary and the figures)::
+
+    [sweep.brunel.axes.g]               # relative inhibition g: both inhibitory weights -g J
+    values = [4.0, 5.0, 6.0]
+    "projections.IE.weight" = [-0.4, -0.5, -0.6]
+    "projections.II.weight" = [-0.4, -0.5, -0.6]
 
 A key is either a *setting* of the run (:data:`COMPARE_SETTINGS` for a layered model, which
 is trained and compared; :data:`SIMULATE_SETTINGS` for a network of populations, which is
@@ -93,7 +100,8 @@ class Point:
     index: int                   # position in the sweep's expansion (stable across runs)
     replicate: int
     seed: int | None             # None: the seeds the model file (as overridden) gives
-    swept: dict                  # the keys that vary across the sweep -> this point's value
+    swept: dict                  # each axis (or explicit key) -> this point's value
+    values: dict                 # every setting and path the point sets -> its value
     settings: dict               # every setting of the point's kind (defaults filled in)
     doc: dict                    # the model file's document with the paths applied
     label: str                   # "point 3 (timesteps=25, encoder=poisson)"
@@ -223,21 +231,47 @@ def _fingerprint(points) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _expand(table: dict, where: str) -> list[dict]:
-    """The points of a sweep table: explicit points times the product of the axes."""
+def _axis(key: str, spec, where: str) -> list[tuple[object, dict]]:
+    """``(shown value, {key or path: value})`` for each value of an axis: a list of values of
+    one key, or a named axis (a table) setting several paths together, ``values`` naming
+    each step (``g = { values = [4, 5], "projections.IE.weight" = [-0.4, -0.5], ... }``)."""
+    if isinstance(spec, list) and spec:
+        return [(v, {key: v}) for v in spec]
+    if isinstance(spec, dict) and isinstance(spec.get("values"), list) and spec["values"]:
+        shown = spec["values"]
+        paths = {k: v for k, v in spec.items() if k != "values"}
+        for path, vals in paths.items():
+            if not isinstance(vals, list) or len(vals) != len(shown):
+                raise SpecError(f"{where}: axes: {key}: {path}: expected a list of "
+                                f"{len(shown)} values (one per value of {key}), got {vals!r}")
+        if not paths:
+            raise SpecError(f"{where}: axes: {key}: a named axis sets at least one path")
+        return [(v, {p: vals[i] for p, vals in paths.items()}) for i, v in enumerate(shown)]
+    raise SpecError(f"{where}: axes: {key}: expected a non-empty list of values, or a table "
+                    f"with values and one list per path, got {spec!r}")
+
+
+def _expand(table: dict, where: str) -> list[tuple[dict, dict]]:
+    """The points of a sweep table, ``(shown, values)`` each: explicit points times the
+    product of the axes; ``shown``: the value of each axis (a named axis by its name),
+    ``values``: what is set (settings and paths)."""
     axes = table.get("axes", {})
     if not isinstance(axes, dict):
         raise SpecError(f"{where}: axes: expected a table of lists")
-    for key, values in axes.items():
-        if not isinstance(values, list) or not values:
-            raise SpecError(f"{where}: axes: {key}: expected a non-empty list of values, "
-                            f"got {values!r}")
+    steps = [_axis(key, spec, where) for key, spec in axes.items()]
     explicit = table.get("points", [{}])
     if not isinstance(explicit, list) or not all(isinstance(p, dict) for p in explicit) \
             or not explicit:
         raise SpecError(f"{where}: points: expected an array of tables ([[...points]])")
-    product = [dict(zip(axes, combo)) for combo in itertools.product(*axes.values())]
-    return [p | a for p in explicit for a in product]
+    out = []
+    for p in explicit:
+        for combo in itertools.product(*steps):
+            shown, values = dict(p), dict(p)
+            for key, (v, sets) in zip(axes, combo):
+                shown[key] = v
+                values |= sets
+            out.append((shown, values))
+    return out
 
 
 def _model_doc(model_file: Path, where: str) -> dict:
@@ -274,13 +308,12 @@ def _sweep_from_table(name: str, table: dict, source: Path) -> Sweep:
     if not isinstance(fixed, dict):
         raise SpecError(f"{where}: settings: expected a table")
     assignments = _expand(table, where)
-    swept = tuple(dict.fromkeys(k for a in assignments for k in a))  # axes and list keys
+    swept = tuple(dict.fromkeys(k for shown, _ in assignments for k in shown))
     points, checks = [], {}
     for r in range(reps):
-        for j, assign in enumerate(assignments):
+        for j, (shown, assign) in enumerate(assignments):
             index = r * len(assignments) + j
             values = fixed | assign
-            shown = {k: values[k] for k in swept if k in values}
             label = _label(index, shown | ({"replicate": r} if reps > 1 else {}))
             settings, doc = dict(defaults), copy.deepcopy(base)
             for key, value in values.items():
@@ -309,7 +342,7 @@ def _sweep_from_table(name: str, table: dict, source: Path) -> Sweep:
                 seed_p = point_seed(seed, r)
             checks.setdefault(_data_key(spec, settings), (spec, settings, label))
             points.append(Point(index=index, replicate=r, seed=seed_p, swept=shown,
-                                settings=settings, doc=doc, label=label))
+                                values=values, settings=settings, doc=doc, label=label))
     for spec, settings, label in checks.values():
         _check_data(spec, settings, f"{where}: {label}")
     description = table.get("description", "")

@@ -115,7 +115,7 @@ class Store:
 
     def put(self, point, row: dict) -> None:
         """Store the finished ``point``'s row (with its swept values and settings)."""
-        values = point.settings | point.swept
+        values = point.settings | point.values
         row = {"point": point.id, "index": point.index} | {
             k: row[k] for k in row if k not in ("point", "index")}
         row |= {k: point.swept[k] for k in point.swept} | {"values": values}
