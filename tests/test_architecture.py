@@ -82,6 +82,8 @@ FORBIDDEN = {
     # engine; no kernels, no classic mode, no figures, no command line
     "interchange": {"rate", "kernels", "convert", "compare", "report", "plot", "commands",
                     "demos", "cli", "data", "engines"},
+    # sweeps run points through the public computing functions: no command line
+    "sweep": {"commands", "demos", "cli"},
 }
 
 #: Peer simulators run as engines: imported in ``neurosim/engines`` only, and only inside

@@ -12,7 +12,7 @@ import pytest
 
 from neurosim.cli import main
 from neurosim.errors import NeurosimError, SpecError
-from neurosim.sweep import loads_sweeps, read_results
+from neurosim.sweep import load_sweeps, loads_sweeps, read_results
 from neurosim.sweep.run import run_sweep
 from neurosim.sweep.runner import PointJob, run_point
 from neurosim.sweep.spec import point_seed
@@ -307,6 +307,13 @@ def test_compare_sweep_shares_training_and_shards_sum(models, tmp_path):
         if r["encoder"] == "current":  # deterministic input: the shards add up exactly
             for k in ("spiking_accuracy", "spiking_sops", "spiking_energy_j"):
                 assert s[k] == pytest.approx(r[k], rel=1e-9), k
+
+
+def test_shipped_conversion_sweep_is_valid(models_dir):
+    digits, fashion = load_sweeps(models_dir / "sweeps" / "conversion.toml")
+    assert (digits.kind, len(digits.points), digits.replicates) == ("compare", 32, 2)
+    assert digits.axes == ("timesteps", "normalization", "encoder")
+    assert (len(fashion.points), fashion.points[0].settings["shard_size"]) == (16, 1000)
 
 
 def test_pareto_front():
