@@ -12,8 +12,9 @@ import time
 
 import distributed
 import pytest
-from test_sweep import TIMING, TINY_MLP, rows_of
+from test_sweep import SIM_SWEEP, TIMING, TINY_EI, TINY_MLP, rows_of
 
+from neurosim.cli import main
 from neurosim.sweep import loads_sweeps, read_results
 from neurosim.sweep.executor import THREAD_ENV, WorkerSetup
 from neurosim.sweep.run import run_sweep
@@ -125,3 +126,21 @@ duration = 4000.0
     assert killed["tasks"] >= 1  # the worker was running (or holding) a point when killed
     assert (run.ran, run.failed) == (4, 0)  # every point finished, none failed
     assert_same(rows_of(read_results(tmp_path / "out" / "cuba")), serial_rows(sw))
+
+
+def test_command_on_a_cluster_by_address(client, tmp_path, capsys):
+    """``neurosim sweep --scheduler ADDRESS``: the same command on a running cluster, its
+    summary and figure; a second run with --resume has nothing left to do."""
+    (tmp_path / "ei.toml").write_text(TINY_EI)
+    path = tmp_path / "sweep.toml"
+    path.write_text(SIM_SWEEP)
+    out = tmp_path / "out"
+    args = ["sweep", str(path), "--scheduler", client.scheduler.address, "--out", str(out),
+            "--no-progress"]
+    assert main(args) == 0
+    assert "sweep rates: 8 points run, 0 stored before, 0 failed" in capsys.readouterr().out
+    summary = (out / "rates" / "summary.md").read_text()
+    assert "| p00007 | -0.4 | -45 | 1 | 2.75 |" in summary and "![rates.png](rates.png)" in summary
+    assert (out / "rates" / "rates.png").stat().st_size > 0
+    assert main([*args, "--resume"]) == 0
+    assert "0 points run, 8 stored before" in capsys.readouterr().out

@@ -175,7 +175,9 @@ class Store:
 
 def read_results(folder, parts_only: bool = False):
     """The results of the sweep store ``folder`` as a pyarrow Table (``table.to_pandas()``
-    for a data frame): its ``results.parquet`` merged with any point files written since."""
+    for a data frame), ordered by point: its point files (of which ``results.parquet`` is
+    the copy written at the end), or ``results.parquet`` alone if they are gone; ``None``
+    when it has no row. ``parts_only``: the point files only."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
