@@ -13,6 +13,12 @@
   10,000-image *test* split) is split deterministically: the first 8,000 images for
   training, the last 2,000 for testing; the description says so, since such figures are not
   comparable to full-data results.
+- ``mnist1d``: MNIST-1D generated from its seed (:mod:`neurosim.tasks.mnist1d`; 4,000
+  training and 1,000 test sequences of 40 values, standardised by the generator), shaped
+  ``(40, 1)`` for a recurrent layer by a spec's ``input_shape = [40, 1]``. ``spike-timing``:
+  the task of :mod:`neurosim.tasks.timing` (``(steps, channels)`` spike rasters, one spike per
+  channel, the class in the timing alone). Neither is downloaded; ``seed`` does not change
+  them (each has its own documented generator seed).
 - ``npz``: ``data_dir`` is an ``.npz`` file with arrays ``x_train``, ``y_train``, ``x_test``,
   ``y_test`` (read with ``allow_pickle=False``).
 
@@ -68,6 +74,9 @@ CLASS_NAMES = {
                       "Sneaker", "Bag", "Ankle boot"),
     "kmnist": ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"),
 }
+
+#: The data sets made by a generator (:mod:`neurosim.tasks`), not read from files.
+GENERATED = ("mnist1d", "spike-timing")
 
 #: The split of a folder holding only the 10,000 ``t10k`` images.
 TEST_ONLY_TRAIN = 8000
@@ -195,6 +204,23 @@ def _load_digits(seed):
     return x_tr, y_tr, x_te, y_te, desc, 16.0
 
 
+def _load_generated(name):
+    if name == "mnist1d":
+        from .tasks.mnist1d import DEFAULTS, make_mnist1d
+        arrays = make_mnist1d()
+        desc = (f"MNIST-1D generated with seed {DEFAULTS['seed']} (Greydanus 2020 generator, "
+                f"default settings): {len(arrays[0])} training and {len(arrays[2])} test "
+                "sequences of 40 steps")
+    else:
+        from .tasks.timing import TIMING_DEFAULTS, make_spike_timing
+        arrays = make_spike_timing()
+        a = TIMING_DEFAULTS
+        desc = (f"spike-timing task generated with seed {a['seed']}: {a['classes']} classes, "
+                f"{a['channels']} channels firing once each in {a['steps']} steps (jitter "
+                f"+-{a['jitter']}); {len(arrays[0])} training and {len(arrays[2])} test samples")
+    return (*arrays, desc, 1.0)
+
+
 def _load_npz(data_dir):
     if data_dir is None:
         raise DataError("npz: pass the .npz file as the data path (--data-dir FILE.npz)")
@@ -237,6 +263,8 @@ def load_dataset(name: str, *, data_dir=None, scaling: str = "unit", seed: int =
         x_tr, y_tr, x_te, y_te, desc, scale = _load_digits(seed)
     elif name == "npz":
         x_tr, y_tr, x_te, y_te, desc, scale = _load_npz(data_dir)
+    elif name in GENERATED:
+        x_tr, y_tr, x_te, y_te, desc, scale = _load_generated(name)
     else:
         x_tr, y_tr, x_te, y_te, desc, scale = _load_idx(name, data_dir)
     source = str(data_dir) if data_dir is not None else name
@@ -274,7 +302,7 @@ def load_dataset(name: str, *, data_dir=None, scaling: str = "unit", seed: int =
                             f"not fit the input shape {shape}")
     elif flat or (flat is None and name == "digits"):
         shape = (n_features,)
-    elif len(sample) == 2:
+    elif len(sample) == 2 and name not in GENERATED:
         shape = (1, *sample)
     else:
         shape = sample

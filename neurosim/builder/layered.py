@@ -215,6 +215,14 @@ def check_spiking_spec(spec: Network, readout: str = "count") -> None:
                         "not a layered model; run it with 'neurosim simulate'".lstrip(": "))
     last = len(spec.layers) - 1
     for i, layer in enumerate(spec.layers):
+        if layer.kind == "lstm":
+            raise SpecError(f"{where(spec.source, i, layer.kind)}: an LSTM's gates multiply "
+                            "two activities, which no spiking neuron does; use kind = \"rnn\" "
+                            "with nonlinearity = \"relu\" for a recurrent layer that spikes")
+        if layer.kind == "rnn" and layer.nonlinearity != "relu":
+            raise SpecError(f"{where(spec.source, i, layer.kind, 'nonlinearity')}: "
+                            f"{layer.nonlinearity} has no spiking twin; use relu (a recurrent "
+                            "integrate-and-fire layer)")
         if isinstance(layer, MaxPool2D):
             raise SpecError(f"{where(spec.source, i, layer.kind)}: max pooling has no spiking "
                             "form here; use avgpool2d (kind = \"avgpool2d\") to run spiking")

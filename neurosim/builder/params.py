@@ -1,7 +1,8 @@
 """Parameters: the learned arrays of a layered network, kept apart from spec and state.
 
 ``Params`` is a list with one dict per layer (``{}`` for layers without weights), mapping
-``"W"`` and ``"b"`` to float32 arrays of the shapes :meth:`Network.param_shapes` gives.
+``"W"`` and ``"b"`` (and a recurrent layer's ``"U"``) to float32 arrays of the shapes
+:meth:`Network.param_shapes` gives.
 
 On disk, a ``.npz`` archive (loaded with ``allow_pickle=False``: loading never runs code)
 holds the spec's TOML text under ``__spec__`` and each array under ``"{layer}.{name}"``;
@@ -26,17 +27,30 @@ Params = list[dict[str, np.ndarray]]
 DTYPE = np.float32
 
 
+def _orthogonal(rows: int, cols: int, rng: np.random.Generator) -> np.ndarray:
+    """``rows // cols`` stacked square orthogonal blocks (Saxe et al. 2014): the Q of the QR
+    decomposition of a Gaussian matrix, signs fixed by R's diagonal so that Q is uniform."""
+    blocks = []
+    for _ in range(rows // cols):
+        q, r = np.linalg.qr(rng.standard_normal((cols, cols)))
+        blocks.append(q * np.sign(np.diag(r)))
+    return np.concatenate(blocks)
+
+
 def init_params(spec: Network, rng: np.random.Generator | None = None) -> Params:
-    """Fresh parameters: He or Glorot weights (``spec.init``), zero biases.
+    """Fresh parameters: He or Glorot weights (``spec.init``), biases from each layer's
+    :meth:`~neurosim.specs.layers.Layer.initial_bias` (zeros but for the LSTM's forget gate).
 
     ``rng`` defaults to ``np.random.default_rng(spec.init.seed)``: same seed, same weights.
     Fan-in of a conv kernel ``(C_out, C_in, kh, kw)`` is ``C_in * kh * kw``, fan-out
-    ``C_out * kh * kw``.
+    ``C_out * kh * kw``. The recurrent matrix ``U`` of a recurrent layer is orthogonal per gate
+    block (its eigenvalues on the unit circle: the state neither explodes nor vanishes at
+    the start of training).
     """
     rng = np.random.default_rng(spec.init.seed) if rng is None else rng
     params: Params = []
-    for shapes in spec.param_shapes():
-        layer = {}
+    for layer, shapes in zip(spec.layers, spec.param_shapes()):
+        out = {}
         if "W" in shapes:
             shape = shapes["W"]
             receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
@@ -46,10 +60,12 @@ def init_params(spec: Network, rng: np.random.Generator | None = None) -> Params
             else:
                 a = np.sqrt(6.0 / (fan_in + fan_out))
                 w = rng.uniform(-a, a, size=shape)
-            layer["W"] = w.astype(DTYPE)
+            out["W"] = w.astype(DTYPE)
+        if "U" in shapes:
+            out["U"] = _orthogonal(*shapes["U"], rng).astype(DTYPE)
         if "b" in shapes:
-            layer["b"] = np.zeros(shapes["b"], dtype=DTYPE)
-        params.append(layer)
+            out["b"] = layer.initial_bias(shapes["b"]).astype(DTYPE)
+        params.append(out)
     return params
 
 

@@ -1,5 +1,8 @@
 """Layer operations of the classic mode: each kind's forward and local backward side by side.
 
+(The recurrent kinds ``rnn`` and ``lstm`` and their backpropagation through time live in
+:mod:`.recurrent`.)
+
 Every kind registers ``(forward, backward)`` in :data:`LAYER_OPS`:
 
 - ``forward(layer, p, x, training, rng) -> (z, cache)``: ``x`` is the batch ``(N, *in_shape)``,
@@ -26,6 +29,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..kernels.conv import Window, col2im_add, im2col_fill
+from .recurrent import RECURRENT_OPS
 
 __all__ = ["LAYER_OPS", "im2col", "col2im", "im2col_fill_numpy", "col2im_add_numpy"]
 
@@ -283,4 +287,5 @@ LAYER_OPS = {
     "maxpool2d": (maxpool2d_forward, maxpool2d_backward),
     "flatten": (flatten_forward, flatten_backward),
     "dropout": (dropout_forward, dropout_backward),
+    **RECURRENT_OPS,
 }

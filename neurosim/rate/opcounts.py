@@ -12,6 +12,10 @@ uses too):
 - avgpool2d: ``macs = kh kw C H_out W_out`` (one accumulate per window input); effective as
   for conv with ``C_out = 1`` per channel. maxpool2d: counted the same way (one comparison per
   window input).
+- rnn, lstm: ``macs = T * gates * units * (F + units)`` (``gates`` 1 for rnn, 4 for lstm;
+  per step ``gates * units * (F + units)``); ``effective_macs = gates * units * (nnz(x) +
+  nnz(h_0 .. h_{T-2}))``: the input and recurrent products whose input is non-zero (the
+  zero initial state costs no effective MAC).
 - flatten, dropout: no operations, no neurons.
 
 ``neurons`` is the number of output units of layers that compute (dense, conv2d, pooling).
@@ -24,6 +28,7 @@ import numpy as np
 
 from ..monitor.opcounts import LayerOps, OpCounts
 from .network import INFERENCE_BATCH, _chunks, _prepare, _run
+from .recurrent import RECURRENT_OPS, hidden_states
 
 __all__ = ["classic_opcounts", "window_coverage"]
 
@@ -56,12 +61,17 @@ def classic_opcounts(spec, params, x) -> OpCounts:
     shapes = spec.shapes
     # count of non-zero inputs per position of each layer's input, summed over samples
     nnz = [np.zeros(s, dtype=np.int64) for s in shapes[:-1]]
+    # recurrent layers: non-zero hidden states fed back (h_0 .. h_{T-2}), summed
+    fed_back = [0] * len(spec.layers)
     for s in _chunks(n, INFERENCE_BATCH):
         a = x[s]
         nnz[0] += np.count_nonzero(a, axis=0)
         _, caches, _ = _run(spec, params, a, training=False, rng=None)
         for i, (_, _, out) in enumerate(caches[:-1]):
             nnz[i + 1] += np.count_nonzero(out, axis=0)
+        for i, layer in enumerate(spec.layers):
+            if layer.kind in RECURRENT_OPS:
+                fed_back[i] += int(np.count_nonzero(hidden_states(caches[i][0])[:, :-1]))
     layers = []
     for i, layer in enumerate(spec.layers):
         in_shape, out_shape = shapes[i], shapes[i + 1]
@@ -72,9 +82,12 @@ def classic_opcounts(spec, params, x) -> OpCounts:
         elif kind in ("conv2d", "avgpool2d", "maxpool2d"):
             fan = layer.filters if kind == "conv2d" else 1
             eff = _nonzero_weighted(nnz[i], layer, in_shape) / max(n, 1) * fan
+        elif kind in RECURRENT_OPS:
+            eff = (float(nnz[i].sum()) + fed_back[i]) / max(n, 1) * layer.gates * layer.units
         else:
             layers.append(LayerOps(name=name))
             continue
         layers.append(LayerOps(name=name, macs=float(layer.macs(in_shape)), effective_macs=eff,
-                               neurons=int(np.prod(out_shape))))
+                               neurons=(layer.units if kind in RECURRENT_OPS
+                                        else int(np.prod(out_shape)))))
     return OpCounts(mode="classic", layers=tuple(layers))

@@ -37,7 +37,7 @@ from .network import _loss_grads, _prepare, evaluate_loss
 from .optimizers import make_optimizer
 from .schedules import learning_rate
 
-__all__ = ["Trainer", "HISTORY_KEYS"]
+__all__ = ["Trainer", "HISTORY_KEYS", "clip_gradient"]
 
 HISTORY_KEYS = ("loss", "acc", "val_loss", "val_acc", "lr", "time")
 _MASK64 = (1 << 64) - 1
@@ -62,6 +62,15 @@ def _rng_from_arrays(arrays) -> np.random.Generator:
                                "state": {"state": (hi << 64) | lo, "inc": (ihi << 64) | ilo},
                                "has_uint32": has, "uinteger": uint}
     return rng
+
+
+def clip_gradient(flat_g: np.ndarray, max_norm: float) -> float:
+    """Scale ``flat_g`` in place so that its L2 norm is at most ``max_norm``; return the norm
+    it had."""
+    norm = float(np.sqrt(np.dot(flat_g, flat_g)))
+    if norm > max_norm:
+        flat_g *= flat_g.dtype.type(max_norm / norm)
+    return norm
 
 
 def _copy(params):
@@ -216,6 +225,8 @@ class Trainer:
                     loss, grads, out = _loss_grads(spec, params, x[idx], yb, training=True,
                                                    rng=rng)
                     np.concatenate([grads[i][k].ravel() for i, k in keys], out=flat_g)
+                    if tr.clip_norm:
+                        clip_gradient(flat_g, tr.clip_norm)
                     opt.step([flat_w], [flat_g], lr)
                     tot_loss += loss * len(idx)
                     correct += int(np.count_nonzero(

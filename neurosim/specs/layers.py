@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
+
 from ..neurons.base import NeuronModel
 from .activations import ACTIVATIONS
 
@@ -21,7 +23,7 @@ from .activations import ACTIVATIONS
 RATE = "rate"
 
 __all__ = ["Layer", "Dense", "Conv2D", "AvgPool2D", "MaxPool2D", "Flatten", "Dropout",
-           "LAYER_KINDS", "Shape"]
+           "Rnn", "Lstm", "LAYER_KINDS", "Shape", "RNN_NONLINEARITIES"]
 
 Shape = tuple[int, ...]
 
@@ -101,6 +103,11 @@ class Layer:
         definition of :mod:`neurosim.monitor.opcounts`; activation functions not counted). 0
         for layers that compute nothing (flatten, dropout)."""
         return 0
+
+    def initial_bias(self, shape: Shape) -> np.ndarray:
+        """The bias a fresh network starts from (float64): zeros, except where a layer kind
+        says otherwise (the LSTM's forget gate)."""
+        return np.zeros(shape)
 
     @property
     def activation_name(self) -> str | None:
@@ -274,6 +281,99 @@ class Dropout(Layer):
         return tuple(input_shape)
 
 
+#: The nonlinearities of an Elman RNN layer: ``tanh`` (the classic one) and ``relu`` (the one
+#: that converts to a recurrent integrate-and-fire layer).
+RNN_NONLINEARITIES = ("tanh", "relu")
+
+
+def _sequence(input_shape: Shape, kind: str) -> tuple[int, int]:
+    if len(input_shape) != 2:
+        raise ValueError(f"input shape {input_shape} is not a sequence (steps, features); "
+                         f"{kind} needs one (input_shape = [T, F], or a layer before it with "
+                         "return_sequences = true)")
+    return int(input_shape[0]), int(input_shape[1])
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Recurrent(Layer):
+    """Base of the recurrent layers: a sequence ``(T, F)`` in, the last hidden state
+    ``(units,)`` out, or every hidden state ``(T, units)`` with ``return_sequences``. The
+    hidden state starts at zero for every sample. The nonlinearity acts inside the recurrence,
+    so the layer has no activation of its own (``activation_name`` is ``None``)."""
+
+    units: int
+    return_sequences: bool = False
+    use_bias: bool = True
+    #: Number of gate blocks of ``units`` rows in ``W``, ``U`` and ``b``.
+    gates: ClassVar[int] = 1
+
+    def __post_init__(self):
+        _positive_int(self.units, "units")
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        steps, _ = _sequence(input_shape, self.kind)
+        return (steps, self.units) if self.return_sequences else (self.units,)
+
+    def param_shapes(self, input_shape: Shape) -> dict[str, Shape]:
+        _, features = _sequence(input_shape, self.kind)
+        rows = self.gates * self.units
+        shapes = {"W": (rows, features), "U": (rows, self.units)}
+        if self.use_bias:
+            shapes["b"] = (rows,)
+        return shapes
+
+    def macs_per_step(self, input_shape: Shape) -> int:
+        """``gates * units * (F + units)``: the input and the recurrent matrix products of one
+        step of one sample."""
+        _, features = _sequence(input_shape, self.kind)
+        return int(self.gates * self.units * (features + self.units))
+
+    def macs(self, input_shape: Shape) -> int:
+        """``T * macs_per_step``: every step of the sequence (the first step's recurrent
+        product multiplies the zero initial state and is counted too, as every library
+        does)."""
+        steps, _ = _sequence(input_shape, self.kind)
+        return steps * self.macs_per_step(input_shape)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rnn(_Recurrent):
+    """Elman recurrent layer: ``h_t = f(W x_t + U h_{t-1} + b)``, ``h_0 = 0``, ``f`` the
+    ``nonlinearity`` (``tanh`` or ``relu``). ``W (units, F)``, ``U (units, units)``.
+    MACs per step and sample: ``units * (F + units)``."""
+
+    kind: ClassVar[str] = "rnn"
+    nonlinearity: str = "tanh"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.nonlinearity not in RNN_NONLINEARITIES:
+            raise ValueError(f"nonlinearity: must be one of {', '.join(RNN_NONLINEARITIES)}, "
+                             f"got {self.nonlinearity!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Lstm(_Recurrent):
+    """Long short-term memory layer (Hochreiter & Schmidhuber 1997, with the forget gate of
+    Gers et al. 2000), gates stacked in the order input, forget, cell, output::
+
+        [i, f, g, o] = [sig, sig, tanh, sig](W x_t + U h_{t-1} + b)
+        c_t = f * c_{t-1} + i * g,   h_t = o * tanh(c_t),   h_0 = c_0 = 0
+
+    ``W (4 units, F)``, ``U (4 units, units)``, ``b (4 units,)``; the forget gate's bias starts
+    at ``forget_bias`` (1, Jozefowicz et al. 2015) so that the cell remembers from the start.
+    MACs per step and sample: ``4 units (F + units)``."""
+
+    kind: ClassVar[str] = "lstm"
+    gates: ClassVar[int] = 4
+    forget_bias: float = 1.0
+
+    def initial_bias(self, shape: Shape) -> np.ndarray:
+        b = np.zeros(shape)
+        b[self.units:2 * self.units] = self.forget_bias
+        return b
+
+
 LAYER_KINDS: dict[str, type[Layer]] = {
-    cls.kind: cls for cls in (Dense, Conv2D, AvgPool2D, MaxPool2D, Flatten, Dropout)
+    cls.kind: cls for cls in (Dense, Conv2D, AvgPool2D, MaxPool2D, Flatten, Dropout, Rnn, Lstm)
 }

@@ -19,7 +19,7 @@ OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
 LOSSES = ("cross_entropy", "mse")
 SCHEDULES = ("constant", "step", "cosine")
 INITS = ("he", "glorot")
-DATASETS = ("digits", "mnist", "fashion-mnist", "kmnist", "npz")
+DATASETS = ("digits", "mnist", "fashion-mnist", "kmnist", "mnist1d", "spike-timing", "npz")
 SCALINGS = ("unit", "standard")
 
 
@@ -67,7 +67,10 @@ class Training:
     optimizers, ``beta1``/``beta2`` Adam, ``rho`` RMSprop, ``eps`` AdaGrad, RMSprop and Adam.
     ``l1``/``l2`` add ``l1 * sum|W| + l2 / 2 * sum W^2`` over weights (not biases) to the loss.
     Early stopping ends training when the validation loss has not improved for ``patience``
-    epochs (0: never) and restores the best parameters.
+    epochs (0: never) and restores the best parameters. ``clip_norm > 0`` clips the gradient
+    by its global norm before each step (Pascanu et al. 2013): ``g <- g * min(1, clip_norm /
+    ||g||_2)`` over all parameters at once (0: no clipping), what keeps backpropagation
+    through time from exploding.
     """
 
     loss: str = "cross_entropy"
@@ -87,6 +90,7 @@ class Training:
     l2: float = 0.0
     patience: int = 0
     validation_fraction: float = 0.1
+    clip_norm: float = 0.0
     seed: int = 0
 
     def __post_init__(self):
@@ -103,6 +107,7 @@ class Training:
         _check_number(self.epochs, "epochs", low=0, integer=True)
         _check_number(self.l1, "l1", low=0.0)
         _check_number(self.l2, "l2", low=0.0)
+        _check_number(self.clip_norm, "clip_norm", low=0.0)
         _check_number(self.patience, "patience", low=0, integer=True)
         _check_number(self.validation_fraction, "validation_fraction", low=0.0, high=0.9)
         _check_number(self.seed, "seed", low=0, integer=True)
@@ -147,9 +152,10 @@ class Network:
                                        for s in self.input_shape):
             raise SpecError(f"{where(self.source, field='input_shape')}: must be a non-empty "
                             f"list of positive integers, got {list(self.input_shape)}")
-        if len(self.input_shape) not in (1, 3):
-            raise SpecError(f"{where(self.source, field='input_shape')}: must be (n,) or "
-                            f"(channels, height, width), got {list(self.input_shape)}")
+        if len(self.input_shape) not in (1, 2, 3):
+            raise SpecError(f"{where(self.source, field='input_shape')}: must be (n,), "
+                            f"(steps, features) or (channels, height, width), got "
+                            f"{list(self.input_shape)}")
         if not self.layers:
             raise SpecError(f"{where(self.source, field='layers')}: a network needs at least "
                             "one layer")
