@@ -62,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
     if args.seed is not None and args.seed < 0:
         raise NeurosimError(f"--seed: must be >= 0, got {args.seed}")
     spec = load_model(args.model)
+    from ..specs.plasticity import WtaModel
+    if isinstance(spec, WtaModel):  # learns by STDP, without labels
+        from .train_stdp import run_stdp
+        return run_stdp(args, spec)
     ds = load_data_for(spec, args.dataset, args.data_dir, args.seed)
     out = Path(args.out) if args.out is not None else Path("runs") / spec.name
     if out.exists() and not out.is_dir():

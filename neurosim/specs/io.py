@@ -19,7 +19,8 @@ A layered model file::
     epochs = 30
 
 A network of populations and projections (``[[populations]]`` and ``[[projections]]`` tables)
-is read by :mod:`neurosim.specs.populations`.
+is read by :mod:`neurosim.specs.populations`; a network that learns by STDP
+(``kind = "stdp-wta"``) by :mod:`neurosim.specs.plasticity`.
 
 Every error names the file, the layer index and kind, and the field:
 ``models/x.toml: layer 2 (dense): units: must be a positive integer, got -3``.
@@ -40,6 +41,7 @@ from .layers import LAYER_KINDS, Layer
 from .network import DataSettings, Init, Network, Training
 
 __all__ = ["load_model", "loads_model", "model_from_dict", "model_to_dict", "dumps_model",
+           "dumps_wta",
            "save_model", "table_to_dataclass"]
 
 _TOP_KEYS = {"name", "input_shape", "layers", "init", "training", "data"}
@@ -127,6 +129,9 @@ def model_from_dict(doc: dict, source: str | None = None):
     if "populations" in doc:
         from .populations import population_network_from_dict
         return population_network_from_dict(doc, source)
+    if doc.get("kind") == "stdp-wta":
+        from .plasticity import wta_model_from_dict
+        return wta_model_from_dict(doc, source)
     unknown = set(doc) - _TOP_KEYS
     if unknown:
         raise SpecError(f"{where(source, field=sorted(unknown)[0])}: unknown field (known: "
@@ -203,6 +208,16 @@ def model_to_dict(spec) -> dict:
         "data": _plain(spec.data),
         "layers": [{"kind": layer.kind, **_plain(layer)} for layer in spec.layers],
     }
+
+
+def dumps_wta(model) -> str:
+    """TOML text of a :class:`~neurosim.specs.plasticity.WtaModel`."""
+    doc = {"name": model.name, "kind": "stdp-wta", "data": {"dataset": model.dataset}}
+    if model.description:
+        doc["description"] = model.description
+    for key in ("network", "stdp", "input", "training"):
+        doc[key] = _plain(getattr(model, key))
+    return tomli_w.dumps(doc)
 
 
 def dumps_model(spec) -> str:
