@@ -207,3 +207,26 @@ def test_tutorial_figures_exist():
     assert len(figs) >= len(DEMOS)
     for f in figs:
         assert (ROOT / "docs" / f).stat().st_size > MIN_PNG_BYTES, f
+
+
+def test_memory_demo_facts(results):
+    res = results["memory"][1]
+    # a short delay is recalled by both
+    assert res["rnn_accuracy"][0] > 0.95 and res["lstm_accuracy"][0] > 0.95
+    # the vanishing gradient: at initialisation far less of the output's gradient reaches
+    # the first step through the RNN than through the LSTM's cell
+    assert res["rnn_gradient_first_over_last_init"] < 0.1 * \
+        res["lstm_gradient_first_over_last_init"]
+    # a spiking neuron's own memory lasts its time constants (one 1 ms step of tolerance)
+    assert res["lif_membrane_e_fold_ms"] == pytest.approx(20.0, abs=1.0)
+    assert res["adaptation_e_fold_ms"] == pytest.approx(200.0, abs=1.0)
+
+
+def test_plasticity_demo_facts(results):
+    res = results["plasticity"][1]
+    # STDP turns random weights into digit prototypes, more digit-like than backprop's
+    assert res["digit_likeness_stdp_after"] > res["digit_likeness_stdp_before"] + 0.2
+    assert res["digit_likeness_stdp_after"] > res["digit_likeness_backprop"]
+    # no label was used, yet the labelled neurons classify far above chance (10%)
+    assert res["stdp_test_accuracy"] > 0.3
+    assert res["classes_with_neurons"] >= 8

@@ -395,7 +395,9 @@ def test_compiled_loop_equals_numpy_twin_under_every_option():
 # -- round trips -------------------------------------------------------------------------------
 
 LAYERED = sorted(p.name for p in (ROOT / "models").glob("*.toml")
-                 if isinstance(load_model(p), Network))
+                 if isinstance(load_model(p), Network)
+                 # recurrent layers do not spike here (refused by name, tests/test_layered.py)
+                 and not any(layer.kind in ("rnn", "lstm") for layer in load_model(p).layers))
 
 
 def round_trip(spec, params, tmp_path, **options):

@@ -219,10 +219,11 @@ def check_spiking_spec(spec: Network, readout: str = "count") -> None:
             raise SpecError(f"{where(spec.source, i, layer.kind)}: an LSTM's gates multiply "
                             "two activities, which no spiking neuron does; use kind = \"rnn\" "
                             "with nonlinearity = \"relu\" for a recurrent layer that spikes")
-        if layer.kind == "rnn" and layer.nonlinearity != "relu":
-            raise SpecError(f"{where(spec.source, i, layer.kind, 'nonlinearity')}: "
-                            f"{layer.nonlinearity} has no spiking twin; use relu (a recurrent "
-                            "integrate-and-fire layer)")
+        if layer.kind == "rnn":
+            raise SpecError(f"{where(spec.source, i, layer.kind)}: a recurrent layer does not "
+                            "run as spiking neurons here (its recurrent projection would need "
+                            "a one-step delay the layered engine does not have); compare it "
+                            "in the classic mode only")
         if isinstance(layer, MaxPool2D):
             raise SpecError(f"{where(spec.source, i, layer.kind)}: max pooling has no spiking "
                             "form here; use avgpool2d (kind = \"avgpool2d\") to run spiking")

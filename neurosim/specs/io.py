@@ -222,6 +222,9 @@ def dumps_wta(model) -> str:
 
 def dumps_model(spec) -> str:
     """TOML text of a spec."""
+    from .plasticity import WtaModel
+    if isinstance(spec, WtaModel):
+        return dumps_wta(spec)
     return tomli_w.dumps(model_to_dict(spec))
 
 
