@@ -49,7 +49,8 @@ def test_train_stdp_writes_the_run_folder(tmp_path, capsys):
     path = tmp_path / "dc.toml"
     path.write_text(MODEL % 200)
     out = tmp_path / "run"
-    assert cli.main(["train", str(path), "--out", str(out), "--no-progress"]) == 0
+    assert cli.main(["train", str(path), "--mode", "stdp", "--out", str(out),
+                     "--no-progress"]) == 0
     for name in ("wta.npz", "metrics.json", "receptive-fields.png", "checkpoint.npz"):
         assert (out / name).stat().st_size > 0
     m = json.loads((out / "metrics.json").read_text())
@@ -81,5 +82,8 @@ def test_bad_stdp_model_is_one_line(tmp_path, capsys):
     assert cli.main(["train", str(path), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "bad.toml: network: n_exc: must be an integer >= 2" in err
+    path.write_text(MODEL % 20)
+    assert cli.main(["train", str(path), "--mode", "classic", "--no-progress"]) == 2
+    assert "--mode classic: " in capsys.readouterr().err
     with pytest.raises(SpecError, match="stdp: eta_post: must be >= 0"):
         loads_model((MODEL % 20).replace("eta_post = 0.03", "eta_post = -1.0"), "m.toml")

@@ -35,6 +35,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue from the run folder's checkpoint.npz")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--mode", choices=("classic", "stdp"), default=None,
+                   help="classic: backprop of a layered model; stdp: a network that learns "
+                        "by STDP without labels (a kind = \"stdp-wta\" model file); default: "
+                        "what the model file is")
     p.set_defaults(func=run)
 
 
@@ -63,7 +67,13 @@ def run(args: argparse.Namespace) -> int:
         raise NeurosimError(f"--seed: must be >= 0, got {args.seed}")
     spec = load_model(args.model)
     from ..specs.plasticity import WtaModel
-    if isinstance(spec, WtaModel):  # learns by STDP, without labels
+    stdp = isinstance(spec, WtaModel)  # learns by STDP, without labels
+    if args.mode is not None and (args.mode == "stdp") != stdp:
+        what = ("a network that learns by STDP (kind = \"stdp-wta\")" if stdp
+                else "a layered model trained by backprop")
+        raise NeurosimError(f"--mode {args.mode}: {args.model} is {what}; use --mode "
+                            f"{'stdp' if stdp else 'classic'} or leave --mode out")
+    if stdp:
         from .train_stdp import run_stdp
         return run_stdp(args, spec)
     ds = load_data_for(spec, args.dataset, args.data_dir, args.seed)

@@ -1,4 +1,4 @@
-"""``neurosim train MODEL.toml --mode stdp``: a network that learns without labels by STDP
+"""``neurosim train MODEL.toml [--mode stdp]``: a network that learns without labels by STDP
 (a model file of ``kind = "stdp-wta"``, :mod:`neurosim.specs.plasticity`).
 
 Learns on the first ``[training] images`` training images in one pass, labels the neurons
