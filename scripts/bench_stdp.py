@@ -88,9 +88,10 @@ def brian2_learner(model, w0, target):
     post_j = np.asarray(syn.j[:])
 
     def learn(image, rate):
-        w = np.asarray(syn.w[:])
-        col = np.bincount(post_j, weights=w, minlength=m)
-        syn.w = w * (sp.weight_sum / col[post_j])
+        # (no local named w: Brian2 would also see it in the run namespace)
+        current = np.asarray(syn.w[:])
+        col = np.bincount(post_j, weights=current, minlength=m)
+        syn.w = current * (sp.weight_sum / col[post_j])
         for g, rest in ((exc, nw.v_rest_e), (inh, nw.v_rest_i)):
             g.v = rest * mV
             g.ge = 0
