@@ -59,8 +59,12 @@ def atomic_path(path, suffix: str = ""):
 @contextlib.contextmanager
 def _atomic_path(path, suffix: str):
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp",
+                                   dir=path.parent)
+    except OSError as err:
+        raise OSError(err.errno, err.strerror or str(err), str(path)) from err
     os.close(fd)
     # mkstemp creates the file private (0600); give it the mode a plain open() would have, so
     # run outputs stay readable by whoever could read them before.
@@ -68,6 +72,11 @@ def _atomic_path(path, suffix: str):
     try:
         yield Path(tmp)
         os.replace(tmp, path)
+    except OSError as err:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        # name the file being written (a write into the temporary file names no path)
+        raise OSError(err.errno, err.strerror or str(err), str(path)) from err
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

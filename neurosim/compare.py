@@ -69,6 +69,36 @@ def check_time_ms(value, name: str, *, zero_ok: bool = False) -> float:
     return float(value)
 
 
+#: Samples the spiking engine runs at once (``run_layered``'s default batch).
+_BATCH = 256
+
+
+def check_compare_memory(spec, timesteps, samples: int, encoder: str = "current",
+                         batch: int = _BATCH):
+    """Refuse (:class:`~neurosim.limits.ResourceError`) a comparison whose spiking run would
+    exceed the memory budget, before training or building: parameters (classic, converted,
+    built), the state of one batch, the recorded raster of one sample (``T x neurons``
+    bytes), spike-encoded input of one batch (``batch x T x inputs`` bytes) and the
+    per-checkpoint outputs of every sample."""
+    from .builder.params import param_count
+    from .limits import Estimate
+
+    t_max = max(int(t) for t in timesteps)
+    units = sum(int(np.prod(s, dtype=np.float64)) for s in spec.shapes[1:])
+    n_in = int(np.prod(spec.input_shape, dtype=np.float64))
+    n_out = int(np.prod(spec.output_shape, dtype=np.float64))
+    n_ck = len(accuracy_grid(t_max)) + len(timesteps)
+    est = Estimate(f"{spec.source or spec.name}: spiking run of {units:,} neurons for "
+                   f"T = {t_max:,} steps")
+    est.add("parameters", param_count(spec) * 4 * 4)
+    est.add("state", min(batch, samples) * units * 8 * 4)
+    est.add("rasters", t_max * units)
+    if encoder != "current":
+        est.add("input spikes", min(batch, samples) * t_max * n_in)
+    est.add("recorders", samples * n_ck * (2 * n_out * 4 + 2 * len(spec.layers) * 8))
+    return est.check()
+
+
 def _layer_energies(ops: OpCounts, table: EnergyTable, **kwargs) -> dict[str, float]:
     """Energy per sample (J) of each layer of ``ops``, by :func:`energy_joules` on that layer
     alone (``kwargs``: its ``include_updates`` and ``effective``)."""

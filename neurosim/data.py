@@ -104,11 +104,27 @@ class Dataset:
 def read_idx(path) -> np.ndarray:
     """Read one IDX file (raw or ``.gz``) into an array; :class:`DataError` if it is missing,
     not IDX, truncated or too long."""
-    path = Path(path)
+    from .limits import Estimate, regular_file
+
+    path = regular_file(path, "IDX file")
     try:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as fh:
-            raw = fh.read()
+            # the header first: the data it announces must fit the memory budget, and no more
+            # than that (plus one byte, to notice trailing data) is read, even from a .gz
+            head = fh.read(4)
+            if len(head) == 4 and head[0] == 0 and head[1] == 0 and head[2] in _IDX_TYPES:
+                head += fh.read(4 * head[3])
+                if head[3] and len(head) == 4 + 4 * head[3]:
+                    dims = np.frombuffer(head, dtype=">u4", count=head[3], offset=4)
+                    claimed = int(np.prod(dims, dtype=np.float64)) \
+                        * np.dtype(_IDX_TYPES[head[2]]).itemsize
+                    Estimate(f"{path}: IDX file").add("data", claimed).check()
+                    raw = head + fh.read(claimed + 1)
+                else:
+                    raw = head
+            else:
+                raw = head
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except (OSError, EOFError, zipfile.BadZipFile) as err:
@@ -127,9 +143,10 @@ def read_idx(path) -> np.ndarray:
     expected = int(np.prod(dims)) * dtype.itemsize
     got = len(raw) - header
     if got != expected:
-        what = "truncated" if got < expected else "has trailing bytes"
-        raise DataError(f"{path}: {what}: header says {dims} ({expected} data bytes), file has "
-                        f"{got}")
+        what = (f"truncated: header says {dims} ({expected} data bytes), file has {got}"
+                if got < expected else f"has trailing bytes: header says {dims} ({expected} "
+                "data bytes), file has more")
+        raise DataError(f"{path}: {what}")
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
 
 
@@ -224,8 +241,11 @@ def _load_generated(name):
 def _load_npz(data_dir):
     if data_dir is None:
         raise DataError("npz: pass the .npz file as the data path (--data-dir FILE.npz)")
+    from .limits import check_npz
+
     path = Path(data_dir)
     try:
+        check_npz(path, "data set")  # headers against sizes and the budget, before reading
         with np.load(path, allow_pickle=False) as z:
             missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in z.files]
             if missing:
@@ -269,11 +289,13 @@ def load_dataset(name: str, *, data_dir=None, scaling: str = "unit", seed: int =
         x_tr, y_tr, x_te, y_te, desc, scale = _load_idx(name, data_dir)
     source = str(data_dir) if data_dir is not None else name
 
-    x_tr = x_tr.astype(np.float32) / np.float32(scale)
-    x_te = x_te.astype(np.float32) / np.float32(scale)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow to inf is refused below
+        x_tr = x_tr.astype(np.float32) / np.float32(scale)
+        x_te = x_te.astype(np.float32) / np.float32(scale)
     for key, x in (("x_train", x_tr), ("x_test", x_te)):
         if not np.all(np.isfinite(x)):
-            raise DataError(f"{source}: {key}: contains NaN or infinite values")
+            raise DataError(f"{source}: {key}: contains NaN or infinite values (after "
+                            "conversion to float32)")
     if len(x_tr) == 0 or len(x_te) == 0:
         raise DataError(f"{source}: empty training or test set")
     y_tr, y_te = y_tr.astype(np.int64), y_te.astype(np.int64)
@@ -324,8 +346,9 @@ def load_data_for(spec, dataset: str | None = None, data_dir=None,
     ds = load_dataset(name, data_dir=data_dir, scaling=spec.data.scaling, seed=split_seed)
     shape = tuple(spec.input_shape)
     if int(np.prod(ds.input_shape)) != int(np.prod(shape)):
+        of = f" in {data_dir}" if data_dir is not None else ""
         raise DataError(f"{where(spec.source, field='input_shape')}: {list(shape)} does not fit "
-                        f"the {name} samples of shape {list(ds.input_shape)}")
+                        f"the {name} samples{of} of shape {list(ds.input_shape)}")
     if ds.input_shape != shape:
         ds = replace(ds, x_train=ds.x_train.reshape(len(ds.x_train), *shape),
                      x_test=ds.x_test.reshape(len(ds.x_test), *shape), input_shape=shape)
@@ -333,8 +356,9 @@ def load_data_for(spec, dataset: str | None = None, data_dir=None,
     if units < ds.n_classes:
         last = len(spec.layers) - 1
         raise DataError(f"{where(spec.source, last, spec.layers[last].kind, 'units')}: "
-                        f"{units} output units but the data set {name} has {ds.n_classes} "
-                        "classes")
+                        f"{units} output units but the data set {name}"
+                        f"{f' in {data_dir}' if data_dir is not None else ''} has "
+                        f"{ds.n_classes} classes")
     return ds
 
 
@@ -345,9 +369,23 @@ def run_data_settings(run_dir) -> tuple[str | None, str | None, int | None]:
     path = Path(run_dir) / "metrics.json"
     if not path.exists():
         return None, None, None
+    from .limits import regular_file
+
     try:
+        regular_file(path, "metrics file", max_bytes=64 << 20)
         metrics = json.loads(path.read_text(encoding="utf-8"))
         saved = metrics["dataset"]
-        return saved["name"], saved.get("data_dir"), metrics.get("seeds", {}).get("training")
+        name, data_dir = saved["name"], saved.get("data_dir")
+        seed = metrics.get("seeds", {}).get("training")
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise DataError(f"{path}: not a readable metrics file ({err})") from None
+    if name not in DATASET_NAMES:
+        raise DataError(f"{path}: dataset.name: must be one of {', '.join(DATASET_NAMES)}, got "
+                        f"{name!r}")
+    if data_dir is not None and not isinstance(data_dir, str):
+        raise DataError(f"{path}: dataset.data_dir: expected a path or null, got {data_dir!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
+                             or not 0 <= seed < 2**63):
+        raise DataError(f"{path}: seeds.training: expected a non-negative integer or null, got "
+                        f"{seed!r}")
+    return name, data_dir, seed

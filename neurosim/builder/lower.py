@@ -94,3 +94,41 @@ def lower_populations(spec: PopulationNetwork, *, seed: int | None = None,
                                     indices=np.asarray(conn.indices), **common))
     return Graph(populations=pops, projections=tuple(projs), dt=dt, name=spec.name,
                  source=spec.source)
+
+
+#: Bytes per synapse while building and running: weight (float64), target index and source
+#: row (int64), and the drawing's temporaries (geometric gaps, sort keys).
+_SYNAPSE_BYTES = 40
+#: Per-neuron values besides the state rows: parameter slots, drive, counters, spike buffer.
+_NEURON_EXTRA = 8
+
+
+def check_network_memory(spec: PopulationNetwork, duration: float | None = None):
+    """Estimate the memory a population network's run needs and refuse it
+    (:class:`~neurosim.limits.ResourceError`) above the budget, before drawing anything:
+    state and parameters per neuron, synapses (expected counts), ring buffers of delayed
+    projections, and the recorders (state probes and rates, per step) for ``duration`` ms
+    (default the spec's). Spike rasters grow with the spikes and are not bounded here."""
+    from ..limits import Estimate
+
+    sim = spec.simulation
+    duration = sim.duration if duration is None else duration
+    steps = duration / sim.dt
+    est = Estimate(f"{spec.source or spec.name}: network of {spec.n_neurons:,} neurons")
+    est.add("state", sum(p.size * 8 * (len(p.neuron.ROWS) + len(p.neuron.SLOTS)
+                                       + _NEURON_EXTRA) for p in spec.populations))
+    sizes = {p.name: p.size for p in spec.populations}
+    rings: dict[tuple[str, str], int] = {}
+    for proj in spec.projections:
+        n_pre, n_post = sizes[proj.pre], sizes[proj.post]
+        n = {"all_to_all": n_pre * n_post, "one_to_one": n_pre,
+             "random": (proj.p or 0.0) * n_pre * n_post,
+             "fixed_indegree": (proj.indegree or 0) * n_post}[proj.connectivity]
+        est.add("connectivity", n * _SYNAPSE_BYTES)
+        key = (proj.post, proj.target)
+        rings[key] = max(rings.get(key, 0), delay_steps(proj.delay, sim.dt))
+    est.add("ring buffers", sum((d + 1) * sizes[post] * 8 for (post, _), d in rings.items()))
+    mon = sim.monitors
+    per_step = sum(len(pr.variables) * len(pr.indices) for pr in mon.state) + len(mon.rates)
+    est.add("recorders", steps * per_step * 8 + steps * 8)
+    return est.check()

@@ -21,10 +21,47 @@ from ..errors import SpecError, where
 from ..specs.io import dumps_model, loads_model
 from ..specs.network import Network
 
-__all__ = ["Params", "init_params", "check_params", "save_params", "load_params"]
+__all__ = ["Params", "init_params", "check_params", "save_params", "load_params",
+           "param_count", "check_training_memory"]
 
 Params = list[dict[str, np.ndarray]]
 DTYPE = np.float32
+#: Copies of the parameters training holds: the parameters, gradients, two optimizer moments,
+#: the best parameters, the checkpoint's boundary copy, and the float64 draw of init.
+_TRAINING_COPIES = 8
+#: Activation arrays per unit and sample in a training batch: forward output, the gradient,
+#: and a mask or pre-activation.
+_ACTIVATION_COPIES = 3
+
+
+def param_count(spec: Network) -> int:
+    """Number of learned values (weights and biases) of ``spec``, from its shapes only."""
+    return sum(int(np.prod(shape, dtype=np.float64)) for layer in spec.param_shapes()
+               for shape in layer.values())
+
+
+def _check_param_memory(spec: Network, copies: float, batch: int = 0) -> None:
+    from ..limits import Estimate
+
+    itemsize = np.dtype(DTYPE).itemsize
+    est = Estimate(f"{spec.source or spec.name}: network of {len(spec.layers)} layers")
+    biggest = max(range(len(spec.layers)), key=lambda i: sum(
+        int(np.prod(s, dtype=np.float64)) for s in spec.param_shapes()[i].values()))
+    est.what = where(spec.source or spec.name, biggest, spec.layers[biggest].kind)
+    est.what += f" (the largest of {len(spec.layers)} layers)"
+    est.add("parameters", param_count(spec) * itemsize * copies)
+    if batch:
+        units = sum(int(np.prod(s, dtype=np.float64)) for s in spec.shapes)
+        est.add("activations", units * batch * itemsize * _ACTIVATION_COPIES)
+    est.check()
+
+
+def check_training_memory(spec: Network) -> None:
+    """Refuse (:class:`~neurosim.limits.ResourceError`, naming the largest layer) a spec whose
+    training would need more than the memory budget: :data:`_TRAINING_COPIES` copies of the
+    parameters and the activations of one batch. Before any allocation."""
+    if isinstance(spec, Network):
+        _check_param_memory(spec, _TRAINING_COPIES, spec.training.batch_size)
 
 
 def _orthogonal(rows: int, cols: int, rng: np.random.Generator) -> np.ndarray:
@@ -47,6 +84,7 @@ def init_params(spec: Network, rng: np.random.Generator | None = None) -> Params
     block (its eigenvalues on the unit circle: the state neither explodes nor vanishes at
     the start of training).
     """
+    _check_param_memory(spec, 3)  # float64 draw + float32 copy, before allocating
     rng = np.random.default_rng(spec.init.seed) if rng is None else rng
     params: Params = []
     for layer, shapes in zip(spec.layers, spec.param_shapes()):
@@ -90,10 +128,16 @@ def check_params(spec: Network, params: Params, source: str | None = None) -> Pa
             if a.shape != tuple(shape):
                 raise SpecError(f"{where(source, i, layer.kind, name)}: shape {a.shape} does "
                                 f"not match the spec's {tuple(shape)}")
-            if not np.all(np.isfinite(a)):
-                raise SpecError(f"{where(source, i, layer.kind, name)}: contains NaN or "
-                                "infinite values")
-            arrays[name] = a.astype(DTYPE, copy=False)
+            if a.dtype.kind not in "fiu":
+                raise SpecError(f"{where(source, i, layer.kind, name)}: expected numbers, got "
+                                f"an array of {a.dtype}")
+            with np.errstate(over="ignore", invalid="ignore"):
+                a32 = a.astype(DTYPE, copy=False)
+            if not np.all(np.isfinite(a32)):  # after conversion: 1e300 is inf in float32
+                bad = "NaN or infinite values" if not np.all(np.isfinite(a)) else \
+                    f"values beyond float32's range (|x| > {np.finfo(DTYPE).max:.3g})"
+                raise SpecError(f"{where(source, i, layer.kind, name)}: contains {bad}")
+            arrays[name] = a32
         out.append(arrays)
     return out
 
@@ -111,8 +155,11 @@ def save_params(path, spec: Network, params: Params, **extra: np.ndarray) -> Non
 
 def load_params(path, *, with_extra: bool = False):
     """Read ``(spec, params)`` (and a dict of the extra arrays when ``with_extra``)."""
+    from ..limits import check_npz
+
     path = Path(path)
     try:
+        headers = check_npz(path, "parameter file")
         with np.load(path, allow_pickle=False) as z:
             files = {k: z[k] for k in z.files}
     except FileNotFoundError:
@@ -121,7 +168,14 @@ def load_params(path, *, with_extra: bool = False):
         raise SpecError(f"{path}: not a readable parameter archive ({err})") from None
     if "__spec__" not in files:
         raise SpecError(f"{path}: __spec__: missing (not a neurosim parameter file)")
-    spec = loads_model(str(files.pop("__spec__")), f"{path} [__spec__]")
+    text = files.pop("__spec__")
+    if text.shape != () or text.dtype.kind != "U" or len(headers) < 1:
+        raise SpecError(f"{path}: __spec__: expected the model's TOML text, got an array of "
+                        f"{text.dtype} {text.shape}")
+    spec = loads_model(str(text), f"{path} [__spec__]")
+    if not isinstance(spec, Network):
+        raise SpecError(f"{path}: __spec__: a population network; parameter files hold "
+                        "layered models ([[layers]])")
     params: Params = [{} for _ in spec.layers]
     extra = {}
     for key, a in files.items():

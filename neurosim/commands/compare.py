@@ -17,6 +17,10 @@ from ..compare import READOUTS
 from ..data import DATASET_NAMES
 from ..spike.encoders import ENCODERS
 
+#: The figures this command draws (removed first, so a failed redraw leaves none).
+FIGURES = ("accuracy_vs_timesteps.png", "operations_energy.png", "firing_rates.png",
+           "raster.png")
+
 
 def _timesteps(text: str) -> tuple[int, ...]:
     try:
@@ -65,16 +69,14 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
     import time
 
     from ..builder.layered import check_spiking_spec
-    from ..builder.params import load_params, save_params
-    from ..compare import check_time_ms, compare
+    from ..builder.params import load_params
+    from ..compare import check_compare_memory, check_time_ms
     from ..data import load_data_for, run_data_settings
     from ..errors import NeurosimError
-    from ..plot.compare import plot_comparison
-    from ..report import write_report
+    from ..runs import RunFolder, run_folder
     from ..specs import load_model
 
     progress = not args.no_progress
@@ -105,10 +107,24 @@ def run(args: argparse.Namespace) -> int:
         dataset, data_dir, split_seed = args.dataset, args.data_dir, None
     check_spiking_spec(spec)  # fail before training if the spec cannot spike
     ds = load_data_for(spec, dataset, data_dir, split_seed)
-    out = Path(args.out) if args.out is not None else Path("runs") / f"compare-{spec.name}"
-    if out.exists() and not out.is_dir():
-        raise NeurosimError(f"{out}: --out exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
+    check_compare_memory(spec, args.timesteps, args.samples or len(ds.x_test), args.encoder)
+    out = run_folder(args.out, spec.name, prefix="compare-")
+    with RunFolder(out, "neurosim compare") as run:
+        run.begin(stale=FIGURES)
+        _compare(args, spec, params, ds, out, t0, progress)
+        run.finish()
+    return 0
+
+
+def _compare(args, spec, params, ds, out, t0, progress) -> None:
+    import sys
+    import time
+
+    from ..builder.params import save_params
+    from ..compare import compare
+    from ..plot.compare import plot_comparison
+    from ..report import write_report
+
     if params is None:
         from ..rate import Trainer
 
@@ -136,4 +152,3 @@ def run(args: argparse.Namespace) -> int:
           f"T={t[-1]} {comp.spiking_energy_j[t[-1]] * 1e6:.4g} uJ (memory traffic excluded)")
     print(f"wrote {out / 'report.md'}, {out / 'report.json'} and "
           f"{len(figures)} figures in {t_total:.1f} s")
-    return 0

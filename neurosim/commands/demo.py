@@ -34,9 +34,16 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.name:
         raise NeurosimError("give a demo NAME or --list")
-    out = args.out if args.out is not None else f"demo-out/{args.name}"
     if args.name not in DEMOS:  # fail before importing anything heavy
         raise NeurosimError(f"unknown demo {args.name!r} (known: {', '.join(DEMOS)})")
-    results = run_demo(args.name, out, seed=args.seed, quick=args.quick)
+    if args.seed < 0:
+        raise NeurosimError(f"--seed: must be >= 0, got {args.seed}")
+    from ..runs import RunFolder, run_folder
+
+    out = run_folder(args.out, args.name, root="demo-out")
+    with RunFolder(out, "neurosim demo") as run:
+        run.begin()
+        results = run_demo(args.name, out, seed=args.seed, quick=args.quick)
+        run.finish()
     print(format_results(args.name, results))
     return 0

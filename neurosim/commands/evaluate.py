@@ -13,6 +13,9 @@ from pathlib import Path
 
 from ..data import DATASET_NAMES
 
+#: The figure this command draws (removed first, so a failed redraw leaves none).
+FIGURE = "confusion-matrix.png"
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
@@ -26,13 +29,10 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..atomic import atomic_write_text
     from ..builder.params import load_params
     from ..data import load_data_for, run_data_settings
     from ..errors import NeurosimError
-    from ..plot.training import confusion_matrix, plot_confusion_matrix
-    from ..rate import classic_opcounts, predict
-    from ..rate.network import _prepare
+    from ..runs import RunFolder
 
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
@@ -40,14 +40,29 @@ def run(args: argparse.Namespace) -> int:
     spec, params = load_params(run_dir / "params.npz")
     name, data_dir, seed = run_data_settings(run_dir)
     ds = load_data_for(spec, args.dataset or name, args.data_dir or data_dir, seed)
+    with RunFolder(run_dir, "neurosim evaluate", what="RUN_DIR") as run:
+        _evaluate(spec, params, ds, run)
+    return 0
+
+
+def _evaluate(spec, params, ds, run) -> None:
+    from ..atomic import atomic_write_text
+    from ..plot.text import literal
+    from ..plot.training import confusion_matrix, plot_confusion_matrix
+    from ..rate import classic_opcounts, predict
+    from ..rate.network import _prepare
+
+    run_dir = run.path
     x_test = _prepare(spec, params, ds.x_test)
     pred = predict(spec, params, x_test)
     acc = float((pred == ds.y_test).mean())
     ops = classic_opcounts(spec, params, x_test)
     k = max(ds.n_classes, int(pred.max()) + 1)
     cm = confusion_matrix(ds.y_test, pred, k)
-    plot_confusion_matrix(cm, run_dir / "confusion-matrix.png",
-                          title=f"{spec.name} on {ds.name} test set: {100 * acc:.2f}% correct",
+    run.begin(stale=(FIGURE,), adds=True)
+    plot_confusion_matrix(cm, run_dir / FIGURE,
+                          title=f"{literal(spec.name)} on {ds.name} test set: "
+                                f"{100 * acc:.2f}% correct",
                           labels=ds.class_names if k == len(ds.class_names or ()) else None)
     atomic_write_text(run_dir / "evaluation.json", json.dumps({
         "test_accuracy": acc, "n_test": int(len(ds.y_test)), "dataset": ds.description,
@@ -59,5 +74,5 @@ def run(args: argparse.Namespace) -> int:
         if layer.macs:
             print(f"  {layer.name:<14} {layer.macs:>14,.0f} MACs  "
                   f"{layer.effective_macs:>14,.0f} effective")
-    print(f"confusion matrix: {run_dir / 'confusion-matrix.png'}")
-    return 0
+    run.finish()
+    print(f"confusion matrix: {run_dir / FIGURE}")

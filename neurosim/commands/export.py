@@ -50,9 +50,11 @@ def run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
+    from ..builder.lower import check_network_memory
     from ..builder.params import init_params, load_params
     from ..errors import NeurosimError
     from ..interchange.nir_export import export_model, metadata_notes, write_nir
+    from ..runs import check_out_file
     from ..specs import load_model
     from ..specs.populations import PopulationNetwork
 
@@ -63,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
         raise NeurosimError(f"{out}: --out is a folder; give a file name (FILE.nir)")
     if args.seed is not None and args.seed < 0:
         raise NeurosimError(f"--seed: must be >= 0, got {args.seed}")
+    if isinstance(spec, PopulationNetwork):
+        check_network_memory(spec)
+    check_out_file(out)  # writable, before any work
     if isinstance(spec, PopulationNetwork):
         if args.params is not None:
             raise NeurosimError(f"{args.model}: --params: a population network has no "

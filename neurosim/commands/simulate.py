@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
-from pathlib import Path
+
+#: The figure this command draws (removed first, so a failed redraw leaves none).
+FIGURE = "overview.png"
 
 
 def add_parser(subparsers) -> None:
@@ -101,27 +104,39 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _simulate(args, t_start, renderer) -> int:
-    import sys
-
-    import numpy as np
-
-    from ..atomic import atomic_savez, atomic_write_text
-    from ..engines import simulate
+    from ..builder.lower import check_network_memory
     from ..errors import NeurosimError
+    from ..runs import RunFolder, run_folder
     from ..specs.io import load_model
     from ..specs.populations import PopulationNetwork
 
-    if args.duration is not None and not args.duration > 0:
-        raise NeurosimError(f"--duration: must be a positive number of ms, got {args.duration}")
+    if args.duration is not None and not (args.duration > 0 and math.isfinite(args.duration)):
+        raise NeurosimError(f"--duration: must be a positive, finite number of ms, got "
+                            f"{args.duration}")
     if args.seed is not None and args.seed < 0:
         raise NeurosimError(f"--seed: must be >= 0, got {args.seed}")
     spec = load_model(args.model)
     if not isinstance(spec, PopulationNetwork):
         raise NeurosimError(f"{args.model}: simulate runs population networks "
                             "([[populations]]); layered models run with evaluate/compare")
-    out = Path(args.out) if args.out is not None else Path("runs") / spec.name
-    if out.exists() and not out.is_dir():
-        raise NeurosimError(f"{out}: --out exists and is not a folder")
+    if args.duration is not None and args.duration < spec.simulation.dt:
+        raise NeurosimError(f"--duration: {args.duration} ms is shorter than one step "
+                            f"(dt = {spec.simulation.dt} ms in {args.model})")
+    check_network_memory(spec, args.duration)
+    out = run_folder(args.out, spec.name)
+    with RunFolder(out, "neurosim simulate") as run:  # writable and ours, before the run
+        return _run(args, spec, out, run, t_start, renderer)
+
+
+def _run(args, spec, out, run, t_start, renderer) -> int:
+    import sys
+
+    import numpy as np
+
+    from ..atomic import atomic_savez, atomic_write_text
+    from ..engines import simulate
+    from ..plot.text import literal
+
     progress = not args.no_progress and sys.stderr.isatty()
     options = _engine_options(args)
     streamed = args.engine == "native" and bool(spec.simulation.monitors.spikes)
@@ -145,12 +160,13 @@ def _simulate(args, t_start, renderer) -> int:
             "isi_cv": _finite_or_none(tr.cv) if tr is not None else None,
         }
     figures = []
+    run.begin(stale=(FIGURE,))
     if renderer is not None and (res.spikes or res.rates or res.state):
-        out.mkdir(parents=True, exist_ok=True)
-        renderer.draw(out / "overview.png", res.spikes, res.t, res.state, res.state_indices,
+        renderer.draw(out / FIGURE, res.spikes, res.t, res.state, res.state_indices,
                       res.rates, res.dt,
-                      title=f"{spec.name}: spike raster, population rates, recorded state")
-        figures.append("overview.png")
+                      title=f"{literal(spec.name)}: spike raster, population rates, recorded "
+                            "state")
+        figures.append(FIGURE)
     timings = dict(res.timings)
     timings["total"] = time.perf_counter() - t_start
     summary = {
@@ -164,7 +180,6 @@ def _simulate(args, t_start, renderer) -> int:
                                   if timings["run"] > 0 else None),
         "timings_s": timings, "figures": figures,
     }
-    out.mkdir(parents=True, exist_ok=True)
     # spikes.npz: per recorded population P, P_steps and P_neurons (one entry per spike, steps
     # from 0), the file NIR graphs' runs write too (the native engine streamed it already)
     if not streamed:
@@ -174,6 +189,7 @@ def _simulate(args, t_start, renderer) -> int:
                              ("neurons", np.asarray(tr.indices, np.int64)))})
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, allow_nan=False)
                       + "\n")
+    run.finish()
     rates = ", ".join(f"{k} {v['mean_rate_hz']:.2f} Hz" for k, v in pops.items())
     stopped = " (interrupted: what was simulated is saved)" if res.interrupted else ""
     print(f"{spec.name}: {res.duration:g} ms{stopped}, {rates}; {res.op_counts.sops:.0f} "

@@ -52,9 +52,9 @@ def run(args: argparse.Namespace) -> int:
     """Simulate ``args.model``, a ``.nir`` file (module docstring)."""
     import numpy as np
 
-    from ..atomic import atomic_savez, atomic_write_text
     from ..errors import DataError, NeurosimError
-    from ..interchange.nir_import import import_nir, simulate_nir
+    from ..interchange.nir_import import import_nir
+    from ..runs import RunFolder, run_folder
 
     t_start = time.perf_counter()
     src = args.model
@@ -93,9 +93,34 @@ def run(args: argparse.Namespace) -> int:
         raise NeurosimError(f"{src}: --timesteps: required (or --duration in ms)")
     if steps <= 0:
         raise NeurosimError(f"--timesteps: must be a positive integer, got {steps}")
-    out = Path(args.out) if args.out is not None else Path("runs") / Path(src).stem
-    if out.exists() and not out.is_dir():
-        raise NeurosimError(f"{out}: --out exists and is not a folder")
+    _check_memory(src, imp, steps, args.traces)
+    out = run_folder(args.out, Path(src).stem)
+    with RunFolder(out, "neurosim simulate") as run:
+        return _run(args, imp, x, steps, out, run, t_start, t_import)
+
+
+def _check_memory(src, imp, steps: int, traces: bool):
+    """Refuse a run above the memory budget before it starts: state (per neuron), traces
+    (``T x neurons`` float64 with ``--traces``) and the per-step spike flags."""
+    from ..limits import Estimate
+
+    n = sum(int(imp.order[name].size) for name in imp.neurons)
+    est = Estimate(f"{src}: NIR graph of {n:,} neurons for {steps:,} steps")
+    est.add("state", n * 8 * 16)
+    est.add("recorders", steps * 8 * len(imp.neurons))
+    if traces:
+        est.add("traces", steps * n * 8)
+    return est.check()
+
+
+def _run(args, imp, x, steps, out, run, t_start, t_import) -> int:
+    src = args.model
+    import numpy as np
+
+    from ..atomic import atomic_savez, atomic_write_text
+    from ..errors import DataError
+    from ..interchange.nir_import import simulate_nir
+
     try:
         run_ = simulate_nir(imp, x, steps, traces="all" if args.traces else (),
                             input_mode=args.input_mode,
@@ -103,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     except DataError as err:
         raise DataError(f"{args.input}: {err}") from None
     res = run_.result
-    out.mkdir(parents=True, exist_ok=True)
+    run.begin(stale=("traces.npz",))
     arrays = {}
     for name, (s, n) in run_.spikes.items():
         arrays[f"{name}_steps"] = s
@@ -136,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
     }
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, allow_nan=False)
                       + "\n")
+    run.finish()
     rates = ", ".join(f"{k} {v['spikes']} spikes" for k, v in pops.items())
     print(f"{imp.graph.name} ({args.convention}, dt {imp.dt:g} ms, {run_.input_mode} input): "
           f"{steps} steps; {rates}; run {timings['run']:.3f} s -> {out}")

@@ -4,7 +4,9 @@ Writes into the run folder (``--out``, default ``runs/<model name>``): ``params.
 and the learned parameters), ``metrics.json`` (test accuracy, per-epoch history, classic
 operation counts per sample, data set description, seed, timing), ``training-curves.png`` and
 ``checkpoint.npz`` (written every epoch and on Ctrl-C; ``--resume`` continues from it and
-gives the same parameters as an uninterrupted run).
+gives the same parameters as an uninterrupted run; it refuses a checkpoint of another spec,
+training settings, seed or data set, naming the field). The folder is marked ``INCOMPLETE``
+while training runs (:mod:`neurosim.runs`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ import time
 from pathlib import Path
 
 from ..data import DATASET_NAMES
+
+#: The figure this command draws (removed first, so a failed redraw leaves none).
+FIGURE = "training-curves.png"
 
 
 def add_parser(subparsers) -> None:
@@ -51,15 +56,12 @@ def _options(args: argparse.Namespace, out: Path) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from ..builder.params import save_params
+    from ..builder.params import check_training_memory
     from ..data import load_data_for
     from ..errors import NeurosimError
-    from ..plot.training import plot_training_curves
-    from ..rate import Trainer, classic_opcounts
-    from ..rate.network import _prepare, evaluate_loss
+    from ..runs import RunFolder, run_folder
     from ..specs import load_model
+    from ..specs.network import Network
 
     if args.epochs is not None and args.epochs < 0:
         raise NeurosimError(f"--epochs: must be >= 0, got {args.epochs}")
@@ -76,11 +78,33 @@ def run(args: argparse.Namespace) -> int:
     if stdp:
         from .train_stdp import run_stdp
         return run_stdp(args, spec)
+    if not isinstance(spec, Network):
+        raise NeurosimError(f"{args.model}: train takes layered models ([[layers]]); a "
+                            "population network runs with simulate")
+    check_training_memory(spec)
     ds = load_data_for(spec, args.dataset, args.data_dir, args.seed)
-    out = Path(args.out) if args.out is not None else Path("runs") / spec.name
-    if out.exists() and not out.is_dir():
-        raise NeurosimError(f"{out}: --out exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
+    out = run_folder(args.out, spec.name)
+    with RunFolder(out, "neurosim train") as run:
+        if args.resume:  # refused before the folder changes
+            from ..rate import Trainer
+
+            Trainer(spec, seed=args.seed, checkpoint_path=out / "checkpoint.npz") \
+                .check_checkpoint(ds.x_train, ds.y_train)
+        run.begin(stale=(FIGURE,))
+        status = _train(args, spec, ds, out)
+        if status == 0:
+            run.finish()
+        return status
+
+
+def _train(args, spec, ds, out: Path) -> int:
+    import numpy as np
+
+    from ..builder.params import save_params
+    from ..plot.text import literal
+    from ..plot.training import plot_training_curves
+    from ..rate import Trainer, classic_opcounts
+    from ..rate.network import _prepare, evaluate_loss
 
     t0 = time.perf_counter()
     trainer = Trainer(spec, seed=args.seed, progress=not args.no_progress,
@@ -127,8 +151,8 @@ def run(args: argparse.Namespace) -> int:
     if h["loss"]:
         loss_label = ("cross-entropy (nats per sample)" if spec.training.loss == "cross_entropy"
                       else "mean squared error per output")
-        plot_training_curves(h, out / "training-curves.png",
-                             title=f"{spec.name} on {ds.name}: test accuracy "
+        plot_training_curves(h, out / FIGURE,
+                             title=f"{literal(spec.name)} on {ds.name}: test accuracy "
                                    f"{100 * test_acc:.2f}%", loss_label=loss_label)
     print(f"{spec.name}: test accuracy {100 * test_acc:.2f}% on {len(ds.x_test)} {ds.name} "
           f"test samples after {len(h['loss'])} epochs; {ops.macs:,.0f} MACs per sample "

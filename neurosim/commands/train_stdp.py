@@ -47,7 +47,9 @@ def run_stdp(args, model) -> int:
                             f"{ds.name} training split has {len(ds.x_train)}")
     n = tr.images or len(ds.x_train)
     x_learn = ds.x_train[:n]
-    out = Path(args.out) if args.out is not None else Path("runs") / model.name
+    from ..runs import run_folder
+
+    out = run_folder(args.out, model.name)  # a sanitised name inside runs/, or --out
     if out.exists() and not out.is_dir():
         raise NeurosimError(f"{out}: --out exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)

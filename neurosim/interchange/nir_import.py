@@ -70,6 +70,9 @@ def _check_file(path: Path) -> None:
     """Refuse a file that is not HDF5, links to other files, or names unknown node types."""
     import h5py
 
+    from ..limits import Estimate, regular_file
+
+    regular_file(path, "NIR file")  # not a FIFO or a device
     try:
         f = h5py.File(path, "r")
     except FileNotFoundError:
@@ -94,6 +97,11 @@ def _check_file(path: Path) -> None:
         f["node"].visititems_links(visit)
         if bad:
             raise DataError(f"{path}: {bad[0]}")
+        # the arrays the datasets announce must fit the memory budget before NIR reads them
+        est = Estimate(f"{path}: NIR file")
+        f["node"].visititems(lambda name, obj: est.add(
+            "arrays", obj.size * obj.dtype.itemsize) if isinstance(obj, h5py.Dataset) else None)
+        est.check()
 
 
 def read_nir(path, *, type_check: bool = True):

@@ -107,6 +107,21 @@ class NeuronModel:
             raise ValueError(f"dt: {self.kind} with the {self.integrator} integrator needs "
                              f"dt <= {self.max_dt} ms, got {dt}")
 
+    def dt_bound(self) -> tuple[float, str] | None:
+        """The largest ``dt`` (ms) at which the model's results still mean what they say, and
+        why, beyond :meth:`check_dt`'s stability limit (``None``: no such bound). A model
+        file's ``dt`` is held to it (:meth:`check_model_dt`)."""
+        return None
+
+    def check_model_dt(self, dt: float) -> None:
+        """:meth:`check_dt`, then :meth:`dt_bound`: ``ValueError`` naming ``dt`` and the
+        bound."""
+        self.check_dt(dt)
+        bound = self.dt_bound()
+        if bound is not None and dt > bound[0] * (1 + 1e-9):
+            raise ValueError(f"dt: {dt} ms is too large for {self.kind}: needs dt <= "
+                             f"{bound[0]:g} ms ({bound[1]})")
+
     @property
     def v_initial(self) -> float:
         """Resting state used when no initial potential is given (mV)."""

@@ -103,6 +103,12 @@ class LIF(NeuronModel):
         non_negative(self, "t_ref")
         check_reset(self, self.v_th, self.v_reset)
 
+    def dt_bound(self):
+        """``dt <= tau_m``: the exact update holds the drive constant over a step and stamps a
+        spike on its step; a step longer than the membrane's time constant forgets the whole
+        potential within one step (the model degenerates to a threshold unit)."""
+        return self.tau_m, "at most the membrane time constant tau_m"
+
     def isi(self, current):
         """Interspike interval (ms) under constant ``current`` (nA); ``inf`` when silent."""
         i = np.asarray(current, dtype=np.float64)
@@ -149,6 +155,13 @@ class AdaptiveLIF(LIF):
         super().__post_init__()
         positive(self, "tau_w")
         non_negative(self, "b")
+
+    def dt_bound(self):
+        """``dt <= min(tau_m, tau_w)``: see :meth:`LIF.dt_bound`; the adaptation current too
+        must not decay away within one step."""
+        if self.tau_w < self.tau_m:
+            return self.tau_w, "at most the adaptation time constant tau_w"
+        return super().dt_bound()
 
     def rate(self, current, dt=None):
         raise NotImplementedError("alif has no closed-form rate function")

@@ -20,12 +20,20 @@ uint64), the best parameters so far, the early-stopping counters and the history
 checkpoint always describes an *epoch boundary* (an interrupted epoch is re-run from its
 start), so ``fit(..., resume=True)`` after an interruption gives bit-identical parameters to a
 run that was never interrupted.
+
+A resume refuses (naming the field) a checkpoint that does not continue *this* run: another
+spec (layers, ``[init]``, ``[training]`` other than ``epochs``, ``[data]``), other seeds, or
+other training data (a CRC-32 fingerprint of the samples and labels), and one whose counters
+or arrays are out of range (a negative epoch, histories of another length, NaN). The number of
+epochs may change: a resume can continue a run further.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +85,34 @@ def _copy(params):
     return [{k: v.copy() for k, v in p.items()} for p in params]
 
 
+def fingerprint(x, y) -> int:
+    """CRC-32 of the training samples and labels (as stored), and their count: which data a
+    checkpoint was trained on."""
+    crc = zlib.crc32(np.ascontiguousarray(x, dtype=np.float32).view(np.uint8).reshape(-1))
+    crc = zlib.crc32(np.ascontiguousarray(y, dtype=np.int64).view(np.uint8).reshape(-1), crc)
+    return (len(x) << 32) | crc
+
+
+def spec_difference(saved, current, prefix: str = "") -> str | None:
+    """The first field (``training.learning_rate``) in which two layered specs differ, with
+    both values; ``None`` when they agree (``source`` and ``training.epochs`` are not
+    compared)."""
+    for f in dataclasses.fields(current):
+        if f.name in ("source", "name") or (prefix == "training." and f.name == "epochs"):
+            continue
+        a, b = getattr(saved, f.name), getattr(current, f.name)
+        if dataclasses.is_dataclass(b) and type(a) is type(b) and f.name != "neuron":
+            found = spec_difference(a, b, f"{prefix}{f.name}.")
+            if found:
+                return found
+        elif a != b:
+            if f.name == "layers" and len(a) == len(b):
+                k = next(i for i, (u, v) in enumerate(zip(a, b)) if u != v)
+                return f"layer {k}: the checkpoint has {a[k]}, this run {b[k]}"
+            return f"{prefix}{f.name}: the checkpoint has {a!r}, this run {b!r}"
+    return None
+
+
 class Trainer:
     """Train ``spec`` by mini-batch backprop with the settings of ``spec.training``.
 
@@ -115,6 +151,9 @@ class Trainer:
                  "best_epoch": np.array(best["epoch"], dtype=np.int64),
                  "wait": np.array(best["wait"], dtype=np.int64)}
         extra |= _rng_to_arrays(rng)
+        extra |= {"seed.init": np.array(self._seeds[0], dtype=np.int64),
+                  "seed.training": np.array(self._seeds[1], dtype=np.int64),
+                  "data.fingerprint": np.array(self._data, dtype=np.int64)}
         extra |= {f"opt.{k}": a.copy() for k, a in opt.state_arrays().items()}
         for i, p in enumerate(best["params"]):
             for k, a in p.items():
@@ -128,7 +167,52 @@ class Trainer:
             params, extra = boundary
             save_params(self.checkpoint_path, self.spec, params, **extra)
 
-    def _resume(self, params, opt, best):
+    def _check_run(self, path, extra, seeds, data) -> None:
+        """Refuse a checkpoint of other seeds or data, or with counters out of range."""
+        for key, now, what in (("seed.init", seeds[0], "seed (initialisation)"),
+                               ("seed.training", seeds[1], "seed (training)"),
+                               ("data.fingerprint", data, "training data")):
+            if now is None:  # not known yet (the data are checked again by fit)
+                continue
+            if key not in extra:
+                raise NeurosimError(f"{path}: {key}: missing (a checkpoint of an older "
+                                    "neurosim); start a new run folder")
+            if extra[key].shape != () or int(extra[key]) != now:
+                then = int(extra[key]) if extra[key].shape == () else extra[key].tolist()
+                shown = (f"{then}, this run {now}" if key.startswith("seed") else
+                         f"{then >> 32} samples (CRC-32 {then & 0xFFFFFFFF:08x}), this run "
+                         f"{now >> 32} (CRC-32 {now & 0xFFFFFFFF:08x})")
+                raise NeurosimError(f"{path}: {key}: the checkpoint's {what} differs: "
+                                    f"{shown}; resume with the settings that wrote it")
+        try:
+            epoch = int(extra["epoch"])
+            lengths = {k: extra[f"history.{k}"].shape for k in HISTORY_KEYS}
+            best_epoch, wait = int(extra["best_epoch"]), int(extra["wait"])
+            stopped, best_loss = int(extra["stopped"]), float(extra["best_loss"])
+        except (KeyError, ValueError, TypeError) as err:
+            raise NeurosimError(f"{path}: not a complete training checkpoint ({err})") from None
+        checks = (("epoch", epoch >= 0, f"must be >= 0, got {epoch}"),
+                  ("history", all(s == (epoch,) for s in lengths.values()),
+                   f"every history needs {epoch} entries (one per epoch), got "
+                   f"{ {k: s for k, s in lengths.items()} }"),
+                  ("best_epoch", -1 <= best_epoch < max(epoch, 0) or best_epoch == -1,
+                   f"must lie in [-1, {epoch}), got {best_epoch}"),
+                  ("wait", 0 <= wait <= epoch, f"must lie in [0, {epoch}], got {wait}"),
+                  ("stopped", stopped in (0, 1), f"must be 0 or 1, got {stopped}"),
+                  ("best_loss", best_loss == best_loss and best_loss >= 0,
+                   f"must be a non-negative number, got {best_loss}"))
+        for key, ok, msg in checks:
+            if not ok:
+                raise NeurosimError(f"{path}: {key}: {msg}")
+        for key, a in extra.items():
+            if a.dtype.kind == "f" and not np.all(np.isfinite(a)) and key != "best_loss" \
+                    and not key.startswith("history.val"):
+                raise NeurosimError(f"{path}: {key}: contains NaN or infinite values")
+
+    def check_checkpoint(self, x, y):
+        """Load the checkpoint and refuse it (naming the field) unless it continues this run
+        on ``(x, y)``: same spec, seeds and data, counters in range (module docstring).
+        Returns ``(path, saved params, extra arrays)``; changes nothing."""
         path = Path(self.checkpoint_path) if self.checkpoint_path is not None else None
         if path is None or not path.exists():
             raise NeurosimError(f"{path}: no checkpoint to resume from")
@@ -136,6 +220,20 @@ class Trainer:
         if spec.layers != self.spec.layers or spec.input_shape != self.spec.input_shape:
             raise NeurosimError(f"{path}: checkpoint is of a different network "
                                 f"({spec.name!r}) than {self.spec.name!r}")
+        diff = spec_difference(spec, self.spec)
+        if diff:
+            raise NeurosimError(f"{path}: --resume: {diff}; a checkpoint continues the run "
+                                "that wrote it (start a new run folder instead)")
+        tr = self.spec.training
+        seeds = (self.spec.init.seed if self.seed is None else self.seed,
+                 tr.seed if self.seed is None else self.seed)
+        data = fingerprint(x, self._labels(y, len(x), "labels")) if x is not None else None
+        self._check_run(path, extra, seeds, data)
+        return path, saved, extra
+
+    def _resume(self, params, opt, best, seeds, data):
+        path, saved, extra = self.check_checkpoint(None, None)
+        self._check_run(path, extra, seeds, data)
         try:
             for p, s in zip(params, saved):
                 for k in p:
@@ -170,10 +268,12 @@ class Trainer:
         keep_freed_memory()  # reuse freed batch temporaries instead of page-faulting them in
         init_seed = spec.init.seed if self.seed is None else self.seed
         train_seed = tr.seed if self.seed is None else self.seed
+        seeds = self._seeds = (int(init_seed), int(train_seed))
 
         params = init_params(spec, np.random.default_rng(init_seed))
         x = _prepare(spec, params, x)
         y = self._labels(y, len(x), "labels")
+        self._data = fingerprint(x, y)  # before the validation split: the data as given
         if x_val is None:
             n_val = int(round(tr.validation_fraction * len(x)))
             perm = np.random.default_rng([train_seed, 1]).permutation(len(x))
@@ -201,7 +301,7 @@ class Trainer:
         self.history_ = {k: [] for k in HISTORY_KEYS}
         start, stopped = 0, False
         if resume:
-            start, stopped, rng = self._resume(params, opt, best)
+            start, stopped, rng = self._resume(params, opt, best, seeds, self._data)
 
         n = len(x)
         bs = tr.batch_size

@@ -169,8 +169,11 @@ def loads_model(text: str, source: str | None = None):
 
 def load_model(path) -> Network:
     """Read a model file (``models/*.toml``)."""
+    from ..limits import MAX_TEXT_BYTES, regular_file
+
     path = Path(path)
     try:
+        regular_file(path, "model file", max_bytes=MAX_TEXT_BYTES)  # not a FIFO, /dev/zero
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SpecError(f"{path}: no such model file") from None

@@ -35,6 +35,10 @@ def _check_number(value, name, *, low=None, high=None, integer=False, low_open=F
         raise ValueError(f"{name}: must be {kind}, got {value!r}")
     if value != value:  # NaN
         raise ValueError(f"{name}: must not be NaN")
+    if not integer and value in (float("inf"), float("-inf")):
+        raise ValueError(f"{name}: must be finite, got {value!r}")
+    if integer and not -2**63 <= value < 2**63:  # stored as int64 (checkpoints, seeds)
+        raise ValueError(f"{name}: must fit a 64-bit integer, got {value!r}")
     if low is not None and (value <= low if low_open else value < low):
         raise ValueError(f"{name}: must be {'>' if low_open else '>='} {low}, got {value!r}")
     if high is not None and value > high:

@@ -52,6 +52,10 @@ __all__ = ["VInit", "Population", "Projection", "StateProbe", "Monitors", "Simul
 CONNECTIVITIES = ("all_to_all", "one_to_one", "random", "fixed_indegree")
 V_DISTS = ("rest", "constant", "uniform", "normal")
 _TOP_KEYS = ("name", "description", "populations", "projections", "simulation")
+#: Largest magnitude accepted for a potential (mV) or a weight: far beyond any biology, well
+#: inside float32 (the fast path's dtype), so a typo such as 1e300 is refused, not overflowed.
+_MAX_MV = 1e6
+_MAX_WEIGHT = 1e30
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +71,11 @@ class VInit:
     std: float = 0.0
 
     def __post_init__(self):
+        for name in ("value", "low", "high", "mean", "std"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or abs(value) > _MAX_MV:
+                raise ValueError(f"{name}: must be a finite potential within +-{_MAX_MV:g} mV, "
+                                 f"got {value!r}")
         if self.dist not in V_DISTS:
             raise ValueError(f"dist: must be one of {', '.join(V_DISTS)}, got {self.dist!r}")
         if self.dist == "uniform" and not self.high >= self.low:
@@ -136,6 +145,14 @@ class Projection:
                              f"integer, got {self.indegree!r}")
         if isinstance(self.weight, tuple) and self.connectivity != "all_to_all":
             raise ValueError("weight: an array of weights needs all_to_all connectivity")
+        values = (v for row in self.weight for v in row) if isinstance(self.weight, tuple) \
+            else (self.weight,)
+        for v in values:
+            if not (math.isfinite(v) and abs(v) <= _MAX_WEIGHT):
+                raise ValueError(f"weight: every weight must be finite and within "
+                                 f"+-{_MAX_WEIGHT:g}, got {v!r}")
+        if self.connectivity == "random" and self.p is not None and not math.isfinite(self.p):
+            raise ValueError(f"p: must be finite, got {self.p!r}")
 
     @property
     def label(self) -> str:
@@ -175,6 +192,9 @@ class Simulation:
         if not (self.duration > 0 and math.isfinite(self.duration)):
             raise ValueError(f"duration: must be a positive number of ms, "
                              f"got {self.duration!r}")
+        if self.duration < self.dt:
+            raise ValueError(f"duration: {self.duration} ms is shorter than one step "
+                             f"(dt = {self.dt} ms)")
         if self.seed < 0:
             raise ValueError(f"seed: must be a non-negative integer, got {self.seed!r}")
 
@@ -206,7 +226,7 @@ class PopulationNetwork:
                 raise _err(src, f"population {k} ({pop.name})", "name", "duplicate name")
             sizes[pop.name] = pop.size
             try:
-                pop.neuron.check_dt(self.simulation.dt)
+                pop.neuron.check_model_dt(self.simulation.dt)
             except ValueError as err:
                 raise SpecError(f"{src + ': ' if src else ''}population {k} ({pop.name}): "
                                 f"neuron: {err}") from None
