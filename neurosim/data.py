@@ -147,7 +147,10 @@ def read_idx(path) -> np.ndarray:
                 if got < expected else f"has trailing bytes: header says {dims} ({expected} "
                 "data bytes), file has more")
         raise DataError(f"{path}: {what}")
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
+    try:
+        return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
+    except ValueError as err:  # an empty array whose other dimensions overflow
+        raise DataError(f"{path}: impossible IDX dimensions {dims} ({err})") from None
 
 
 def _idx_file(folder: Path, stem: str) -> Path | None:

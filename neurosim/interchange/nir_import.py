@@ -45,7 +45,7 @@ import numpy as np
 
 from ..builder.layered import neuron_fanout_table, window_fanout_table
 from ..builder.model import build
-from ..errors import DataError, SpecError
+from ..errors import DataError, NeurosimError, SpecError
 from ..graph import Graph, Population, Projection
 from ..neurons.discrete_lif import DiscreteLIF
 from ..specs.synapses import Delta, ExpCurrent
@@ -111,8 +111,9 @@ def read_nir(path, *, type_check: bool = True):
 
     path = Path(path)
     _check_file(path)
+    # SystemError: h5py's lock re-raises an error inside NIR's reader as one
     errors = (ValueError, AssertionError, KeyError, TypeError, IndexError,
-              NotImplementedError, AttributeError)
+              NotImplementedError, AttributeError, SystemError)
     if type_check:
         try:
             return nir.read(path, type_check=True)
@@ -478,6 +479,24 @@ def back_edges(graph) -> set[tuple[str, str, tuple[str, ...]]]:
 
 def import_nir(source, convention: str | Convention = "exact", *, dt: float | None = None,
                type_check: bool = True, use_metadata: bool = True) -> Imported:
+    """Translate a NIR graph (see :func:`_import_nir`); a graph whose contents do not fit
+    together (arrays of shapes that cannot be combined, values of the wrong type: what NIR's
+    reader lets through from a damaged or foreign file) raises :class:`DataError` naming the
+    file, instead of whatever NumPy raised."""
+    try:
+        return _import_nir(source, convention, dt=dt, type_check=type_check,
+                           use_metadata=use_metadata)
+    except NeurosimError:
+        raise
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError, ZeroDivisionError,
+            OverflowError, SystemError) as err:
+        what = str(source) if isinstance(source, (str, Path)) else "NIR graph"
+        raise DataError(f"{what}: a graph neurosim cannot translate ({type(err).__name__}: "
+                        f"{err})") from None
+
+
+def _import_nir(source, convention: str | Convention = "exact", *, dt: float | None = None,
+                type_check: bool = True, use_metadata: bool = True) -> Imported:
     """Translate a NIR graph (a :class:`nir.NIRGraph` or a ``.nir`` path) under
     ``convention`` (module docstring). ``dt`` (ms) overrides the step the file states (its
     ``dt_s`` metadata, written by neurosim) and the preset's; the file's statements of what

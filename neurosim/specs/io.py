@@ -109,7 +109,7 @@ def _layer_from_table(table, index: int, source: str | None) -> Layer:
     if not isinstance(table, dict):
         raise SpecError(f"{where(source, index)}: expected a table, got {table!r}")
     kind = table.get("kind")
-    if kind not in LAYER_KINDS:
+    if not isinstance(kind, str) or kind not in LAYER_KINDS:
         known = ", ".join(LAYER_KINDS)
         raise SpecError(f"{where(source, index, field='kind')}: unknown layer kind {kind!r} "
                         f"(known: {known})")

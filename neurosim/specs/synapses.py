@@ -94,7 +94,8 @@ def synapse_from_table(table, prefix: str) -> Synapse:
 
     if isinstance(table, str):
         table = {"kind": table}
-    if not isinstance(table, dict) or table.get("kind") not in SYNAPSE_KINDS:
+    if not isinstance(table, dict) or not isinstance(table.get("kind"), str) \
+            or table["kind"] not in SYNAPSE_KINDS:
         kind = table.get("kind") if isinstance(table, dict) else table
         known = ", ".join(SYNAPSE_KINDS)
         raise SpecError(f"{prefix}: kind: unknown synapse kind {kind!r} (known: {known})")
