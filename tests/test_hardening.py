@@ -764,3 +764,42 @@ def test_fault_is_one_line_naming_the_path(name, folder, monkeypatch, capsys):
         assert "runs/tiny-net/INCOMPLETE" in after
     else:
         assert changed == set() and set(after) - set(before) <= {NET, "m.toml"}
+
+
+# -- what works, and must keep working ------------------------------------------------------------
+@pytest.mark.parametrize("name, folder_name", [("../../x", "x"), ("/tmp/evil", "tmp-evil"),
+                                               ("cuba $E$ .", "cuba-E")])
+def test_a_model_name_cannot_write_outside_runs(name, folder_name, folder, capsys):
+    """The name in a model file only names a folder inside runs/; `$` reaches the figure
+    escaped (matplotlib would parse `$E$` as mathtext)."""
+    (folder / NET).write_text(dumps(spoil(POPULATIONS, "name", name)))
+    top = folder.parent  # "../../x" would write here, beside the working folder
+    before = set(_snapshot(top))
+    plots = [] if "$" in name else ["--no-plots"]
+    assert _main(["simulate", NET, "--no-progress", *plots]) == 0, capsys.readouterr().err
+    out = folder / "runs" / folder_name
+    new = set(_snapshot(top)) - before
+    assert new and all(p.startswith(f"w/runs/{folder_name}/") for p in new)
+    assert not Path(name).is_absolute() or not Path(name).exists()
+    assert (out / "summary.json").exists() and not (out / "INCOMPLETE").exists()
+    if "$" in name:
+        assert (out / "overview.png").stat().st_size > 0
+
+
+def test_orphaned_temporary_files_are_removed_and_the_marker_goes(folder, capsys):
+    run = folder / "runs/tiny-net"
+    (run / ".summary.json.k3j2.tmp").write_text("left by a killed process")
+    (run / "INCOMPLETE").write_text("an earlier run failed")
+    (folder / NET).write_text(dumps(POPULATIONS))
+    assert _main(SIM) == 0, capsys.readouterr().err
+    assert not list(run.glob(".*.tmp")) and not (run / "INCOMPLETE").exists()
+    assert json.loads((run / "summary.json").read_text())["model"] == "tiny-net"
+
+
+def test_debug_shows_the_traceback_then_the_line(folder, monkeypatch, capsys):
+    _fault_internal(monkeypatch)
+    (folder / NET).write_text(dumps(POPULATIONS))
+    assert _main([*SIM, "--debug"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "RuntimeError: a bug" in err
+    assert err.strip().splitlines()[-1].startswith("neurosim simulate: error: internal error")

@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ..atomic import atomic_path  # noqa: E402
+from .text import literal  # noqa: E402
 
 __all__ = ["plot_comparison", "plot_accuracy", "plot_operations", "plot_firing_rates",
            "plot_raster"]
@@ -44,7 +45,7 @@ def plot_accuracy(comp, path) -> Path:
               100 * comp.classic_accuracy - 10)
     ax.set_ylim(max(0.0, low), 100.5)
     ax.set(xlabel="time steps T (log scale)", ylabel="test accuracy (%)",
-           title=f"{comp.model}: accuracy vs time steps ({comp.n_samples} test samples)")
+           title=f"{literal(comp.model)}: accuracy vs time steps ({comp.n_samples} test samples)")
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
@@ -144,7 +145,7 @@ def plot_firing_rates(comp, path) -> Path:
     ax.set_ylim(0.0, 1.5 * top if top > 0 else 1.0)  # headroom for the note and legend
     ax.set_xticks(x, names, rotation=20)
     ax.set(xlabel="layer", ylabel="firing rate (spikes per neuron per step)",
-           title=f"{comp.model}: firing rate per layer{note}")
+           title=f"{literal(comp.model)}: firing rate per layer{note}")
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()

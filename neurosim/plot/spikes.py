@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ..atomic import atomic_path  # noqa: E402
+from .text import literal  # noqa: E402
 
 __all__ = ["plot_overview", "plot_raster", "plot_traces", "plot_rates", "smooth_rate"]
 
@@ -25,7 +26,7 @@ def _draw_raster(ax, spikes: dict, max_neurons: int) -> None:
         shown = min(tr.size, max_neurons)
         sel = tr.indices < shown
         ax.plot(tr.times[sel], tr.indices[sel] + offset, ".", ms=1, mew=0,
-                label=f"{name} ({shown} of {tr.size} neurons)", rasterized=True)
+                label=f"{literal(name)} ({shown} of {tr.size} neurons)", rasterized=True)
         offset += shown
     ax.set(ylabel="neuron (stacked by population)")
     if spikes:
@@ -34,15 +35,16 @@ def _draw_raster(ax, spikes: dict, max_neurons: int) -> None:
 
 def _draw_trace(ax, t, pop: str, var: str, arr, indices) -> None:
     for row, idx in zip(arr, indices, strict=True):
-        ax.plot(t, row, lw=0.8, label=f"{pop}[{idx}]")
+        ax.plot(t, row, lw=0.8, label=f"{literal(pop)}[{idx}]")
     unit = "mV" if var == "v" else ("" if var in ("m", "h", "n") else "drive units")
-    ax.set(ylabel=f"{pop}: {var} ({unit})" if unit else f"{pop}: {var}")
+    ax.set(ylabel=f"{literal(pop)}: {var} ({unit})" if unit else f"{literal(pop)}: {var}")
     ax.legend(loc="upper right", fontsize=7)
 
 
 def _draw_rates(ax, t, rates: dict, dt: float, width: float) -> None:
     for name, r in rates.items():
-        ax.plot(t, smooth_rate(r, dt, width), lw=1, label=f"{name} (mean {r.mean():.1f} Hz)")
+        ax.plot(t, smooth_rate(r, dt, width), lw=1,
+                label=f"{literal(name)} (mean {r.mean():.1f} Hz)")
     ax.set(ylabel=f"rate (Hz, {width:g} ms window)")
     if rates:
         ax.legend(loc="upper right", fontsize=8)
