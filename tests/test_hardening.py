@@ -99,6 +99,9 @@ NET_VALUES = [
     (PROJ + "synapse.tau", -1.0, "tau"), (PROJ + "synapse.kind", "bogus", "kind"),
     (PROJ + "synapse", 5, "synapse"), (PROJ + "target", 5, "target"),
     (PROJ + "bogus", 1, "bogus"), (PROJ + "autapses", "yes", "autapses"),
+    (PROJ + "seed", -1, "seed"), (PROJ + "seed", 1.5, "seed"),
+    (NEURON + "tau_m", 1e-300, "tau_m"), (PROJ + "delay", 1e300, "memory"),
+    ("simulation.dt", 1e-300, "memory"),
     ("simulation.dt", 0.0, "dt"), ("simulation.dt", -0.1, "dt"),
     ("simulation.dt", float("nan"), "dt"), ("simulation.dt", float("inf"), "dt"),
     ("simulation.dt", "x", "dt"), ("simulation.dt", 50.0, "dt"),
@@ -488,6 +491,47 @@ CASES += [
 ]
 
 
+# -- NIR graphs (simulate GRAPH.nir) ---------------------------------------------------------------
+def _npy(a) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, a, allow_pickle=True)
+    return buf.getvalue()
+
+
+GRAPH = "runs/tiny.nir"
+NIR = ("simulate", GRAPH, "--convention", "exact", "--input", "x.npy", "--no-progress")
+X = {"x.npy": _npy(np.full(64, 0.5))}
+CASES += [
+    Case("nir-timesteps-huge", (*NIR, "--timesteps", "1000000000"), (GRAPH, "memory", "drive"),
+         X),
+    Case("nir-timesteps-zero", (*NIR, "--timesteps", "0"), ("--timesteps",), X),
+    Case("nir-no-timesteps", NIR, ("--timesteps",), X),
+    Case("nir-no-convention", ("simulate", GRAPH, "--input", "x.npy", "--timesteps", "5"),
+         ("--convention",), X),
+    Case("nir-unknown-convention", (*NIR[:3], "keras", *NIR[4:], "--timesteps", "5"),
+         ("--convention",), X),
+    Case("nir-no-input", ("simulate", GRAPH, "--convention", "exact", "--timesteps", "5"),
+         ("--input",)),
+    Case("nir-input-missing", (*NIR, "--timesteps", "5"), ("x.npy", "no such input file")),
+    Case("nir-input-object", (*NIR, "--timesteps", "5"), ("x.npy",),
+         {"x.npy": _npy(np.array([{"a": 1}], dtype=object))}),
+    Case("nir-input-text", (*NIR, "--timesteps", "5"), ("x.npy", "numeric"),
+         {"x.npy": _npy(np.array(["a", "b"]))}),
+    Case("nir-input-garbage", (*NIR, "--timesteps", "5"), ("x.npy",), {"x.npy": b"garbage"}),
+    Case("nir-input-wrong-size", (*NIR, "--timesteps", "5"), ("x.npy",),
+         {"x.npy": _npy(np.zeros(7))}),
+    Case("nir-dt-zero", (*NIR, "--timesteps", "5", "--dt", "0"), ("--dt",), X),
+    Case("nir-engine-nest", (*NIR, "--timesteps", "5", "--engine", "nest"), ("--engine",), X),
+    Case("nir-not-hdf5", (*NIR, "--timesteps", "5"), (GRAPH, "HDF5"),
+         {**X, GRAPH: "not a graph"}),
+    Case("nir-fifo", (*NIR, "--timesteps", "5"), (GRAPH, "FIFO"), {**X, GRAPH: "<fifo>"}),
+    Case("nir-missing", ("simulate", "none.nir", "--convention", "exact", "--input", "x.npy",
+                         "--timesteps", "5"), ("none.nir", "no such file"), X),
+]
+
+
 # -- the harness --------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def previous_run(tmp_path_factory):
@@ -501,6 +545,7 @@ def previous_run(tmp_path_factory):
         (root / NET).write_text(dumps(POPULATIONS))
         assert cli.main(["train", MLP, "--no-progress"]) == 0
         assert cli.main(["simulate", NET, "--no-progress", "--no-plots"]) == 0
+        assert cli.main(["export", MLP, "--out", GRAPH]) == 0
         (root / "runs/tiny-net/overview.png").write_bytes(b"an older figure")
     finally:
         os.chdir(cwd)

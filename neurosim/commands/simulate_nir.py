@@ -100,13 +100,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_memory(src, imp, steps: int, traces: bool):
-    """Refuse a run above the memory budget before it starts: state (per neuron), traces
-    (``T x neurons`` float64 with ``--traces``) and the per-step spike flags."""
+    """Refuse a run above the memory budget before it starts: state (per neuron), the drive
+    of every step (``T x units`` float64, inputs included), traces (``T x neurons`` float64
+    with ``--traces``) and the per-step counters."""
+    import numpy as np
+
     from ..limits import Estimate
 
     n = sum(int(imp.order[name].size) for name in imp.neurons)
+    units = sum(int(np.prod(p.shape)) for p in imp.graph.populations)
     est = Estimate(f"{src}: NIR graph of {n:,} neurons for {steps:,} steps")
     est.add("state", n * 8 * 16)
+    est.add("drive", steps * units * 8)
     est.add("recorders", steps * 8 * len(imp.neurons))
     if traces:
         est.add("traces", steps * n * 8)

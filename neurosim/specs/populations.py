@@ -153,6 +153,8 @@ class Projection:
                                  f"+-{_MAX_WEIGHT:g}, got {v!r}")
         if self.connectivity == "random" and self.p is not None and not math.isfinite(self.p):
             raise ValueError(f"p: must be finite, got {self.p!r}")
+        if self.seed is not None and not 0 <= self.seed < 2**63:
+            raise ValueError(f"seed: must be a non-negative integer, got {self.seed!r}")
 
     @property
     def label(self) -> str:
