@@ -29,6 +29,8 @@ EXAMPLES = 150
 HANG_S = 120
 #: Memory budget while fuzzing: a claim above it must be refused, never allocated.
 BUDGET = 64 << 20
+#: Address space a fuzzing target may add (arrays within the budget, temporaries, h5py).
+SPARE = 2 << 30
 
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                 suppress_health_check=list(HealthCheck))
@@ -36,16 +38,32 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database
 
 @pytest.fixture(autouse=True)
 def no_hang():
-    """Fail a target that runs past ``HANG_S`` seconds, and keep claims within ``BUDGET``."""
+    """Fail a target that runs past ``HANG_S`` seconds, keep claims within ``BUDGET``, and
+    make an allocation the budget should have refused fail (MemoryError: a failure of the
+    target) rather than reach the machine: the address space may grow by ``SPARE`` only.
+    The allocator is set as training leaves it (:func:`keep_freed_memory`), where a huge
+    ``np.zeros`` is memory really touched rather than pages mapped lazily."""
+    import resource
+
+    from neurosim.rate.heap import keep_freed_memory
+
     def alarm(signum, frame):
         raise TimeoutError(f"a fuzzing target ran past {HANG_S} s")
 
+    keep_freed_memory()
     previous = signal.signal(signal.SIGALRM, alarm)
+    limits = resource.getrlimit(resource.RLIMIT_AS)
+    with open("/proc/self/statm") as fh:
+        used = int(fh.read().split()[0]) * resource.getpagesize()
+    resource.setrlimit(resource.RLIMIT_AS, (used + SPARE, limits[1]))
     signal.alarm(HANG_S)
-    with memory_budget(BUDGET):
-        yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
+    try:
+        with memory_budget(BUDGET):
+            yield
+    finally:
+        signal.alarm(0)
+        resource.setrlimit(resource.RLIMIT_AS, limits)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _leaves(doc, prefix=""):

@@ -47,6 +47,7 @@ from ..builder.layered import neuron_fanout_table, window_fanout_table
 from ..builder.model import build
 from ..errors import DataError, NeurosimError, SpecError
 from ..graph import Graph, Population, Projection
+from ..limits import Estimate
 from ..neurons.discrete_lif import DiscreteLIF
 from ..specs.synapses import Delta, ExpCurrent
 from .conventions import Convention, get_convention
@@ -477,6 +478,20 @@ def back_edges(graph) -> set[tuple[str, str, tuple[str, ...]]]:
 
 
 
+#: Bytes per unit of a translated population: its permutation, drive, state and parameter
+#: rows, recorders and the engine's per-neuron arrays.
+_UNIT_BYTES = 8 * 16
+
+
+def _check_units(est, shape, where: str) -> None:
+    """Add a population of ``shape`` to ``est`` and refuse a shape that is not a list of
+    non-negative sizes, or units above the memory budget, before any array of that size."""
+    if any(s < 0 for s in shape):
+        raise DataError(f"{where}: shape: negative size in {shape}")
+    est.add("units", float(np.prod(shape, dtype=np.float64)) * _UNIT_BYTES)
+    est.check()
+
+
 def import_nir(source, convention: str | Convention = "exact", *, dt: float | None = None,
                type_check: bool = True, use_metadata: bool = True) -> Imported:
     """Translate a NIR graph (see :func:`_import_nir`); a graph whose contents do not fit
@@ -543,9 +558,11 @@ def _import_nir(source, convention: str | Convention = "exact", *, dt: float | N
 
     # populations
     shapes, perms, pops, nrn_of = {}, {}, [], {}
+    units = Estimate(f"{where_file or 'NIR graph'}: populations")
     for name in top_in:
         shape = tuple(int(s) for s in np.asarray(nodes[name].input_type["input"]).ravel())
         shapes[name] = shape
+        _check_units(units, shape, f"{prefix}node {name} (Input)")
         perms[name] = channels_last(shape)
         pops.append(Population(name=name, neuron=None, shape=(perms[name].size,)))
     resets = {}
@@ -559,6 +576,7 @@ def _import_nir(source, convention: str | Convention = "exact", *, dt: float | N
         where = f"{prefix}node {name} ({_kind(node)})"
         nrn_of[name] = _neuron(node, where, conv, dt, node_meta, threshold)
         shapes[name] = _neuron_shape(node)
+        _check_units(units, shapes[name], where)
         perms[name] = channels_last(shapes[name])
     for key, count in resets.items():
         what = {"reset": "reset by subtraction", "t_ref_s": "refractory period",
