@@ -803,6 +803,9 @@ def test_fault_is_one_line_naming_the_path(name, folder, monkeypatch, capsys):
     elif name == "enospc-at-checkpoint":
         assert changed == {f"{RUN}/training-curves.png"}  # removed: it would be stale
         assert f"{RUN}/INCOMPLETE" in after
+    elif name in ("internal-error", "memory-exhausted"):  # failed inside the engine's run
+        assert changed == {"runs/tiny-net/overview.png"}
+        assert "runs/tiny-net/INCOMPLETE" in after
     elif name == "enospc-at-summary":
         assert "runs/tiny-net/overview.png" not in after
         assert changed <= {"runs/tiny-net/overview.png", "runs/tiny-net/spikes.npz"}

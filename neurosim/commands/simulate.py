@@ -142,6 +142,7 @@ def _run(args, spec, out, run, t_start, renderer) -> int:
     streamed = args.engine == "native" and bool(spec.simulation.monitors.spikes)
     if streamed:
         options.update(spike_file=out / "spikes.npz", interruptible=True)
+    run.begin(stale=(FIGURE,))  # the engine streams spikes.npz into the folder from here on
     res = simulate(spec, engine=args.engine, duration=args.duration, seed=args.seed,
                    progress=progress, **options)
     if args.engine == "nest":
@@ -160,7 +161,6 @@ def _run(args, spec, out, run, t_start, renderer) -> int:
             "isi_cv": _finite_or_none(tr.cv) if tr is not None else None,
         }
     figures = []
-    run.begin(stale=(FIGURE,))
     if renderer is not None and (res.spikes or res.rates or res.state):
         renderer.draw(out / FIGURE, res.spikes, res.t, res.state, res.state_indices,
                       res.rates, res.dt,
@@ -189,7 +189,8 @@ def _run(args, spec, out, run, t_start, renderer) -> int:
                              ("neurons", np.asarray(tr.indices, np.int64)))})
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, allow_nan=False)
                       + "\n")
-    run.finish()
+    if not res.interrupted:  # an interrupted run's files hold what was simulated: marked
+        run.finish()
     rates = ", ".join(f"{k} {v['mean_rate_hz']:.2f} Hz" for k, v in pops.items())
     stopped = " (interrupted: what was simulated is saved)" if res.interrupted else ""
     print(f"{spec.name}: {res.duration:g} ms{stopped}, {rates}; {res.op_counts.sops:.0f} "
