@@ -532,6 +532,25 @@ CASES += [
 ]
 
 
+# -- sweep files (sweep) -------------------------------------------------------------------------
+SWEEP_OK = ('[sweep.a]\nmodel = "mlp.toml"\nseed = 0\n[sweep.a.axes]\n'
+            'timesteps = [10, 25]\n')
+CASES += [
+    Case("sweep-missing", ("sweep", "s.toml"), ("s.toml", "no such sweep file")),
+    Case("sweep-fifo", ("sweep", "s.toml"), ("s.toml", "FIFO"), {"s.toml": "<fifo>"}),
+    Case("sweep-dev-zero", ("sweep", "/dev/zero"), ("/dev/zero", "device")),
+    Case("sweep-malformed", ("sweep", "s.toml"), ("s.toml", "malformed"), {"s.toml": "[a"}),
+    Case("sweep-unknown-field", ("sweep", "s.toml"), ("s.toml", "bogus"),
+         {"s.toml": SWEEP_OK + "bogus = 1\n", **OK_MLP}),
+    Case("sweep-negative-seed", ("sweep", "s.toml"), ("s.toml", "seed"),
+         {"s.toml": SWEEP_OK.replace("seed = 0", "seed = -1"), **OK_MLP}),
+    Case("sweep-no-model", ("sweep", "s.toml"), ("s.toml", "model"),
+         {"s.toml": SWEEP_OK.replace('model = "mlp.toml"', 'model = "none.toml"')}),
+    Case("sweep-workers-zero", ("sweep", "s.toml", "--workers", "0"), ("--workers",),
+         {"s.toml": SWEEP_OK, **OK_MLP}),
+]
+
+
 # -- the harness --------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def previous_run(tmp_path_factory):

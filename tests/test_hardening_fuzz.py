@@ -284,3 +284,26 @@ def test_arbitrary_bytes_as_a_nir_file(tmp_path_factory, raw):
         import_nir(path, "exact")
     except NeurosimError:
         pass
+
+
+#: A sweep file of two points over the tiny layered model (written beside it as m.toml).
+SWEEP = {"description": "fuzzed", "sweep": {"a": {
+    "model": "m.toml", "seed": 0, "replicates": 1,
+    "axes": {"timesteps": [10, 25], "encoder": ["current"]}}}}
+
+
+@FUZZ
+@given(spoiled(SWEEP))
+def test_sweep_files(tmp_path_factory, doc):
+    from neurosim.sweep.spec import load_sweeps
+
+    text = _toml(doc)
+    if text is None:
+        return
+    folder = tmp_path_factory.mktemp("sweep")
+    (folder / "m.toml").write_text(dumps(LAYERED))
+    (folder / "s.toml").write_text(text)
+    try:
+        load_sweeps(folder / "s.toml")
+    except NeurosimError:
+        pass

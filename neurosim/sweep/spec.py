@@ -415,8 +415,11 @@ def loads_sweeps(text: str, source, only: str | None = None) -> list[Sweep]:
 
 def load_sweeps(path, only: str | None = None) -> list[Sweep]:
     """Read a sweep file; ``only`` keeps the sweep of that name."""
+    from ..limits import MAX_TEXT_BYTES, regular_file
+
     path = Path(path)
     try:
+        regular_file(path, "sweep file", max_bytes=MAX_TEXT_BYTES)  # not a FIFO, /dev/zero
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SpecError(f"{path}: no such sweep file") from None
