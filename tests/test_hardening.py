@@ -182,7 +182,7 @@ MLP_VALUES = [
     (L0 + "bogus", 1, "bogus"), ("layers", [], "layers"), ("layers", "x", "layers"),
     ("layers.1.units", 5, "units"),
     ("input_shape", [], "input_shape"), ("input_shape", [0], "input_shape"),
-    ("input_shape", ["a"], "input_shape"), ("input_shape", [1, 2], "input_shape"),
+    ("input_shape", ["a"], "input_shape"), ("input_shape", [1, 2], "layer 0"),
     ("input_shape", "x", "input_shape"), ("input_shape", [63], "input_shape"),
     (TR + "learning_rate", float("inf"), "learning_rate"),
     (TR + "learning_rate", float("nan"), "learning_rate"),
