@@ -27,6 +27,11 @@ builder (:func:`neurosim.builder.model.build`) turns a graph into frozen arrays;
   ``weights``; it replaces ``delay``. The builder packs them into one small integer per
   synapse (:mod:`neurosim.builder.model`).
 - ``dt`` (ms) is the step every delay and every neuron parameter refers to.
+- Inputs of a population: ``background`` (:class:`Background`: NEST ``poisson_generator``
+  trains, two numbers per neuron, no synapses), ``initial`` (initial values of state rows
+  and of synaptic channels ``syn_<target>``), ``drive_steps`` (a stepped drive: change steps
+  and per-neuron values) and ``events`` (a spike generator's ``(indptr, steps)`` per
+  neuron).
 """
 
 from __future__ import annotations
@@ -39,9 +44,23 @@ from .errors import SpecError
 from .neurons.base import NeuronModel
 from .specs.synapses import Synapse
 
-__all__ = ["Population", "Projection", "Graph", "PROJECTION_KINDS"]
+__all__ = ["Population", "Projection", "Background", "Graph", "PROJECTION_KINDS"]
 
 PROJECTION_KINDS = ("dense", "csr", "conv", "pool")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Background:
+    """Poisson trains into channel ``target`` of every neuron of a population: ``rate`` (Hz,
+    per neuron, 0 for none) events of ``weight`` each (:mod:`neurosim.kernels.background`),
+    drawn from the counter-based stream ``key``."""
+
+    name: str
+    target: str
+    synapse: Synapse
+    rate: np.ndarray
+    weight: float
+    key: int = 1
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -55,6 +74,10 @@ class Population:
     v0: np.ndarray | None = None
     drive: float | np.ndarray = 0.0
     spiking: bool = True
+    background: tuple[Background, ...] = ()
+    initial: dict[str, np.ndarray] = field(default_factory=dict)
+    drive_steps: tuple[np.ndarray, np.ndarray] | None = None
+    events: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def size(self) -> int:
@@ -73,6 +96,7 @@ class Projection:
     target: str = "e"
     delay: int = 1
     weights: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    delays: np.ndarray | None = None
     indptr: np.ndarray | None = None
     indices: np.ndarray | None = None
     kof: np.ndarray | None = None

@@ -266,6 +266,7 @@ def simulate_layered_parallel(layers, batch, out, settings):
     dt, pop, par, chan, coef, drive, proj = m.dt, m.pop, m.par, m.chan, m.chan_coef, \
         m.drive, m.proj
     indptr, indices, weights, kof, delays = m.indptr, m.indices, m.weights, m.kof, m.delays
+    bg, bg_key, ev_ptr, ev_steps = m.bg, m.bg_key, m.ev_ptr, m.ev_steps
     table, prm, tau_syn, bias = layers.table, layers.prm, layers.tau_syn, layers.bias
     xa, xs, ck = batch.x_analog, batch.x_spikes, batch.checkpoints
     o_counts, o_v, o_sops, o_spikes, o_macs, o_nc, o_raster = out.counts, out.v, out.sops, \
@@ -274,7 +275,7 @@ def simulate_layered_parallel(layers, batch, out, settings):
         settings.raster_sample
     for s in numba.prange(o_counts.shape[0]):
         model = Model(dt, pop, par, chan, coef, drive, proj, indptr, indices, weights, kof,
-                      delays)
+                      delays, bg, bg_key, ev_ptr, ev_steps)
         simulate_sample(s, Layers(model, table, prm, tau_syn, bias), Batch(xa, xs, ck),
                         Outputs(o_counts, o_v, o_sops, o_spikes, o_macs, o_nc, o_raster),
                         Settings(spike_input, v_init, raster_sample))

@@ -13,6 +13,7 @@ import importlib
 import numpy as np
 
 from ..kernels import layout as L
+from ..kernels.background import add_background_numpy
 
 __all__ = ["run_network_for", "deliver", "drain_ring"]
 
@@ -99,7 +100,7 @@ def run_network_for(steps):
                 row, i = rec.probe_row[r], rec.probe_index[r]
                 rec.probe_out[r, s] = (state.x[row, i] if row < n_rows
                                        else state.syn[row - n_rows, i])
-            row = step if model.drive.shape[0] > 1 else 0
+            row = min(step, model.drive.shape[0] - 1)
             n_spk = 0
             for p in range(pop.shape[0]):
                 first = n_spk
@@ -129,6 +130,9 @@ def run_network_for(steps):
             if n_spk:
                 for q in np.flatnonzero(model.proj[:, L.PROJ_DELAY] >= 1):
                     deliver(model, state, q, fired, step)
+            if model.bg.shape[1] > 0:
+                state.counters[-1] += add_background_numpy(model.chan, model.bg, model.bg_key,
+                                                           state.syn, state.x, step)
             drain_ring(model, state, step)
         return n_steps
 
