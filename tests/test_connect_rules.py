@@ -123,15 +123,15 @@ def test_lowering_draws_rules_weights_delays_params_and_initial_state():
     c = built.channels[("a", "e")]
     np.testing.assert_array_equal(built.new_state().syn[c, :50],
                                   g.population("a").initial["syn_e"])
-    # one row of Model.proj per distinct delay of "ab", all counting into its one counter
-    rows = built.model.proj[built.model.proj[:, 10] == 0]
-    assert rows.shape[0] == np.unique(ab.delays).size
+    # the delays reach the Model packed, one byte per synapse, in the order of the weights
+    assert built.model.delays.dtype == np.uint8
+    np.testing.assert_array_equal(built.model.delays[:400], ab.delays)
     again = lower_populations(loads_model(NET, "rules.toml"))
     assert np.array_equal(again.projections[0].weights, ab.weights)  # same seed, same draws
 
 
 def test_split_delays_deliver_like_the_twin():
-    """The delay-split projection delivers the same spikes compiled and in the NumPy twin."""
+    """Distributed delays deliver the same spikes compiled and in the NumPy twin."""
     from neurosim.spike.population import simulate_network
 
     spec = loads_model(NET.replace('neuron = { kind = "lif" }',

@@ -5,9 +5,10 @@ rate ``r`` into one channel with one weight ``w`` add up to one train of rate ``
 background drive is two numbers per neuron and channel (``Model.bg``: events expected per
 step ``lam = K r dt / 1000`` and the weight ``w``), not ``K`` stored synapses: at every step
 neuron ``i`` (its global index) receives ``k`` events, ``k`` the Poisson(``lam``) count of
-the counter-based uniform of ``(key, i, step)`` (:mod:`neurosim.kernels.random`), adding ``k w`` to its
-channel (to ``v`` for a delta channel). It is added at the end of the step, as a spike through
-a projection of delay 1 would be: for a stationary Poisson train the delay changes nothing.
+the counter-based uniform of ``(key, i, step)`` (:mod:`neurosim.kernels.random`), adding
+``k w`` to its channel (to ``v`` for a delta channel). It is added at the end of the step, as
+a spike through a projection of delay 1 would be: for a stationary Poisson train the delay
+changes nothing.
 """
 
 from __future__ import annotations
