@@ -100,7 +100,12 @@ def jittered(nrn, rng):
     values = {}
     for f in dataclasses.fields(nrn):
         value = getattr(nrn, f.name)
-        if isinstance(value, bool):
+        if f.name == "refractory_input":
+            # no draw (the other fields keep their streams): input dropped while refractory
+            # wherever the model allows it (reset to a potential, step-counted refractoriness)
+            values[f.name] = not (values.get("reset") == "potential"
+                                  and not values.get("interpolate"))
+        elif isinstance(value, bool):
             values[f.name] = bool(rng.random() < 0.5)
         elif isinstance(value, float):
             values[f.name] = value * (1.0 + 0.1 * rng.uniform(-1.0, 1.0))

@@ -115,6 +115,15 @@ def brian2_equations(built: Built, k: int) -> _Group:
     nrn = pop.neuron
     dt = built.dt
     what = f"{where(g)}population {k} ({pop.name})"
+    for fld, given in (("background", pop.background), ("current", pop.drive_steps),
+                       ("initial", pop.initial), ("times", pop.events)):
+        if given is not None and len(given):
+            raise SpecError(f"{what}: {fld}: Poisson backgrounds, stepped currents, initial "
+                            "state other than v and spike-time sources run natively and in "
+                            "NEST (--engine nest), not in the brian2 engine")
+    if nrn.kind == "lif" and not nrn.refractory_input:
+        raise SpecError(f"{what}: neuron: refractory_input: dropping input while refractory "
+                        "runs natively and in NEST, not in the brian2 engine")
     chans = _channels(built, pop.name)
     has_cond = any(s.kind == "exp_conductance" for s in chans.values())
     drive = np.broadcast_to(np.asarray(pop.drive, np.float64), (pop.size,))

@@ -61,6 +61,11 @@ class _Source(NeuronModel):
     def v_initial(self) -> float:
         return 0.0
 
+    @property
+    def has_rate(self) -> bool:
+        """No rate function of a drive (a source's ``rate`` field is its firing rate)."""
+        return False
+
 
 @register
 @dataclass(frozen=True, kw_only=True)

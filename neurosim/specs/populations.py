@@ -399,8 +399,8 @@ def apply_variant(doc: dict, variant: str | None, source: str | None = None) -> 
     if not isinstance(variants, dict):
         raise SpecError(f"{pre}variants: expected a table of tables ([variants.NAME])")
     name = variant if variant is not None else doc.get("variant")
-    if name is None:
-        return doc
+    if name is None or (variant is None and "variants" not in doc):
+        return doc  # no variant, or one already applied (a written-out spec names it)
     if name not in variants:
         known = ", ".join(variants) or "none"
         raise SpecError(f"{pre}variant: unknown variant {name!r} (known: {known})")
@@ -619,6 +619,8 @@ def population_network_to_dict(spec: PopulationNetwork) -> dict:
     sim = spec.simulation
     mon = sim.monitors
     extra = {"scaling": {"rates": dict(spec.scaling.rates)}} if spec.scaling else {}
+    if spec.variant is not None:
+        extra["variant"] = spec.variant
     return extra | {
         "name": spec.name,
         "description": spec.description,
