@@ -80,10 +80,14 @@ def main(argv=None) -> int:
     p.add_argument("--mc-scale", type=float, default=0.1)
     p.add_argument("--threads", type=int, default=1, help="NEST threads")
     p.add_argument("--out", default="runs/networks-vs-nest")
+    p.add_argument("--redraw", action="store_true", help="only draw OUT/networks.json again")
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"load: {os.getloadavg()}")
+    if args.redraw:
+        figures(json.loads((out / "networks.json").read_text()), out)
+        return 0
     results = {}
     path = out / "networks.json"
     if path.exists():  # add to an earlier run's results
@@ -123,7 +127,7 @@ def figures(results: dict, out: Path) -> None:
         if "nest" in results[label]:
             nst = [results[label]["nest"]["populations"][p]["rate_hz"] for p in pops]
             ax.bar(x + 0.2, nst, 0.4, label="NEST")
-        if label == "microcircuit":
+        if label.startswith("microcircuit"):
             ax.plot(x, [PUBLISHED[p] for p in pops], "k_", ms=14, label="published")
         ax.set_xticks(x, pops, rotation=45, fontsize=8)
         ax.set_title(label, fontsize=9)
