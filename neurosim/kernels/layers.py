@@ -57,7 +57,8 @@ from .propagate import deliver_conv, deliver_dense, deliver_pool
 
 __all__ = ["Layers", "Batch", "Outputs", "Settings", "NEURON_IF", "NEURON_LIF",
            "L_POP", "L_PROJ", "L_NEURON", "L_SPIKING", "N_LAYER_COLS",
-           "synapse_filter", "deliver_values", "deliver_events", "simulate_sample",
+           "synapse_filter", "deliver_values", "deliver_events", "initial_potentials",
+           "nonzero_values", "nonzero_index", "simulate_sample",
            "simulate_layered", "simulate_layered_parallel"]
 
 Layers = namedtuple("Layers", ["model", "table", "prm", "tau_syn", "bias"])
@@ -137,6 +138,40 @@ def deliver_values(q, model, idx, vals, n, target):
 
 
 @numba.njit(**INLINE)
+def initial_potentials(pop, table, prm, v_init, v):
+    """``v = v_init v_th`` for the neurons of every layer (``v_init`` a fraction of each
+    layer's threshold ``prm[l, 0]``)."""
+    for li in range(table.shape[0]):
+        p = table[li, L_POP]
+        for k in range(pop[p, POP_START], pop[p, POP_END]):
+            v[k] = v_init * prm[li, 0]
+
+
+@numba.njit(**INLINE)
+def nonzero_values(row, idx, vals):
+    """The non-zero entries of ``row``: their indices (ascending) to ``idx``, values to
+    ``vals``; returns their number."""
+    m = 0
+    for i in range(row.shape[0]):
+        if row[i] != 0.0:
+            idx[m] = i
+            vals[m] = row[i]
+            m += 1
+    return m
+
+
+@numba.njit(**INLINE)
+def nonzero_index(row, idx):
+    """The indices (ascending) of the non-zero entries of ``row`` to ``idx``; their number."""
+    m = 0
+    for i in range(row.shape[0]):
+        if row[i] != 0:
+            idx[m] = i
+            m += 1
+    return m
+
+
+@numba.njit(**INLINE)
 def deliver_events(pj, tables, spikes, n, target):
     """Spikes ``spikes[:n]`` (global indices) through the projection of row ``pj`` of any
     kind; the synaptic operations done."""
@@ -178,20 +213,12 @@ def simulate_sample(s, layers, batch, out, settings):
               model.delays)
     tot_spikes = np.zeros(n_layers, dtype=np.int64)
     record_counts = out.neuron_counts.shape[0] > 0
-    for li in range(n_layers):
-        p = table[li, L_POP]
-        for k in range(model.pop[p, POP_START], model.pop[p, POP_END]):
-            v[k] = settings.v_init * layers.prm[li, 0]
+    initial_potentials(model.pop, table, layers.prm, settings.v_init, v)
     q0 = table[0, L_PROJ]
     if settings.spike_input == 0:
         # The input is constant: its current is computed once (the MACs a classic first
         # layer would do), then added at every step as part of layer 0's bias.
-        m = 0
-        for i in range(n_in):
-            if batch.x_analog[s, i] != 0.0:
-                in_idx[m] = i
-                in_val[m] = batch.x_analog[s, i]
-                m += 1
+        m = nonzero_values(batch.x_analog[s], in_idx, in_val)
         out.input_macs[s] = deliver_values(q0, model, in_idx, in_val, m, bias)
     k_ck = 0
     for t in range(n_steps):
@@ -200,11 +227,7 @@ def simulate_sample(s, layers, batch, out, settings):
             a = model.pop[p, POP_START]
             b = model.pop[p, POP_END]
             if li == 0 and settings.spike_input == 1:
-                m = 0
-                for i in range(n_in):
-                    if batch.x_spikes[s, t, i] != 0:
-                        in_idx[m] = i
-                        m += 1
+                m = nonzero_index(batch.x_spikes[s, t], in_idx)
                 sops[q0] += deliver_events(model.proj[q0], tables, in_idx, m, cur)
             if table[li, L_NEURON] == NEURON_LIF and table[li, L_SPIKING] != 0:
                 if layers.tau_syn[li] > 0.0:
