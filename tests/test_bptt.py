@@ -22,6 +22,10 @@ from neurosim.spike.layered import run_spiking
 #: truncation error of the central difference, O(h^2) times the third derivative.
 FD_RTOL = 1e-5
 FD_STEP = 1e-6
+#: LIF spikes carry 1000 / dt into the next layer: its weights act 1000 times amplified, so a
+#: step small enough for the truncation error leaves a round-off of eps L / h ~ 1e-7 against
+#: gradients ~ 1e-2, a relative error up to ~1e-5: checked to 1e-4.
+LIF_FD_RTOL = 1e-4
 #: The backward kernel computes in float64 and stores float32 (the twin stores its float64
 #: result into the same float32 array): they may differ by rounding only.
 TWIN_RTOL = 1e-6
@@ -69,6 +73,25 @@ def _params(spec, scale=2.0, dtype=np.float64, seed=1):
     return params
 
 
+def _check_finite_differences(loss_of, params, grads, rng, per_array, rtol, atol, relative):
+    """Central differences of ``loss_of(params)[0][0]`` at ``per_array`` random entries of
+    every parameter array against ``grads``; the step is FD_STEP, times the entry's size
+    (at least 1e-3) when ``relative``."""
+    for i, p in enumerate(params):
+        for k, a in p.items():
+            flat = a.ravel()
+            for j in rng.choice(flat.size, size=min(flat.size, per_array), replace=False):
+                old = flat[j]
+                h = FD_STEP * max(abs(old), 1e-3) if relative else FD_STEP
+                flat[j] = old + h
+                up = loss_of(params)[0][0]
+                flat[j] = old - h
+                down = loss_of(params)[0][0]
+                flat[j] = old
+                fd = (up - down) / (2 * h)
+                assert grads[i][k].ravel()[j] == pytest.approx(fd, rel=rtol, abs=atol), (i, k, j)
+
+
 @pytest.mark.parametrize("readout,loss,encoder", [("membrane", "cross_entropy", "current"),
                                                   ("count", "cross_entropy", "poisson"),
                                                   ("count", "mse", "current"),
@@ -95,22 +118,11 @@ def test_smooth_bptt_equals_finite_differences(readout, loss, encoder):
         return readout_loss(loss, z, y, readout, 4), recs
 
     (_, dz), recs = loss_of(params)
-    grad = B.NeuronGrad(thr=1.0, code=B.CODE_SIGMOID, slope=slope, keep_reset=1, window=0)
+    grad = B.NeuronGrad(thr=1.0, code=B.CODE_SIGMOID, slope=slope, keep_reset=1, window=0,
+                        syn_decay=0.0)
     grads = backward(snet, params, recs, x, spikes, dz, masks, grad,
-                     neuron_kernel=reference.if_backward)
-    for i, p in enumerate(params):
-        for k, a in p.items():
-            flat = a.ravel()
-            for j in rng.choice(flat.size, size=min(flat.size, 6), replace=False):
-                old = flat[j]
-                flat[j] = old + FD_STEP
-                up = loss_of(params)[0][0]
-                flat[j] = old - FD_STEP
-                down = loss_of(params)[0][0]
-                flat[j] = old
-                fd = (up - down) / (2 * FD_STEP)
-                got = grads[i][k].ravel()[j]
-                assert got == pytest.approx(fd, rel=FD_RTOL, abs=1e-9), (i, k, j)
+                     neuron_kernels=(reference.if_backward, reference.lif_backward))
+    _check_finite_differences(loss_of, params, grads, rng, 6, FD_RTOL, 1e-9, relative=False)
 
 
 @pytest.mark.parametrize("code", sorted(c.code for c in SURROGATES.values()))
@@ -122,7 +134,8 @@ def test_backward_kernel_equals_twin(code):
     s = (u >= 1).astype(np.float32)
     for keep in (0, 1):
         for window in (0, 3):
-            grad = B.NeuronGrad(thr=1.0, code=code, slope=3.0, keep_reset=keep, window=window)
+            grad = B.NeuronGrad(thr=1.0, code=code, slope=3.0, keep_reset=keep, window=window,
+                                  syn_decay=0.0)
             got, want = np.empty_like(g), np.empty_like(g)
             B.if_backward(g, u, s, grad, got)
             reference.if_backward(g, u, s, grad, want)
@@ -277,7 +290,8 @@ def test_sparse_weight_gradients_equal_dense_products(encoder):
     records, _, _ = snet.forward(x, spikes, 5, masks)
     z, _ = readout_logits(records[-1], "count", 5)
     _, dz = readout_loss("cross_entropy", z, np.array([0, 1, 2, 0, 1]), "count", 5)
-    grad = B.NeuronGrad(thr=1.0, code=B.CODE_FAST_SIGMOID, slope=25.0, keep_reset=0, window=0)
+    grad = B.NeuronGrad(thr=1.0, code=B.CODE_FAST_SIGMOID, slope=25.0, keep_reset=0, window=0,
+                        syn_decay=0.0)
     sparse = backward(snet, params, records, x, spikes, dz, masks, grad)
     twins = backward(snet, params, records, x, spikes, dz, masks, grad,
                      weight_kernels=(reference.dense_weight_grad, reference.conv_weight_grad))
@@ -288,3 +302,105 @@ def test_sparse_weight_gradients_equal_dense_products(encoder):
         for k in a:
             np.testing.assert_allclose(a[k], b[k], rtol=1e-5, atol=1e-6)
             np.testing.assert_allclose(a[k], c[k], rtol=1e-5, atol=1e-6)
+
+
+LIF_MLP = """
+name = "tiny-lif"
+input_shape = [6]
+[[layers]]
+kind = "dense"
+units = 5
+activation = "lif"
+[[layers]]
+kind = "dropout"
+rate = 0.2
+[[layers]]
+kind = "dense"
+units = 4
+activation = "lif"
+[[layers]]
+kind = "dense"
+units = 3
+activation = "softmax"
+"""
+
+
+@pytest.mark.parametrize("readout,encoder", [("membrane", "current"), ("count", "poisson")])
+def test_smooth_bptt_of_lif_layers_equals_finite_differences(readout, encoder):
+    """LIF layers (exact decay, reset to 0, 5 ms synapse on spike input, spikes of amplitude
+    1000 / dt into the next layer), smooth forward without refractoriness: BPTT equals central
+    differences."""
+    spec = _spec(LIF_MLP, readout=readout, timesteps=5)
+    rng = np.random.default_rng(7)
+    params = _params(spec, scale=1.0, seed=7)
+    for i, s in ((0, 3.0), (2, 2e-3), (3, 2e-3)):  # drives near threshold 1 (1000 / dt spikes)
+        params[i]["W"] *= s
+        params[i]["b"] += 1.0 if i < 3 else 0.0
+    n, slope = 3, 5.0
+    x = rng.random((n, 6))
+    snet = SpikingNet(spec, params, readout=readout)
+    assert snet.lif[:2] == (True, True) and snet.syn_decay[1] == pytest.approx(np.exp(-0.2))
+    spikes = (rng.random((n, 5, 6)) < x[:, None]).astype(np.uint8) if encoder != "current" \
+        else None
+    masks = [None if m is None else m.astype(np.float64) for m in snet.draw_masks(n, rng)]
+    y = np.array([0, 2, 1])
+
+    def loss_of(p):
+        recs = reference.smooth_forward(snet, p, x, spikes, 5, masks, slope)
+        z, _ = readout_logits(recs[-1], readout, 5)
+        return readout_loss("cross_entropy", z, y, readout, 5), recs
+
+    (_, dz), recs = loss_of(params)
+    grad = B.NeuronGrad(thr=1.0, code=B.CODE_SIGMOID, slope=slope, keep_reset=1, window=0,
+                        syn_decay=0.0)
+    grads = backward(snet, params, recs, x, spikes, dz, masks, grad,
+                     neuron_kernels=(reference.if_backward, reference.lif_backward))
+    _check_finite_differences(loss_of, params, grads, rng, 5, LIF_FD_RTOL, 1e-7, relative=True)
+
+
+def test_lif_backward_kernel_equals_twin():
+    rng = np.random.default_rng(8)
+    g = rng.normal(size=(2, 6, 9)).astype(np.float32)
+    u = rng.normal(1.0, 0.5, size=(2, 6, 9)).astype(np.float32)
+    s = (u >= 1).astype(np.float32)
+    gain = rng.choice([np.exp(-0.05), 1.0, 0.98], size=u.shape).astype(np.float32)
+    for keep in (0, 1):
+        grad = B.NeuronGrad(thr=1.0, code=B.CODE_FAST_SIGMOID, slope=10.0, keep_reset=keep,
+                            window=0, syn_decay=0.8)
+        out = [np.empty_like(g) for _ in range(4)]
+        B.lif_backward(g, u, s, gain, grad, out[0], out[1])
+        reference.lif_backward(g, u, s, gain, grad, out[2], out[3])
+        np.testing.assert_allclose(out[0], out[2], rtol=TWIN_RTOL, atol=1e-7)
+        np.testing.assert_allclose(out[1], out[3], rtol=TWIN_RTOL, atol=1e-7)
+
+
+@pytest.mark.parametrize("encoder", ["current", "poisson"])
+def test_lif_forward_kernel_equals_twin_and_engine(encoder):
+    """LIF layers (refractory, interpolated reset, synapse): the recording forward kernel,
+    its twin and the engine's fast path give the same spikes."""
+    spec = _spec(LIF_MLP, readout="count")
+    params = _params(spec, scale=1.0, dtype=np.float32, seed=9)
+    params[0]["W"] *= 4.0
+    params[0]["b"] += 1.0
+    for i in (2, 3):
+        params[i]["W"] *= 0.03  # spikes carry 1000 / dt
+    snet = SpikingNet(spec, params, readout="count")
+    rng = np.random.default_rng(9)
+    x = rng.random((4, 6)).astype(np.float32)
+    spikes = snet.encode(encoder, x, 12, rng)[1]
+    masks = snet.draw_masks(4, rng)
+    got = snet.forward(x, spikes, 12, masks)
+    want = snet.forward(x, spikes, 12, masks, kernel=reference.forward_layered)
+    plain = snet.forward(x, spikes, 12)
+    for a, b in zip(got[0], want[0]):
+        np.testing.assert_array_equal(a.spikes, b.spikes)
+        np.testing.assert_allclose(a.u, b.u, rtol=1e-6)
+        if a.gain is not None:
+            np.testing.assert_allclose(a.gain, b.gain, rtol=1e-6)
+    from neurosim.spike.layered import run_layered
+    res = run_layered(snet.net, x, timesteps=12, encoder=encoder, readout="count",
+                      record_counts=True, progress=False, rng=np.random.default_rng(10))
+    if spikes is None:  # the engine draws its own Poisson spikes: compare analog input only
+        for li, rec in enumerate(plain[0]):
+            np.testing.assert_array_equal(rec.spikes.sum(1), res.neuron_counts[li])
+    assert all(r.spikes.sum() > 0 for r in plain[0])

@@ -127,78 +127,108 @@ def _sparse_backward(layer, p, spikes, in_shape, scale, dz, need_dx, kernels):
     return dx, grads
 
 
-def neuron_backward(g, rec, grad, *, kernel=None):
-    """``dI`` of one IF layer from ``g = dL/ds`` (:func:`neurosim.kernels.bptt.if_backward`,
-    or ``kernel``: its twin)."""
+def neuron_backward(g, rec, grad, *, kernels=None):
+    """``(dI, dJ)`` of one layer from ``g = dL/ds``: the gradients of its spike current and
+    of its total input (through which the bias acts; ``None`` when it is ``dI``, for IF
+    layers). :func:`neurosim.kernels.bptt.if_backward` or :func:`~neurosim.kernels.bptt.
+    lif_backward` (``kernels``: the pair to use instead; tests pass the twins)."""
+    if_kernel, lif_kernel = kernels or (B.if_backward, B.lif_backward)
     g = np.ascontiguousarray(g, rec.u.dtype)
     dcur = np.empty_like(g)
-    (kernel or B.if_backward)(g, rec.u, rec.spikes, grad, dcur)
-    return dcur
+    if rec.gain is None:
+        if_kernel(g, rec.u, rec.spikes, grad, dcur)
+        return dcur, None
+    dj = np.empty_like(g)
+    lif_kernel(g, rec.u, rec.spikes, rec.gain, grad, dcur, dj)
+    return dcur, dj
 
 
-def backward(snet, params, records, x, spikes_in, dz, masks, grad, *, neuron_kernel=None,
+def _output_gradient(snet, rec, dz, grad, kernels):
+    """``(dI, dJ)`` of the output layer from the logits' gradient ``dz`` (module docstring)."""
+    timesteps = rec.u.shape[1]
+    if snet.readout == "membrane":
+        d = (dz / np.float32(timesteps))[:, None, :].astype(rec.u.dtype)
+        return np.broadcast_to(d, rec.u.shape), None
+    return neuron_backward(np.broadcast_to(dz[:, None, :], rec.u.shape), rec, grad,
+                           kernels=kernels)
+
+
+def _layer_backward(layer, p, src, in_shape, x, mask, dcur, need_dx, weight_kernels):
+    """``(dL/ds_in (n, T, m_in) or None, grads)`` of one projection: ``src`` its input spikes
+    ``(n, T, m_in)`` (``None``: the analog input ``x``, the same at every step)."""
+    n, timesteps = dcur.shape[:2]
+    out_shape = dcur.shape[2:]
+    dtype = dcur.dtype
+    if src is None:
+        xin = x.reshape(n, *in_shape).astype(dtype, copy=False)
+        if mask is not None:
+            xin = xin * mask.reshape(xin.shape)
+        d = np.ascontiguousarray(dcur.sum(axis=1))
+        return None, _project_backward(layer, p, xin, d, False)[1]
+    d = np.ascontiguousarray(dcur).reshape(n * timesteps, *out_shape)
+    if src.dtype == np.uint8 and layer.kind in ("dense", "conv2d"):
+        dx, grads = _sparse_backward(layer, p, np.ascontiguousarray(src), in_shape, mask,
+                                     d.reshape(n, timesteps, *out_shape), need_dx,
+                                     weight_kernels)
+        return dx, grads
+    if layer.kind == "avgpool2d":  # a fixed linear map: only the shape of its input matters
+        xin = np.broadcast_to(np.zeros((), dtype), (n * timesteps, *in_shape))
+    else:
+        src = src.astype(dtype)
+        if mask is not None:
+            src = src * mask[:, None, :]
+        xin = np.ascontiguousarray(src).reshape(n * timesteps, *in_shape)
+    dx, grads = _project_backward(layer, p, xin, d, need_dx)
+    return (None if dx is None else dx.reshape(n, timesteps, -1)), grads
+
+
+def backward(snet, params, records, x, spikes_in, dz, masks, grad, *, neuron_kernels=None,
              weight_kernels=None):
     """Gradients (shaped like ``params``) of the loss whose gradient on the logits is ``dz``.
 
     ``records``/``x``/``spikes_in``/``masks`` are those of the forward pass
     (:meth:`neurosim.bptt.net.SpikingNet.forward`), ``grad`` the :data:`~neurosim.kernels.
-    bptt.NeuronGrad` settings (its ``thr`` is replaced by each layer's threshold).
-    ``neuron_kernel``, ``weight_kernels`` (dense, conv): replace the compiled kernels (tests
-    pass the twins).
+    bptt.NeuronGrad` settings (its ``thr`` and ``syn_decay`` are set per layer).
+    ``neuron_kernels`` (IF, LIF), ``weight_kernels`` (dense, conv): replace the compiled
+    kernels (tests pass the twins).
+
+    LIF spikes carry the amplitude ``1000 / dt`` (:mod:`neurosim.builder.layered`): the next
+    layer's current is ``A W s``, so its weight and input gradients carry the factor ``A``;
+    the bias of a LIF layer acts on its total input ``J`` (after the synapse), so its
+    gradient is the sum of ``dJ``.
     """
     spec, net = snet.spec, snet.net
     shapes = spec.shapes
     n_layers = net.n_layers
     n, timesteps = records[-1].u.shape[:2]
-    dtype = records[-1].u.dtype
     grads = [{} for _ in spec.layers]
     g = None
     for li in range(n_layers - 1, -1, -1):
         rec = records[li]
-        gl = grad._replace(thr=snet.thresholds[li])
+        gl = grad._replace(thr=snet.thresholds[li], syn_decay=snet.syn_decay[li])
         if li == n_layers - 1:
-            if snet.readout == "membrane":
-                dcur = np.broadcast_to((dz / np.float32(timesteps))[:, None, :].astype(dtype),
-                                       rec.u.shape)
-            else:
-                dcur = neuron_backward(np.broadcast_to(dz[:, None, :], rec.u.shape), rec, gl,
-                                       kernel=neuron_kernel)
+            dcur, dj = _output_gradient(snet, rec, dz, gl, neuron_kernels)
         else:
-            dcur = neuron_backward(g, rec, gl, kernel=neuron_kernel)
+            dcur, dj = neuron_backward(g, rec, gl, kernels=neuron_kernels)
         i = net.spec_index[li]
         layer = spec.layers[i]
-        out_shape = shapes[i + 1]
         mask = masks[li] if masks is not None else None
-        if li == 0 and spikes_in is None:
-            xin = x.reshape(n, *shapes[i]).astype(dtype, copy=False)
-            if mask is not None:
-                xin = xin * mask.reshape(xin.shape)
-            d = np.ascontiguousarray(dcur.sum(axis=1)).reshape(n, *out_shape)
-        else:
-            src = spikes_in[:, :timesteps] if li == 0 else records[li - 1].spikes
-            d = np.ascontiguousarray(dcur).reshape(n * timesteps, *out_shape)
-            if src.dtype == np.uint8 and layer.kind in ("dense", "conv2d"):
-                dx, grads[i] = _sparse_backward(layer, params[i], np.ascontiguousarray(src),
-                                                shapes[i], mask,
-                                                d.reshape(n, timesteps, *out_shape), li > 0,
-                                                weight_kernels or _WEIGHT_KERNELS)
-                if li > 0:
-                    g = dx if mask is None else dx * mask[:, None, :]
-                continue
-            if layer.kind == "avgpool2d":  # a fixed linear map: only the shape matters
-                xin = np.broadcast_to(np.zeros((), dtype), (n * timesteps, *shapes[i]))
-                dx, grads[i] = _project_backward(layer, params[i], xin, d, li > 0)
-                g = dx.reshape(n, timesteps, -1)
-                if mask is not None:
-                    g = g * mask[:, None, :]
-                continue
-            src = src.astype(dtype)
-            if mask is not None:
-                src = src * mask[:, None, :]
-            xin = np.ascontiguousarray(src).reshape(n * timesteps, *shapes[i])
-        dx, grads[i] = _project_backward(layer, params[i], xin, d, li > 0)
+        src = None if (li == 0 and spikes_in is None) else \
+            (spikes_in[:, :timesteps] if li == 0 else records[li - 1].spikes)
+        if dj is not None and src is None:
+            dcur = dj  # an analog input enters J directly, not through the synapse
+        dcur = dcur.reshape(n, timesteps, *shapes[i + 1])
+        dx, grads[i] = _layer_backward(layer, params[i], src, shapes[i], x, mask, dcur,
+                                       li > 0, weight_kernels or _WEIGHT_KERNELS)
+        amp = snet.amplitude_in[li] if layer.kind != "avgpool2d" else 1.0
+        if amp != 1.0:
+            grads[i]["W"] *= np.float32(amp)
+        if dj is not None and "b" in grads[i]:
+            f = grads[i]["b"].size
+            grads[i]["b"] = dj.reshape(n * timesteps, f, -1).sum(axis=(0, 2)).astype(
+                grads[i]["b"].dtype)
         if li > 0:
-            g = dx.reshape(n, timesteps, -1)
+            g = dx if amp == 1.0 else dx * np.float32(amp)
             if mask is not None:
                 g = g * mask[:, None, :]
     return grads

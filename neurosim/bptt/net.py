@@ -22,6 +22,8 @@ from ..builder.layered import build_layered
 from ..errors import SpecError, where
 from ..kernels import bptt as B
 from ..kernels import layers as K
+from ..kernels import layout as L
+from ..neurons.lif import LIF_LAYER
 from ..specs.layers import Dropout
 from ..spike import encoders
 
@@ -31,10 +33,12 @@ __all__ = ["SpikingNet", "LayerRecord", "param_keys"]
 @dataclass(frozen=True)
 class LayerRecord:
     """One spiking layer's records in classic order: ``u``, ``spikes`` ``(n, T, m)`` (spikes
-    uint8 from the engine's forward pass; real values from the smooth one)."""
+    uint8 from the engine's forward pass; real values from the smooth one) and, for a LIF
+    layer, ``gain`` (the factor ``a`` of :func:`neurosim.kernels.bptt.lif_backward`)."""
 
     u: np.ndarray
     spikes: np.ndarray
+    gain: np.ndarray | None = None
 
 
 def param_keys(params):
@@ -65,9 +69,10 @@ class SpikingNet:
     def __init__(self, spec, params, *, readout: str, dt: float = 1.0):
         for i, layer in enumerate(spec.layers):
             nrn = layer.spiking_neuron
-            if nrn is not None and nrn.kind != "if":
+            if nrn is not None and nrn.kind != "if" and nrn != LIF_LAYER:
                 raise SpecError(f"{where(spec.source, i, layer.kind, 'activation')}: direct "
-                                f"spiking training runs IF layers (relu); got {nrn.kind}")
+                                "spiking training runs IF layers (relu) and LIF layers (lif); "
+                                f"got the neuron model {nrn.kind}")
         self.spec = spec
         self.readout = readout
         self.net = build_layered(spec, params, readout=readout, dt=dt)
@@ -83,6 +88,21 @@ class SpikingNet:
         w[frac] = -1  # pooling's fixed 1 / (kh kw)
         self._w_dst = np.flatnonzero(w >= 0)
         self._w_src = w[self._w_dst]
+        # LIF spikes carry 1000 / dt, folded into the next projection's weights: the factor
+        # of each weight slot (``amplitude_in[l]``: that of the spikes entering layer ``l``)
+        self.amplitude_in = (1.0, *self.net.amplitude[:-1])
+        scale = np.ones(w.size)
+        proj = self.net.layers.model.proj
+        bounds = [*proj[:, L.PROJ_WEIGHT], w.size]
+        for q in range(proj.shape[0]):
+            if proj[q, L.PROJ_KIND] != L.KIND_POOL:
+                scale[bounds[q]:bounds[q + 1]] = self.amplitude_in[q]
+        self._w_scale = scale[self._w_dst]
+        self.lif = tuple(int(k) == K.NEURON_LIF and bool(sp) for k, sp in
+                         zip(self.net.layers.table[:, K.L_NEURON],
+                             self.net.layers.table[:, K.L_SPIKING]))
+        self.syn_decay = tuple(float(np.exp(-dt / ts)) if ts > 0 and lif else 0.0
+                               for ts, lif in zip(self.net.tau_syn, self.lif))
         self._b_dst = np.flatnonzero(b >= 0)
         self._b_src = b[self._b_dst]
         self._keys = param_keys(params)
@@ -111,7 +131,8 @@ class SpikingNet:
         """Copy ``params`` into the built arrays (float32, as the lowering rounds them)."""
         flat = np.concatenate([np.asarray(params[i][k], np.float32).ravel()
                                for i, k in self._keys])
-        self._weights[self._w_dst] = flat[self._w_src]
+        self._weights[self._w_dst] = (flat[self._w_src].astype(np.float64)
+                                      * self._w_scale).astype(np.float32)
         self._bias[self._b_dst] = flat[self._b_src]
 
     # ------------------------------------------------------------------ forward
@@ -178,6 +199,8 @@ class SpikingNet:
         m_total = n_total - net.offsets[0]
         rec = B.Records(u=np.zeros(n * timesteps * m_total, np.float32),
                         spikes=np.zeros(n * timesteps * m_total, np.uint8),
+                        gain=np.zeros(n * timesteps * m_total if any(self.lif) else 0,
+                                      np.float32),
                         sops=np.zeros((n, net.n_layers), np.int64),
                         input_macs=np.zeros(n, np.int64), column=self._column)
         batch = K.Batch(x_analog=xa, x_spikes=xs, checkpoints=np.array([timesteps], np.int64))
@@ -190,6 +213,9 @@ class SpikingNet:
             m = net.n_neurons[li]
             a = n * timesteps * (net.offsets[li] - net.offsets[0])
             shape = (n, timesteps, m)
-            out.append(LayerRecord(u=rec.u[a:a + n * timesteps * m].reshape(shape),
-                                   spikes=rec.spikes[a:a + n * timesteps * m].reshape(shape)))
+            block = slice(a, a + n * timesteps * m)
+            out.append(LayerRecord(u=rec.u[block].reshape(shape),
+                                   spikes=rec.spikes[block].reshape(shape),
+                                   gain=rec.gain[block].reshape(shape) if self.lif[li]
+                                   else None))
         return out, rec.sops, rec.input_macs

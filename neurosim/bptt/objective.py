@@ -32,11 +32,11 @@ INFERENCE_BATCH = 128
 class SpikingObjective:
     """Loss, gradients and evaluation of ``spec`` as a spiking network trained by BPTT.
 
-    ``forward_kernel`` and ``neuron_kernel`` replace the compiled kernels (the tests pass the
-    NumPy twins of :mod:`neurosim.bptt.reference`).
+    ``forward_kernel`` and ``neuron_kernels`` (IF, LIF) replace the compiled kernels (the
+    tests pass the NumPy twins of :mod:`neurosim.bptt.reference`).
     """
 
-    def __init__(self, spec, *, forward_kernel=None, neuron_kernel=None):
+    def __init__(self, spec, *, forward_kernel=None, neuron_kernels=None):
         tr = spec.training
         if tr.encoder not in ENCODERS:
             raise SpecError(f"{where(spec.source, field='training.encoder')}: must be one of "
@@ -48,9 +48,9 @@ class SpikingObjective:
         self.surrogate = get_surrogate(tr.surrogate, tr.surrogate_slope, spec.source)
         self.grad = B.NeuronGrad(thr=1.0, code=self.surrogate.code, slope=self.surrogate.slope,
                                  keep_reset=int(tr.reset_gradient == "keep"),
-                                 window=tr.bptt_window)
+                                 window=tr.bptt_window, syn_decay=0.0)
         self.forward_kernel = forward_kernel
-        self.neuron_kernel = neuron_kernel
+        self.neuron_kernels = neuron_kernels
         self._snet = None
 
     def net(self, params) -> SpikingNet:
@@ -92,7 +92,7 @@ class SpikingObjective:
         tr = self.spec.training
         loss, dz = readout_loss(tr.loss, z, y, self.readout, self.timesteps)
         grads = backward(snet, params, records, xa, xs, dz.astype(np.float32), masks,
-                         self.grad, neuron_kernel=self.neuron_kernel)
+                         self.grad, neuron_kernels=self.neuron_kernels)
         reg_loss, reg_grads = _regularisation(tr, params)
         for g, rg in zip(grads, reg_grads):
             if rg is not None:

@@ -18,14 +18,16 @@ import numpy as np
 
 from ..kernels import layers as K
 from ..kernels import layout as L
-from ..neurons import if_
+from ..neurons import if_, lif
+from ..neurons.lif import LIF_LAYER
 from ..rate.layers import LAYER_OPS
 from ..spike.reference import deliver
-from ..spike.reference_layers import analog_current
+from ..spike.reference_layers import analog_current, synapse_filter
 from .net import LayerRecord
 from .surrogates import get_surrogate
 
-__all__ = ["forward_layered", "if_backward", "surrogate_derivative", "smooth_forward",
+__all__ = ["forward_layered", "if_backward", "lif_backward", "surrogate_derivative",
+           "smooth_forward",
            "dense_weight_grad", "conv_weight_grad"]
 
 
@@ -77,6 +79,8 @@ def forward_layered(layers, batch, rec, drop, settings):
     for s in range(n_samples):
         v = np.zeros(n_total, np.float32)
         cur = np.zeros(n_total, np.float32)
+        ref = np.zeros(n_total, np.float32)
+        syn = np.zeros(n_total, np.float32)
         bias = layers.bias.copy()
         for li, (a, b) in enumerate(bounds):
             v[a:b] = np.float32(settings.v_init * prm[li, 0])
@@ -95,11 +99,24 @@ def forward_layered(layers, batch, rec, drop, settings):
                           rec.sops[s, 0:1])
                 spk = np.zeros(b - a, np.int64)
                 thr = np.float32(prm[li, 0])
-                ns = if_.layer_step_numpy(v[a:b], cur[a:b], bias[a:b], thr,
-                                          bool(table[li, K.L_SPIKING]), spk)
                 row = n_samples * n_steps * (a - first) + (s * n_steps + t) * (b - a)
-                rec.u[row + rec.column[a:b]] = v[a:b]
-                rec.u[row + rec.column[a + spk[:ns]]] += thr
+                cols = row + rec.column[a:b]
+                if table[li, K.L_NEURON] == K.NEURON_LIF and table[li, K.L_SPIKING]:
+                    if layers.tau_syn[li] > 0:
+                        synapse_filter(cur[a:b], syn[a:b],
+                                       np.exp(-prm[li, 3] / layers.tau_syn[li]))
+                    u, gain = np.zeros(b - a, np.float32), np.zeros(b - a, np.float32)
+                    lif.layer_potential_numpy(v[a:b], ref[a:b], cur[a:b], bias[a:b], prm[li],
+                                              u, gain)
+                    ns = lif.layer_step_numpy(v[a:b], ref[a:b], cur[a:b], bias[a:b], prm[li],
+                                              spk)
+                    rec.u[cols] = u
+                    rec.gain[cols] = gain
+                else:
+                    ns = if_.layer_step_numpy(v[a:b], cur[a:b], bias[a:b], thr,
+                                              bool(table[li, K.L_SPIKING]), spk)
+                    rec.u[cols] = v[a:b]
+                    rec.u[row + rec.column[a + spk[:ns]]] += thr
                 rec.spikes[row + rec.column[a + spk[:ns]]] = 1
                 if li < len(bounds) - 1 and ns:
                     _send(model, delta, state, int(table[li + 1, K.L_PROJ]), spk[:ns] + a,
@@ -117,6 +134,29 @@ def if_backward(g, u, spikes, grad, dcur):
         keep = 1.0 - grad.thr * sg if grad.keep_reset else 1.0
         dv = g[:, t].astype(np.float64) * sg + dv * keep
         dcur[:, t] = dv
+
+
+def lif_backward(g, u, spikes, gain, grad, dcur, dj):
+    """Twin of :func:`neurosim.kernels.bptt.lif_backward`, step by step."""
+    n, n_steps, m = g.shape
+    d = float(grad.syn_decay)
+    dv = np.zeros((n, m))
+    dsyn = np.zeros((n, m))
+    for t in range(n_steps - 1, -1, -1):
+        if grad.window > 0 and (t + 1) % grad.window == 0:
+            dv[:] = 0.0
+            dsyn[:] = 0.0
+        x = u[:, t].astype(np.float64)
+        sg = surrogate_derivative(grad.code, x - grad.thr, grad.slope)
+        r = 1.0 - spikes[:, t].astype(np.float64)
+        if grad.keep_reset:
+            r = r - x * sg
+        du = g[:, t].astype(np.float64) * sg + dv * r
+        a = gain[:, t].astype(np.float64)
+        dv = a * du
+        dj[:, t] = (1.0 - a) * du
+        dsyn = (1.0 - a) * du + d * dsyn
+        dcur[:, t] = (1.0 - d) * dsyn
 
 
 def smooth_forward(snet, params, x, spikes_in, timesteps, masks, slope):
@@ -153,6 +193,22 @@ def smooth_forward(snet, params, x, spikes_in, timesteps, masks, slope):
         v = np.zeros((n, z.shape[2]), dtype)
         u = np.zeros(z.shape, dtype)
         s = np.zeros(z.shape, dtype)
+        if snet.lif[li]:
+            # the LIF layer without refractoriness: u = a v + (1 - a) J, J = syn + b, reset 0
+            b = params[i].get("b", np.zeros(1, dtype))
+            b = np.repeat(b, z.shape[2] // b.size)
+            a = np.exp(-snet.net.dt / LIF_LAYER.tau_m)
+            # the synapse filters spike input; an analog input is constant and is not filtered
+            dsyn = snet.syn_decay[li] if not (li == 0 and spikes_in is None) else 0.0
+            syn = np.zeros_like(v)
+            for t in range(timesteps):
+                syn = dsyn * syn + (1 - dsyn) * (z[:, t] - b)
+                u[:, t] = a * v + (1 - a) * (syn + b)
+                s[:, t] = step(u[:, t] - thr)
+                v = u[:, t] * (1 - s[:, t])
+            records.append(LayerRecord(u=u, spikes=s, gain=np.full(z.shape, a, dtype)))
+            prev = s * snet.net.amplitude[li]  # LIF spikes carry 1000 / dt
+            continue
         for t in range(timesteps):
             u[:, t] = v + z[:, t]
             s[:, t] = step(u[:, t] - thr) if spiking else 0.0

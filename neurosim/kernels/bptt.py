@@ -12,6 +12,8 @@ Kernels, each with a NumPy twin in :mod:`neurosim.bptt.reference`:
   accumulated from the spike lists, ``dW[:, i] += f dI[t]`` over the fan-out of each spike
   ``(s, t, i)`` (``f`` its dropout factor): work in proportion to the spikes, not to
   ``n T n_in``;
+- :func:`lif_backward`: the same for a layer of LIF neurons (:func:`lif_backward`'s
+  docstring has its equations);
 - :func:`if_backward` walks one layer of IF neurons back in time: from ``dL/ds[t]`` (the
   gradient reaching the layer's spikes) to ``dL/dI[t]`` (its input current at each step).
 
@@ -26,7 +28,8 @@ with ``r[t] = 1`` when the reset is detached (its gradient dropped, as snnTorch 
 and ``r[t] = 1 - v_th H'(u[t] - v_th)`` when it is kept. With ``window > 0``, ``dv`` is cut at
 every multiple of ``window`` steps (truncated BPTT).
 
-Records (``namedtuple``): :data:`Records` ``u`` float32 and ``spikes`` uint8, flat: one block
+Records (``namedtuple``): :data:`Records` ``u`` float32, ``spikes`` uint8 and ``gain``
+float32 (LIF layers: the factor ``a`` of :func:`lif_backward`), flat: one block
 ``(n, T, m_l)`` per layer ``l`` in turn (so each layer's record is one contiguous array), its
 neurons in the classic order (``column``: int64 ``(N,)``, the classic index within its layer
 of each global neuron), ``sops`` int64 ``(n, n_layers)`` (synaptic operations into each
@@ -34,7 +37,8 @@ layer), ``input_macs`` int64 ``(n,)``;
 :data:`Dropout` ``scale`` float32 ``(n, N)`` (the factor of each neuron's spikes, 0 or
 ``1 / (1 - rate)``; no rows: no dropout), ``layer`` int64 ``(n_layers,)`` (1 where a layer's
 input spikes pass it); :data:`NeuronGrad` ``thr``, surrogate ``code`` and ``slope``,
-``keep_reset`` (0/1), ``window``.
+``keep_reset`` (0/1), ``window``, ``syn_decay`` (LIF layers: ``exp(-dt / tau_syn)`` of their
+input synapse, 0 without one).
 """
 
 from __future__ import annotations
@@ -45,26 +49,33 @@ import numba
 import numpy as np
 
 from ..neurons.if_ import layer_step as if_layer_step
+from ..neurons.lif import layer_potential as lif_layer_potential
+from ..neurons.lif import layer_step as lif_layer_step
 from .config import INLINE, JIT
 from .layers import (
+    L_NEURON,
     L_POP,
     L_PROJ,
     L_SPIKING,
+    NEURON_LIF,
     deliver_events,
     deliver_values,
     initial_potentials,
     nonzero_index,
     nonzero_values,
+    synapse_filter,
 )
 from .layout import POP_END, POP_START
 
 __all__ = ["Records", "Dropout", "NeuronGrad", "surrogate_derivative", "forward_sample",
-           "forward_layered", "if_backward", "dense_weight_grad", "conv_weight_grad",
+           "forward_layered", "if_backward", "lif_backward", "dense_weight_grad",
+           "conv_weight_grad",
            "CODE_FAST_SIGMOID", "CODE_ARCTAN", "CODE_TRIANGLE", "CODE_SIGMOID"]
 
-Records = namedtuple("Records", ["u", "spikes", "sops", "input_macs", "column"])
+Records = namedtuple("Records", ["u", "spikes", "gain", "sops", "input_macs", "column"])
 Dropout = namedtuple("Dropout", ["scale", "layer"])
-NeuronGrad = namedtuple("NeuronGrad", ["thr", "code", "slope", "keep_reset", "window"])
+NeuronGrad = namedtuple("NeuronGrad", ["thr", "code", "slope", "keep_reset", "window",
+                                       "syn_decay"])
 
 CODE_FAST_SIGMOID, CODE_ARCTAN, CODE_TRIANGLE, CODE_SIGMOID = range(4)
 
@@ -103,7 +114,8 @@ def _kept(idx, out, n, offset, scale, vals):
 @numba.njit(**JIT)
 def forward_sample(s, layers, batch, rec, drop, settings):
     """Sample ``s`` of :func:`forward_layered`: the loop of
-    :func:`neurosim.kernels.layers.simulate_sample` for IF layers, recording ``u`` and spikes."""
+    :func:`neurosim.kernels.layers.simulate_sample`, recording ``u``, spikes and (LIF layers)
+    the factor ``a`` of :func:`neurosim.neurons.lif.layer_potential`."""
     model = layers.model
     table = layers.table
     n_layers = table.shape[0]
@@ -112,6 +124,10 @@ def forward_sample(s, layers, batch, rec, drop, settings):
     n_in = batch.x_analog.shape[1] if settings.spike_input == 0 else batch.x_spikes.shape[2]
     v = np.empty(n_total, dtype=np.float32)
     cur = np.zeros(n_total, dtype=np.float32)
+    ref = np.zeros(n_total, dtype=np.float32)  # LIF layers: refractory time left (ms)
+    syn = np.zeros(n_total, dtype=np.float32)  # LIF layers: filtered spike current
+    u_lay = np.zeros(n_total, dtype=np.float32)
+    a_lay = np.ones(n_total, dtype=np.float32)
     bias = layers.bias.copy()
     spk = np.zeros(n_total, dtype=np.int32)
     vals = np.zeros(n_total, dtype=np.float32)
@@ -140,15 +156,27 @@ def forward_sample(s, layers, batch, rec, drop, settings):
                 else:
                     rec.sops[s, 0] += deliver_events(model.proj[q0], tables, in_idx, m, cur)
             thr = np.float32(layers.prm[li, 0])
-            ns = if_layer_step(v[a:b], cur[a:b], bias[a:b], thr, table[li, L_SPIKING] != 0,
-                               spk[a:b])
             row = n_samples * n_steps * (a - first) + (s * n_steps + t) * (b - a)
-            for k in range(a, b):
-                rec.u[row + rec.column[k]] = v[k]
+            if table[li, L_NEURON] == NEURON_LIF and table[li, L_SPIKING] != 0:
+                if layers.tau_syn[li] > 0.0:
+                    synapse_filter(cur[a:b], syn[a:b],
+                                   np.exp(-layers.prm[li, 3] / layers.tau_syn[li]))
+                lif_layer_potential(v[a:b], ref[a:b], cur[a:b], bias[a:b], layers.prm[li],
+                                    u_lay[a:b], a_lay[a:b])
+                ns = lif_layer_step(v[a:b], ref[a:b], cur[a:b], bias[a:b], layers.prm[li],
+                                    spk[a:b])
+                for k in range(a, b):
+                    rec.u[row + rec.column[k]] = u_lay[k]
+                    rec.gain[row + rec.column[k]] = a_lay[k]
+            else:
+                ns = if_layer_step(v[a:b], cur[a:b], bias[a:b], thr,
+                                   table[li, L_SPIKING] != 0, spk[a:b])
+                for k in range(a, b):
+                    rec.u[row + rec.column[k]] = v[k]
+                for e in range(ns):  # the potential before the reset by subtraction
+                    rec.u[row + rec.column[a + spk[a + e]]] += thr
             for e in range(ns):
-                j = row + rec.column[a + spk[a + e]]
-                rec.u[j] += thr  # the potential before the reset by subtraction
-                rec.spikes[j] = 1
+                rec.spikes[row + rec.column[a + spk[a + e]]] = 1
             if li < n_layers - 1 and ns > 0:
                 q = table[li + 1, L_PROJ]
                 if dropping and drop.layer[li + 1] != 0:
@@ -191,6 +219,56 @@ def if_backward(g, u, spikes, grad, dcur):
                 du = np.float64(gg[k]) * sg + dv[k] * keep
                 dd[k] = du
                 dv[k] = du
+
+
+@numba.njit(**JIT)
+def lif_backward(g, u, spikes, gain, grad, dcur, dj):
+    """``dcur = dL/dI`` (the spike current, before the synapse) and ``dj = dL/dJ`` (the total
+    input, through which the bias acts) of one LIF layer (:data:`~neurosim.neurons.lif.
+    LIF_LAYER`) from ``g = dL/ds``; ``gain`` the recorded factor ``a``. Equations::
+
+        u[t] = a[t] v[t-1] + (1 - a[t]) J[t],  J[t] = syn[t] + b
+        syn[t] = d syn[t-1] + (1 - d) I[t]     (d = grad.syn_decay; 0: J = I + b)
+        s[t] = H(u[t] - v_th),  v[t] = u[t] (1 - s[t])   (reset to 0)
+
+        du[t] = g[t] H'(u[t] - v_th) + dv[t] r[t],   r[t] = 1 - s[t] (detached reset)
+                                                     or 1 - s[t] - u[t] H'(u[t] - v_th)
+        dv[t-1] = a[t] du[t],   dJ[t] = (1 - a[t]) du[t]
+        dsyn[t] = dJ[t] + d dsyn[t+1],   dI[t] = (1 - d) dsyn[t]
+
+    The refractory period and the interpolated spike time are taken as constants (their
+    dependence on the parameters is not differentiated)."""
+    n, n_steps, m = g.shape
+    thr = np.float64(grad.thr)
+    d = np.float64(grad.syn_decay)
+    dv = np.zeros(m, dtype=np.float64)
+    dsyn = np.zeros(m, dtype=np.float64)
+    for s in range(n):
+        dv[:] = 0.0
+        dsyn[:] = 0.0
+        for t in range(n_steps - 1, -1, -1):
+            if grad.window > 0 and (t + 1) % grad.window == 0:
+                dv[:] = 0.0
+                dsyn[:] = 0.0
+            gg = g[s, t]
+            uu = u[s, t]
+            ss = spikes[s, t]
+            aa = gain[s, t]
+            dd = dcur[s, t]
+            jj = dj[s, t]
+            for k in range(m):
+                x = np.float64(uu[k])
+                sg = surrogate_derivative(grad.code, x - thr, grad.slope)
+                r = 1.0 - np.float64(ss[k])
+                if grad.keep_reset != 0:
+                    r -= x * sg
+                du = np.float64(gg[k]) * sg + dv[k] * r
+                a = np.float64(aa[k])
+                dv[k] = a * du
+                dJ = (1.0 - a) * du
+                jj[k] = dJ
+                dsyn[k] = dJ + d * dsyn[k]
+                dd[k] = (1.0 - d) * dsyn[k]
 
 
 @numba.njit(**JIT)

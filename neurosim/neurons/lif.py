@@ -64,7 +64,7 @@ from .base import NeuronModel, check_reset, non_negative, positive, ref_steps, r
 
 __all__ = ["LIF", "AdaptiveLIF", "LIF_LAYER", "exact_current_coefficient", "step", "step_numpy",
            "step_current", "step_conductance", "step_interpolated",
-           "layer_step", "layer_step_numpy"]
+           "layer_step", "layer_step_numpy", "layer_potential", "layer_potential_numpy"]
 
 # Parameter slots (``Model.par`` rows) and state rows of LIF and ALIF.
 SLOTS = ("tau_m", "r_m", "v_rest", "v_th", "v_reset", "subtract", "ref_steps", "decay",
@@ -604,3 +604,38 @@ def layer_step_numpy(v, ref, current, bias, prm, spikes):
     idx = np.flatnonzero(fired)
     spikes[:idx.size] = idx
     return idx.size
+
+
+@numba.njit(**INLINE)
+def layer_potential(v, ref, current, bias, prm, u, gain):
+    """What :func:`layer_step` computes before its threshold test, for backpropagation: the
+    potential ``u`` and the factor ``a`` of ``u = a v + (1 - a) J`` (``exp(-dt / tau_m)``
+    outside the refractory period, ``exp(left / tau_m)`` in the step it ends in, 1 while
+    refractory: then ``u = v`` and the input is ignored). Same arithmetic as
+    :func:`layer_step` (float64, stored float32); changes nothing else."""
+    tau = prm[LAYER_TAU_M]
+    dt = prm[LAYER_DT]
+    decay = np.exp(-dt / tau)
+    for k in range(v.shape[0]):
+        j = np.float64(current[k]) + np.float64(bias[k])
+        left = np.float64(ref[k]) - dt
+        vk = np.float64(v[k])
+        a = 1.0
+        if left <= -dt:
+            a = decay
+            vk = j + (vk - j) * decay
+        elif left < 0.0:
+            a = np.exp(left / tau)
+            vk = j + (vk - j) * a
+        u[k] = vk
+        gain[k] = a
+
+
+def layer_potential_numpy(v, ref, current, bias, prm, u, gain):
+    """Twin of :func:`layer_potential`."""
+    tau, dt = float(prm[LAYER_TAU_M]), float(prm[LAYER_DT])
+    j = current.astype(np.float64) + bias.astype(np.float64)
+    left = ref.astype(np.float64) - dt
+    a = np.where(left <= -dt, np.exp(-dt / tau), np.where(left < 0.0, np.exp(left / tau), 1.0))
+    u[:] = np.where(a < 1.0, j + (v.astype(np.float64) - j) * a, v.astype(np.float64))
+    gain[:] = a
