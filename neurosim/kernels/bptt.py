@@ -60,6 +60,7 @@ from .layers import (
     NEURON_LIF,
     deliver_events,
     deliver_values,
+    event_tables,
     initial_potentials,
     nonzero_index,
     nonzero_values,
@@ -134,7 +135,7 @@ def forward_sample(s, layers, batch, rec, drop, settings):
     in_spk = np.zeros(n_total, dtype=np.int32)
     in_idx = np.zeros(n_in, dtype=np.int32)
     in_val = np.zeros(n_in, dtype=np.float32)
-    tables = (model.indptr, model.indices, model.weights, model.kof)
+    tables = event_tables(model)
     dropping = drop.scale.shape[0] > 0
     n_samples = rec.sops.shape[0]
     first = model.pop[table[0, L_POP], POP_START]  # the records start with layer 0

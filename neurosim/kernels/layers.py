@@ -58,6 +58,7 @@ from .propagate import deliver_conv, deliver_dense, deliver_pool
 __all__ = ["Layers", "Batch", "Outputs", "Settings", "NEURON_IF", "NEURON_LIF",
            "L_POP", "L_PROJ", "L_NEURON", "L_SPIKING", "N_LAYER_COLS",
            "synapse_filter", "deliver_values", "deliver_events", "initial_potentials",
+           "event_tables",
            "nonzero_values", "nonzero_index", "simulate_sample",
            "simulate_layered", "simulate_layered_parallel"]
 
@@ -172,6 +173,13 @@ def nonzero_index(row, idx):
 
 
 @numba.njit(**INLINE)
+def event_tables(model):
+    """The fan-out tables the delivery functions of :mod:`.propagate` take, from a Model."""
+    return (model.indptr[:-1], model.indptr[1:], model.indices, model.weights, model.kof,
+            model.delays)
+
+
+@numba.njit(**INLINE)
 def deliver_events(pj, tables, spikes, n, target):
     """Spikes ``spikes[:n]`` (global indices) through the projection of row ``pj`` of any
     kind; the synaptic operations done."""
@@ -209,8 +217,7 @@ def simulate_sample(s, layers, batch, out, settings):
     in_val = np.zeros(n_in, dtype=np.float32)
     # counters of this sample: synaptic operations per projection (= per layer)
     sops = np.zeros(model.proj.shape[0], np.int64)
-    tables = (model.indptr[:-1], model.indptr[1:], model.indices, model.weights, model.kof,
-              model.delays)
+    tables = event_tables(model)
     tot_spikes = np.zeros(n_layers, dtype=np.int64)
     record_counts = out.neuron_counts.shape[0] > 0
     initial_potentials(model.pop, table, layers.prm, settings.v_init, v)
