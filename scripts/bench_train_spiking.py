@@ -90,9 +90,12 @@ class SnnTorchRun:
             out = out + h
         return out / self.T
 
-    def epoch(self) -> float:
+    def epoch(self, lr=None) -> float:
         import torch
 
+        if lr is not None:  # the spec's schedule, as neurosim's trainer follows it
+            for group in self.opt.param_groups:
+                group["lr"] = lr
         perm = torch.from_numpy(self.rng.permutation(len(self.x)))
         self.net.train()
         t0 = time.perf_counter()
@@ -189,6 +192,7 @@ def main(args, root) -> None:
     from neurosim.builder.params import init_params
     from neurosim.data import load_dataset
     from neurosim.rate import Trainer
+    from neurosim.rate.schedules import learning_rate
     from neurosim.specs import load_model
 
     torch.set_num_threads(args.threads)
@@ -211,7 +215,8 @@ def main(args, root) -> None:
             t_ns = min(trainer.history_["time"])
             x_test = obj.prepare(trainer.params_, ds.x_test)
             acc_ns = obj.evaluate_loss(trainer.params_, x_test, ds.y_test)[1]
-            t_pt = min(peer.epoch() for _ in range(args.epochs))
+            t_pt = min(peer.epoch(learning_rate(spec.training, e, args.epochs))
+                       for e in range(args.epochs))
             acc_pt = peer.accuracy(np.ascontiguousarray(ds.x_test), ds.y_test)
         else:
             t_ns_l, t_pt_l = [], []
