@@ -126,7 +126,9 @@ def deliver_csr_delays(pj, tables, spikes, a, b, ring, step):
     do = pj[PROJ_AUX]
     lo, hi, indices, weights, _, delays = tables
     n_slots = ring.shape[0]
-    base = step - 1 + n_slots  # keeps the slot index non-negative before the modulo
+    # slot of delay d: (step + d - 1) % L = s0 + d, less L if past the end (1 <= d <= L):
+    # a compare instead of an integer division per synapse
+    s0 = (step - 1 + n_slots) % n_slots
     ops = 0
     for s in range(a, b):
         i = spikes[s]
@@ -140,7 +142,8 @@ def deliver_csr_delays(pj, tables, spikes, a, b, ring, step):
         wt = weights[wo + e0:wo + e1]
         dl = delays[do + e0:do + e1]
         for k in range(e1 - e0):
-            ring[(base + dl[k]) % n_slots, tg[k]] += wt[k]
+            j = s0 + dl[k]
+            ring[j - n_slots if j >= n_slots else j, tg[k]] += wt[k]
     return ops
 
 
