@@ -167,7 +167,7 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
     into shards gives each shard its own, with the same normalisation.
     """
     from .builder.layered import build_layered
-    from .convert import convert
+    from .convert import convert, v_init_of
     from .rate import activations, classic_opcounts, predict
     from .spike.layered import run_layered
 
@@ -200,7 +200,8 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
     in_rng = rng if input_rng is None else input_rng
     res = run_layered(structure, x, timesteps=t_max, encoder=encoder, readout=readout,
                       rng=in_rng, checkpoints=grid, record_sample=record_sample,
-                      progress=progress, batch_size=batch_size)
+                      progress=progress, batch_size=batch_size,
+                      v_init=v_init_of(normalization))
     curve = res.accuracy_at(y)
     k_of = {t: k for k, t in enumerate(res.checkpoints)}
     spiking_ops = {t: res.opcounts_at[k_of[t]] for t in ts}
@@ -236,12 +237,15 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
         label = int(y[record_sample])
 
     assumptions = (
-        f"Weights normalised layer by layer (method {normalization}"
-        + (f", {percentile:g}th percentile" if normalization == "percentile" else "")
-        + f") from the classic activations of {n_norm} training samples (seed {seed}).",
+        ("QCFS conversion: each qcfs layer's threshold is its trained clip (weights rescaled "
+         "so that it is 1), membranes start at half the threshold (Bu et al., ICLR 2022)."
+         if normalization == "qcfs" else
+         f"Weights normalised layer by layer (method {normalization}"
+         + (f", {percentile:g}th percentile" if normalization == "percentile" else "")
+         + f") from the classic activations of {n_norm} training samples (seed {seed})."),
         "Integrate-and-fire neurons, threshold 1, reset by subtraction, membrane starting at "
-        "0; biases are constant input currents at every step; spikes cross all layers within "
-        "one step (no synaptic delay).",
+        f"{v_init_of(normalization):g} of the threshold; biases are constant input currents "
+        "at every step; spikes cross all layers within one step (no synaptic delay).",
         *((f"Layers with the lif activation: leaky integrate-and-fire neurons (tau_rc 20 ms, "
            "tau_ref 2 ms, threshold 1, reset to 0), not normalised, simulated with steps of "
            f"dt = {dt:g} ms; each of their spikes carries 1/dt into the next layer; their "

@@ -299,7 +299,8 @@ def _lower(spec: Network, params: Params, readout: str, threshold: float, dt: fl
         # the neuron model: IF for relu and pooling (and a softmax or identity output), the
         # LIF of LIF layers for lif, the layer's own model otherwise; a rate curve in Hz
         # (every model but the relu IF) makes spikes carry 1000 / dt
-        per_step = layer.activation_name in (None, "relu", "softmax", "identity") or not spiking
+        per_step = (layer.activation_name in (None, "relu", "qcfs", "softmax", "identity")
+                    or not spiking)
         neuron = if_layer if per_step else layer.spiking_neuron
         p = params[i]
         name = f"{i}:{layer.kind}"

@@ -55,8 +55,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--dt", type=float, default=1.0, metavar="MS",
                    help="time step in ms of lif layers (default 1.0; IF layers count in "
                         "steps)")
-    p.add_argument("--norm", choices=("percentile", "max"), default="percentile",
-                   help="layer-wise normalisation: 99.9th percentile (default) or maximum")
+    p.add_argument("--norm", choices=("percentile", "max", "qcfs"), default=None,
+                   help="layer-wise normalisation: 99.9th percentile, maximum, or qcfs (a "
+                        "model with qcfs layers: thresholds are the trained clips; its "
+                        "default); default percentile otherwise")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of training, normalisation subset and Poisson input")
     p.add_argument("--out", default=None, help="output folder (default runs/compare-<model>)")
@@ -118,6 +120,9 @@ def run(args: argparse.Namespace) -> int:
             ds.x_train, ds.y_train).params_
         save_params(out / "params.npz", spec, params)
     t_train = time.perf_counter() - t0
+    if args.norm is None:
+        args.norm = ("qcfs" if any(x.activation_name == "qcfs" for x in spec.layers)
+                     else "percentile")
     comp = compare(spec, params, ds, timesteps=args.timesteps, samples=args.samples,
                    encoder=args.encoder, readout=args.readout, normalization=args.norm,
                    seed=args.seed, progress=progress, dt=args.dt)
