@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .atomic import atomic_write_text
+from .monitor.energy import MEMORY_MODEL
 
 if TYPE_CHECKING:
     from .compare import Comparison
@@ -47,10 +48,12 @@ def report_json(comp: Comparison, extra: dict | None = None) -> dict:
                      "spiking_curve": _by_t(comp.accuracy_curve)},
         "ops": {"classic": comp.classic_ops.to_dict(),
                 "spiking": {str(t): o.to_dict() for t, o in comp.spiking_ops.items()}},
-        "energy": {"table": {"name": tab.name, "e_mac_pj": tab.e_mac_pj,
-                             "e_ac_pj": tab.e_ac_pj, "e_update_pj": tab.e_update_pj,
-                             "source": tab.source},
+        "energy": {"table": tab.to_dict(),
                    "memory_traffic_included": False,
+                   "input_macs_counted": comp.input_macs_counted,
+                   "memory_model": {"description": MEMORY_MODEL,
+                                    "classic_j": comp.classic_memory_energy_j,
+                                    "spiking_j": _by_t(comp.spiking_memory_energy_j)},
                    "classic_j": comp.classic_energy_j,
                    "classic_effective_j": comp.classic_effective_energy_j,
                    "spiking_j": _by_t(comp.spiking_energy_j),
@@ -129,9 +132,20 @@ def report_markdown(comp: Comparison) -> str:
               f"Table `{tab.name}`: {tab.e_mac_pj} pJ per MAC, {tab.e_ac_pj} pJ per "
               f"accumulate (SOP), {tab.e_update_pj} pJ per neuron update. Source: "
               f"{tab.source}.", "",
-              "**Memory traffic is left out**: reading weights, membrane potentials and "
-              "spike buffers from memory often costs more than the arithmetic, in both "
-              "modes; these figures compare arithmetic only.", "",
+              "**Memory traffic is left out** of the figures above: reading weights, membrane "
+              "potentials and spike buffers from memory often costs more than the "
+              "arithmetic, in both modes. A model of it (" + MEMORY_MODEL + "; "
+              f"{tab.e_read_pj} pJ per read, {tab.e_write_pj} pJ per write"
+              + ("; included in this table's per-op figures" if tab.includes_memory else "")
+              + ") gives, per sample:", "",
+              "| | arithmetic (uJ) | memory model (uJ) | sum (uJ) |", "|---|---|---|---|",
+              f"| classic | {comp.classic_energy_j * uj:.4g} | "
+              f"{comp.classic_memory_energy_j * uj:.4g} | "
+              f"{(comp.classic_energy_j + comp.classic_memory_energy_j) * uj:.4g} |",
+              *(f"| T = {t} | {comp.spiking_energy_j[t] * uj:.4g} | "
+                f"{comp.spiking_memory_energy_j[t] * uj:.4g} | "
+                f"{(comp.spiking_energy_j[t] + comp.spiking_memory_energy_j[t]) * uj:.4g} |"
+                for t in comp.timesteps), "",
               "Break-even rate: the mean firing rate (spikes per neuron per step, over "
               "the neurons whose spikes are propagated) at which the spiking network's "
               "energy at T equals the classic network's, "

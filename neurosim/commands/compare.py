@@ -59,6 +59,13 @@ def add_parser(subparsers) -> None:
                    help="layer-wise normalisation: 99.9th percentile, maximum, or qcfs (a "
                         "model with qcfs layers: thresholds are the trained clips; its "
                         "default); default percentile otherwise")
+    p.add_argument("--energy-table", default="45nm-fp32", metavar="NAME|PATH",
+                   help="cost table: a bundled one (45nm-fp32 (default), 45nm-fp16, "
+                        "45nm-int8, loihi, truenorth) or a TOML file of your own")
+    p.add_argument("--input-macs", choices=("every_step", "once"), default="every_step",
+                   help="analog input's MACs counted at every step (default, the "
+                        "syops-counter convention) or once (the constant current computed "
+                        "once and held, as the engine does)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of training, normalisation subset and Poisson input")
     p.add_argument("--out", default=None, help="output folder (default runs/compare-<model>)")
@@ -85,6 +92,9 @@ def run(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise NeurosimError(f"--seed: must be >= 0, got {args.seed}")
     check_time_ms(args.dt, "--dt")  # before any training
+    from ..monitor.energy import load_energy_table
+
+    table = load_energy_table(args.energy_table)  # a bad table fails before training too
     t0 = time.perf_counter()
     if args.params is not None:
         run_dir = Path(args.params)
@@ -125,7 +135,8 @@ def run(args: argparse.Namespace) -> int:
                      else "percentile")
     comp = compare(spec, params, ds, timesteps=args.timesteps, samples=args.samples,
                    encoder=args.encoder, readout=args.readout, normalization=args.norm,
-                   seed=args.seed, progress=progress, dt=args.dt)
+                   seed=args.seed, progress=progress, dt=args.dt,
+                   energy_table=table, input_macs=args.input_macs)
     t_total = time.perf_counter() - t0
     params_file = Path(args.params) / "params.npz" if args.params else out / "params.npz"
     write_report(comp, out, extra={"timing_s": {"training_or_loading": t_train,
