@@ -99,7 +99,9 @@ class Comparison:
     ``spiking_memory_energy_j[T]``: the memory-traffic model's estimate
     (:func:`neurosim.monitor.energy.memory_energy_joules`), to add to the arithmetic.
     ``input_macs_counted``: how the analog input's MACs were counted (``every_step``,
-    ``once``; ``None`` for spike input).
+    ``once``; ``None`` for spike input). ``neurobench``: NeuroBench's metrics under its own
+    definitions (:mod:`neurosim.monitor.neurobench`): ``classic``, ``spiking[T]`` (each with
+    ``layers``) and ``static`` (of the converted network).
     ``firing_rates[T][layer]`` in spikes per neuron per step. ``break_even_rate[T]``: mean
     firing rate of the spike-sending neurons at which the spiking energy at ``T`` equals the
     classic (dense MAC) energy; ``mean_rate[T]``: their actual mean rate; ``mean_fanout``:
@@ -144,6 +146,7 @@ class Comparison:
     latency_gap: float
     latency: int | None
     assumptions: tuple[str, ...]
+    neurobench: dict = field(default_factory=dict, repr=False)
     ops_curve: dict[int, OpCounts] = field(default_factory=dict, repr=False)
     raster: tuple[np.ndarray, ...] | None = field(default=None, repr=False)
     raster_activations: tuple[np.ndarray, ...] | None = field(default=None, repr=False)
@@ -186,7 +189,9 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
     """
     from .builder.layered import build_layered
     from .convert import convert, v_init_of
+    from .monitor import neurobench as nb
     from .rate import activations, classic_opcounts, predict
+    from .rate.opcounts import nonzero_counts
     from .spike.layered import run_layered
 
     if not isinstance(energy_table, EnergyTable):
@@ -209,7 +214,8 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
                    percentile=percentile, readout=readout)
 
     classic_acc = float(np.mean(predict(spec, params, x) == y))
-    classic_ops = classic_opcounts(spec, params, x)
+    counts = nonzero_counts(spec, params, x)
+    classic_ops = classic_opcounts(spec, params, x, counts)
     t_max = ts[-1]
     grid = tuple(sorted(set(accuracy_grid(t_max)) | set(ts)))
     if record_sample is not None and not 0 <= record_sample < n:
@@ -218,13 +224,26 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
     # SOPs with) and spec layer of each spiking layer describe the layers below.
     structure = build_layered(spec, conv.params, readout=readout, dt=dt, tau_syn=tau_syn)
     in_rng = rng if input_rng is None else input_rng
+    # Per-neuron spike counts are needed only where a spike-fed connection has zero weights
+    # (NeuroBench's Effective_ACs leave those edges out; otherwise they are the SOPs).
+    need_counts = any(li > 0 and not np.array_equal(fan, nz)
+                      for li, _, fan, nz in nb.connections(structure))
     res = run_layered(structure, x, timesteps=t_max, encoder=encoder, readout=readout,
                       rng=in_rng, checkpoints=grid, record_sample=record_sample,
                       progress=progress, batch_size=batch_size,
-                      v_init=v_init_of(normalization), input_macs=input_macs)
+                      v_init=v_init_of(normalization), input_macs=input_macs,
+                      record_counts=need_counts)
     curve = res.accuracy_at(y)
     k_of = {t: k for k, t in enumerate(res.checkpoints)}
     spiking_ops = {t: res.opcounts_at[k_of[t]] for t in ts}
+    x_kernel = np.asarray(x, np.float32).reshape(n, -1)[:, structure.in_perm]
+    # NeuroBench counts the analog input's MACs at every step, whatever input_macs says
+    neurobench = {
+        "classic": nb.classic_metrics(spec, structure, counts[0], n),
+        "spiking": {t: nb.spiking_metrics(structure, o, x=x_kernel, encoder=encoder,
+                                          neuron_counts=res.neuron_counts)
+                    for t, o in spiking_ops.items()},
+        "static": nb.static_metrics(spec, conv.params)}
     table = energy_table
     e_spk = {t: energy_joules(o, table, include_updates=True) for t, o in spiking_ops.items()}
     e_spk_eff = {t: energy_joules(o, table, include_updates=True, effective=True)
@@ -314,4 +333,4 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
         mean_fanout=mean_fanout, latency_gap=LATENCY_GAP, latency=latency,
         assumptions=assumptions, ops_curve={t: res.opcounts_at[k] for t, k in k_of.items()},
         raster=raster, raster_activations=acts, raster_label=label,
-        layer_names=res.layer_names)
+        layer_names=res.layer_names, neurobench=neurobench)
