@@ -17,8 +17,10 @@ builder (:func:`neurosim.builder.model.build`) turns a graph into frozen arrays;
   ``dense`` (weights ``(n_pre, n_post)``), ``csr`` (``indptr``, population-local ``indices``,
   ``weights``), ``conv`` (per input position ``indptr``/``indices`` = first target neuron,
   ``kof`` = kernel tap offset, weights ``(C_in, kh, kw, C_out)`` flattened; geometry
-  ``c_in``, ``c_out``, ``taps``) or ``pool`` (per source neuron ``indptr``/``indices``, one
-  weight).
+  ``c_in``, ``c_out``, ``taps``), ``pool`` (per source neuron ``indptr``/``indices``, one
+  weight) or ``maxpool`` (the same table; a spike passes, with the one weight, only to the
+  pooling neurons of whose windows its source has now sent the most spikes: spike-count
+  gating, :func:`neurosim.kernels.propagate.deliver_maxpool`).
 - ``delay`` counts whole steps: ``0`` delivers in the same step to a population later in the
   order (feed-forward layers), ``1`` from the next step on (Brian2's delay 0), ``d``
   ``d - 1`` steps later still (:mod:`neurosim.kernels.propagate`). Cycles are allowed through
@@ -46,7 +48,7 @@ from .specs.synapses import Synapse
 
 __all__ = ["Population", "Projection", "Background", "Graph", "PROJECTION_KINDS"]
 
-PROJECTION_KINDS = ("dense", "csr", "conv", "pool")
+PROJECTION_KINDS = ("dense", "csr", "conv", "pool", "maxpool")
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

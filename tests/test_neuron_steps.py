@@ -175,7 +175,8 @@ def make_record(cls, rng, channels, *, n_each=N_EACH, n_steps=N_STEPS, varying_d
         elif kind == SYN_CONDUCTANCE:
             syn[c] = rng.uniform(0.0, scale / abs(e_rev - rest), n)
     state = State(x=x, syn=syn, refc=rng.integers(0, 3, n).astype(np.int32),
-                  ring=np.zeros((1, len(channels), n)), counters=np.zeros(4, np.int64))
+                  ring=np.zeros((1, len(channels), n)), counters=np.zeros(4, np.int64),
+                  gate=np.zeros(n, np.int64))
     return model, state, specs
 
 

@@ -103,7 +103,8 @@ class Built:
         # counters: per projection, per population (updates, spikes), background events
         return L.State(x=self.x0.copy(), syn=syn, refc=np.zeros(self.n, np.int32),
                        ring=np.zeros((self.ring_slots, n_chan, self.n)),
-                       counters=np.zeros(n_proj + 2 * n_pop + 1, np.int64))
+                       counters=np.zeros(n_proj + 2 * n_pop + 1, np.int64),
+                       gate=np.zeros(self.model.indices.size + self.n, np.int64))
 
     def delays(self, q: int) -> np.ndarray:
         """Delay (steps) of every synapse of dense or CSR projection ``q``, in the order of

@@ -30,7 +30,7 @@ import os
 import sys
 from pathlib import Path
 
-from .layout import KIND_CSR_DELAYS, KIND_NAMES
+from .layout import KIND_CSR_DELAYS, KIND_MAXPOOL, KIND_NAMES
 
 __all__ = ["network_kernels", "cache_dir", "TEMPLATE"]
 
@@ -141,12 +141,13 @@ def update_threads(model, state, row, work):
     indptr, indices, weights, kof, delays = model.indptr, model.indices, model.weights, \\
         model.kof, model.delays
     bg, bg_key, ev_ptr, ev_steps = model.bg, model.bg_key, model.ev_ptr, model.ev_steps
-    x, syn, refc, ring, counters = state.x, state.syn, state.refc, state.ring, state.counters
+    x, syn, refc, ring, counters, gate = state.x, state.syn, state.refc, state.ring, \\
+        state.counters, state.gate
     parts, spk, n_out = work.parts, work.spk, work.n_out
     for t in numba.prange(parts.shape[0]):
         m = Model(dt, parts[t], par, chan, coef, drive, proj, indptr, indices, weights, kof,
                   delays, bg, bg_key, ev_ptr, ev_steps)
-        update_part(m, State(x, syn, refc, ring, counters), row, spk[t], n_out[t])
+        update_part(m, State(x, syn, refc, ring, counters, gate), row, spk[t], n_out[t])
 
 
 @numba.njit(**(JIT | {{"parallel": True}}))
@@ -156,13 +157,14 @@ def deliver_threads(model, state, work, spikes, step):
     indptr, indices, weights, kof, delays = model.indptr, model.indices, model.weights, \\
         model.kof, model.delays
     bg, bg_key, ev_ptr, ev_steps = model.bg, model.bg_key, model.ev_ptr, model.ev_steps
-    x, syn, refc, ring, counters = state.x, state.syn, state.refc, state.ring, state.counters
+    x, syn, refc, ring, counters, gate = state.x, state.syn, state.refc, state.ring, \\
+        state.counters, state.gate
     parts, bounds, ops = work.parts, work.bounds, work.ops
     events = 0
     for t in numba.prange(parts.shape[0]):
         m = Model(dt, pop, par, chan, coef, drive, proj, indptr, indices, weights, kof, delays,
                   bg, bg_key, ev_ptr, ev_steps)
-        events += deliver_part(m, State(x, syn, refc, ring, counters),
+        events += deliver_part(m, State(x, syn, refc, ring, counters, gate),
                                (bounds[t], bounds[t + 1], indices, weights, kof, delays),
                                spikes, step, ops[t], parts[t])
     if bg.shape[1] > 0:  # an integer sum: the same whatever the order
@@ -225,8 +227,9 @@ DELIVER = """for q in range(model.proj.shape[0]):
 
 
 #: What a kind's delivery writes into when it is not the target chosen above: a CSR
-#: projection with per-synapse delays writes into the channel's ring slots.
-_TARGET = {KIND_CSR_DELAYS: "state.ring[:, c], step"}
+#: projection with per-synapse delays writes into the channel's ring slots; a max-pooling one
+#: into the target, reading and updating its gate (spike counts: state).
+_TARGET = {KIND_CSR_DELAYS: "state.ring[:, c], step", KIND_MAXPOOL: "target, state.gate"}
 
 
 def _indent(text: str, n: int) -> str:

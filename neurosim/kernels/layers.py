@@ -41,6 +41,7 @@ from .config import INLINE, JIT
 from .layout import (
     KIND_CONV,
     KIND_DENSE,
+    KIND_MAXPOOL,
     POP_END,
     POP_START,
     PROJ_C_IN,
@@ -53,11 +54,11 @@ from .layout import (
     PROJ_WEIGHT,
     Model,
 )
-from .propagate import deliver_conv, deliver_dense, deliver_pool
+from .propagate import deliver_conv, deliver_dense, deliver_maxpool, deliver_pool
 
 __all__ = ["Layers", "Batch", "Outputs", "Settings", "NEURON_IF", "NEURON_LIF",
            "L_POP", "L_PROJ", "L_NEURON", "L_SPIKING", "N_LAYER_COLS",
-           "synapse_filter", "deliver_values", "deliver_events", "initial_potentials",
+           "synapse_filter", "deliver_values", "deliver_events", "deliver_gated_events", "initial_potentials",
            "event_tables",
            "nonzero_values", "nonzero_index", "simulate_sample",
            "simulate_layered", "simulate_layered_parallel"]
@@ -182,13 +183,22 @@ def event_tables(model):
 @numba.njit(**INLINE)
 def deliver_events(pj, tables, spikes, n, target):
     """Spikes ``spikes[:n]`` (global indices) through the projection of row ``pj`` of any
-    kind; the synaptic operations done."""
+    kind without state (dense, conv, pool); the synaptic operations done."""
     kind = pj[PROJ_KIND]
     if kind == KIND_DENSE:
         return deliver_dense(pj, tables, spikes, 0, n, target)
     if kind == KIND_CONV:
         return deliver_conv(pj, tables, spikes, 0, n, target)
     return deliver_pool(pj, tables, spikes, 0, n, target)
+
+
+@numba.njit(**INLINE)
+def deliver_gated_events(pj, tables, spikes, n, target, gate):
+    """:func:`deliver_events`, and max pooling, whose gate (the sample's spike counts,
+    :func:`neurosim.kernels.propagate.deliver_maxpool`) it reads and updates."""
+    if pj[PROJ_KIND] == KIND_MAXPOOL:
+        return deliver_maxpool(pj, tables, spikes, 0, n, target, gate)
+    return deliver_events(pj, tables, spikes, n, target)
 
 
 @numba.njit(**JIT)
@@ -212,6 +222,8 @@ def simulate_sample(s, layers, batch, out, settings):
     cur = np.zeros(n_total, dtype=np.float32)
     bias = layers.bias.copy()
     spk = np.zeros(n_total, dtype=np.int32)
+    # max-pooling counts (per table entry, then per neuron), private to the sample
+    gate = np.zeros(model.indices.shape[0] + n_total, dtype=np.int64)
     cnt_out = np.zeros(n_out, dtype=np.float32)
     in_idx = np.zeros(n_in, dtype=np.int32)
     in_val = np.zeros(n_in, dtype=np.float32)
@@ -235,7 +247,7 @@ def simulate_sample(s, layers, batch, out, settings):
             b = model.pop[p, POP_END]
             if li == 0 and settings.spike_input == 1:
                 m = nonzero_index(batch.x_spikes[s, t], in_idx)
-                sops[q0] += deliver_events(model.proj[q0], tables, in_idx, m, cur)
+                sops[q0] += deliver_gated_events(model.proj[q0], tables, in_idx, m, cur, gate)
             if table[li, L_NEURON] == NEURON_LIF and table[li, L_SPIKING] != 0:
                 if layers.tau_syn[li] > 0.0:
                     synapse_filter(cur[a:b], syn[a:b],
@@ -259,7 +271,7 @@ def simulate_sample(s, layers, batch, out, settings):
                 for e in range(ns):
                     spk[a + e] += a  # global indices for delivery
                 q = table[li + 1, L_PROJ]
-                sops[q] += deliver_events(model.proj[q], tables, spk[a:], ns, cur)
+                sops[q] += deliver_gated_events(model.proj[q], tables, spk[a:], ns, cur, gate)
         if t + 1 == ck[k_ck]:
             for o in range(n_out):
                 out.counts[s, k_ck, o] = cnt_out[o]

@@ -50,7 +50,11 @@ the multi-threaded loop passes the part of each row that reaches its own targets
 ``State`` (changed in place): ``x`` ``(n_rows, N)`` neuron state (row ``ROW_V`` is the
 membrane potential), ``syn`` ``(C, N)`` synaptic channels, ``refc`` int32 ``(N,)`` refractory
 countdown in steps, ``ring`` ``(L, C, N)`` delayed input (slot ``step % L``), ``counters``
-int64 (synaptic operations per projection, updates and spikes per population).
+int64 (synaptic operations per projection, updates and spikes per population), ``gate``
+int64 ``(E + N,)`` the state of max-pooling projections: entry ``e`` of the fan-out tables
+(``E`` entries in ``indices``) counts the spikes its source has sent through it, and
+``gate[E + j]`` the spikes passed to pooling neuron ``j`` (the running maximum of its
+window's counts; :func:`neurosim.kernels.propagate.deliver_maxpool`).
 
 ``Recorders``: ``spike_mask`` uint8 ``(N,)``, ``spike_i``/``spike_t`` int32 buffers with
 ``spike_count[0]`` entries used, ``probe_index``/``probe_row``/``probe_out`` (state probes: row
@@ -73,14 +77,14 @@ __all__ = ["Model", "State", "Recorders", "Threads", "ROW_V",
            "PROJ_CHANNEL", "PROJ_DELAY", "PROJ_PTR", "PROJ_ENTRY", "PROJ_WEIGHT",
            "PROJ_COUNTER", "PROJ_C_IN", "PROJ_C_OUT", "PROJ_TAPS", "N_PROJ_COLS",
            "PROJ_AUX", "KIND_DENSE", "KIND_CSR", "KIND_CONV", "KIND_POOL", "KIND_CSR_DELAYS",
-           "KIND_NAMES"]
+           "KIND_MAXPOOL", "KIND_NAMES"]
 
 Model = namedtuple("Model", ["dt", "pop", "par", "chan", "chan_coef", "drive", "proj",
                              "indptr", "indices", "weights", "kof", "delays", "bg", "bg_key",
                              "ev_ptr", "ev_steps"],
                    defaults=(np.zeros((2, 0, 0)), np.zeros(0, np.uint64),
                              np.zeros(1, np.int64), np.zeros(0, np.int64)))
-State = namedtuple("State", ["x", "syn", "refc", "ring", "counters"])
+State = namedtuple("State", ["x", "syn", "refc", "ring", "counters", "gate"])
 #: The multi-threaded loop's work arrays (:mod:`neurosim.kernels.partition`): ``parts``
 #: ``(T, P, N_POP_COLS)`` each thread's population slices, ``bounds`` ``(T + 1, R)`` each
 #: thread's part of every row, ``spk`` ``(T, N)`` and ``n_out`` ``(T, P)`` each thread's
@@ -111,5 +115,5 @@ SYN_DELTA, SYN_CURRENT, SYN_CONDUCTANCE = 0, 1, 2
  PROJ_DELAY, PROJ_PTR, PROJ_ENTRY, PROJ_WEIGHT, PROJ_COUNTER, PROJ_C_IN, PROJ_C_OUT,
  PROJ_TAPS, PROJ_AUX) = range(15)
 N_PROJ_COLS = 15
-KIND_DENSE, KIND_CSR, KIND_CONV, KIND_POOL, KIND_CSR_DELAYS = range(5)
-KIND_NAMES = ("dense", "csr", "conv", "pool", "csr_delays")
+KIND_DENSE, KIND_CSR, KIND_CONV, KIND_POOL, KIND_CSR_DELAYS, KIND_MAXPOOL = range(6)
+KIND_NAMES = ("dense", "csr", "conv", "pool", "csr_delays", "maxpool")

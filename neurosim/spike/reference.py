@@ -64,6 +64,17 @@ def deliver(model, state, q, fired, step):
             np.add.at(target, (model.indices[e][:, None] + cols).ravel(),
                       model.weights[(base[:, None] + cols).ravel()])
             ops += e.size * c_out
+    elif kind == L.KIND_MAXPOOL:
+        n_ent = model.indices.size
+        passed = state.gate[n_ent:]
+        for i in src:  # spike by spike: each one's count decides where it passes
+            e = np.arange(ip[ptr0 + i], ip[ptr0 + i + 1]) + eo
+            state.gate[e] += 1
+            tgt = model.indices[e].astype(np.int64)
+            lead = state.gate[e] > passed[tgt]
+            passed[tgt[lead]] = state.gate[e[lead]]
+            target[tgt[lead]] += model.weights[wo]
+            ops += e.size
     else:
         for i in src:
             e0, e1 = ip[ptr0 + i], ip[ptr0 + i + 1]
