@@ -22,7 +22,7 @@ from .monitor.energy import MEMORY_MODEL
 if TYPE_CHECKING:
     from .compare import Comparison
 
-__all__ = ["report_json", "report_markdown", "write_report"]
+__all__ = ["report_json", "report_markdown", "methods_markdown", "write_report"]
 
 
 def _by_t(d: dict) -> dict:
@@ -160,11 +160,47 @@ def report_markdown(comp: Comparison) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(comp: Comparison, out_dir, extra: dict | None = None) -> tuple[Path, Path]:
-    """Write ``report.json`` (with ``extra``, see :func:`report_json`) and ``report.md`` into
-    ``out_dir``, each atomically; returns their paths."""
+def methods_markdown(mc) -> str:
+    """The "When does spiking pay?" section of a :class:`neurosim.methods.MethodComparison`:
+    per method its cheapest point within the gap of classic and its break-even ``T``."""
+    pct, uj = 100.0, 1e6
+    lines = ["## When does spiking pay? Methods side by side", "",
+             f"Classic: **{mc.classic_accuracy * pct:.2f}%** at "
+             f"{mc.classic_energy_j * uj:.4g} uJ per sample (table `{mc.energy_table}`, "
+             f"arithmetic only; analog input MACs counted "
+             f"{mc.input_macs_counted or 'not at all: spike input'}).", "",
+             f"| method | cheapest T within {mc.gap * pct:g} point | its accuracy | its energy "
+             "(uJ) | vs classic | break-even T (largest T at or below classic energy) | "
+             "latency |", "|---|---|---|---|---|---|---|"]
+    for m in mc.methods:
+        c = m.cheapest
+        cells = (f"{c.timesteps} | {c.accuracy * pct:.2f}% | {c.energy_j * uj:.4g} | "
+                 f"{c.energy_j / mc.classic_energy_j:.3g}x" if c is not None
+                 else "not reached | | |")
+        lines.append(f"| {m.name}: {m.description} | {cells} | "
+                     f"{m.break_even_t if m.break_even_t is not None else 'none'} | "
+                     f"{m.latency if m.latency is not None else 'not reached'} |")
+    lines += ["", "A method pays where its cheapest point within the gap costs less than "
+              "classic (ratio below 1). Figure: `pareto.png` (accuracy against energy, one "
+              "point per method and T).", ""]
+    return "\n".join(lines)
+
+
+def write_report(comp: Comparison, out_dir, extra: dict | None = None,
+                 methods=None) -> tuple[Path, Path]:
+    """Write ``report.json`` (with ``extra``, see :func:`report_json`, and ``methods``, a
+    :class:`neurosim.methods.MethodComparison`, under the key ``methods``) and ``report.md``
+    (with its section, :func:`methods_markdown`) into ``out_dir``, each atomically; returns
+    their paths."""
     out = Path(out_dir)
     json_path, md_path = out / "report.json", out / "report.md"
+    extra = dict(extra or {})
+    if methods is not None:
+        extra["methods"] = methods.to_dict()
     atomic_write_text(json_path, json.dumps(report_json(comp, extra), indent=2) + "\n")
-    atomic_write_text(md_path, report_markdown(comp))
+    md = report_markdown(comp)
+    if methods is not None:
+        head, sep, rest = md.partition("## Accuracy, operations and energy")
+        md = head + methods_markdown(methods) + "\n" + sep + rest
+    atomic_write_text(md_path, md)
     return json_path, md_path
