@@ -118,6 +118,10 @@ def export_layered(spec: Network, params: Params, *, dt: float = 1.0, readout: s
             raise SpecError(f"{where(spec.source, i, layer.kind)}: max pooling by spike-count "
                             "gating has no NIR node; export a model with avgpool2d")
         act = layer.activation_name
+        if act == "qcfs":
+            raise SpecError(f"{where(spec.source, i, layer.kind, 'activation')}: qcfs layers "
+                            "spike from membranes at half the threshold, which NIR's IF node "
+                            "cannot state; export relu layers")
         if isinstance(layer, (Dense, Conv2D)) and (getattr(layer, "neuron", None) is not None
                                                    or act not in ("relu", "softmax",
                                                                   "identity")):
