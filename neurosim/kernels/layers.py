@@ -58,8 +58,8 @@ from .propagate import deliver_conv, deliver_dense, deliver_maxpool, deliver_poo
 
 __all__ = ["Layers", "Batch", "Outputs", "Settings", "NEURON_IF", "NEURON_LIF",
            "L_POP", "L_PROJ", "L_NEURON", "L_SPIKING", "N_LAYER_COLS",
-           "synapse_filter", "deliver_values", "deliver_events", "deliver_gated_events", "initial_potentials",
-           "event_tables",
+           "synapse_filter", "deliver_values", "deliver_events", "deliver_gated_events",
+           "initial_potentials", "event_tables",
            "nonzero_values", "nonzero_index", "simulate_sample",
            "simulate_layered", "simulate_layered_parallel"]
 
