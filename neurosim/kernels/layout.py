@@ -84,7 +84,9 @@ Model = namedtuple("Model", ["dt", "pop", "par", "chan", "chan_coef", "drive", "
                              "ev_ptr", "ev_steps"],
                    defaults=(np.zeros((2, 0, 0)), np.zeros(0, np.uint64),
                              np.zeros(1, np.int64), np.zeros(0, np.int64)))
-State = namedtuple("State", ["x", "syn", "refc", "ring", "counters", "gate"])
+#: ``gate`` defaults to empty: a network without max pooling never reads it.
+State = namedtuple("State", ["x", "syn", "refc", "ring", "counters", "gate"],
+                   defaults=(np.zeros(0, np.int64),))
 #: The multi-threaded loop's work arrays (:mod:`neurosim.kernels.partition`): ``parts``
 #: ``(T, P, N_POP_COLS)`` each thread's population slices, ``bounds`` ``(T + 1, R)`` each
 #: thread's part of every row, ``spk`` ``(T, N)`` and ``n_out`` ``(T, P)`` each thread's
