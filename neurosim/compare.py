@@ -31,7 +31,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import DataError
-from .monitor.energy import HOROWITZ_45NM_FP32, EnergyTable, break_even_rate, energy_joules
+from .monitor.energy import (
+    HOROWITZ_45NM_FP32,
+    EnergyTable,
+    break_even_rate,
+    energy_joules,
+    load_energy_table,
+    memory_energy_joules,
+)
 from .monitor.opcounts import OpCounts
 
 if TYPE_CHECKING:
@@ -118,7 +125,13 @@ class Comparison:
     :func:`neurosim.monitor.energy.energy_joules` (spiking energies include neuron updates):
     totals ``classic_energy_j``, ``spiking_energy_j[T]`` (and their ``effective`` variants),
     per layer ``classic_layer_energy_j[layer]`` (``classic_layer_effective_energy_j``) and
-    ``spiking_layer_energy_j[T][layer]``.
+    ``spiking_layer_energy_j[T][layer]``. ``classic_memory_energy_j`` and
+    ``spiking_memory_energy_j[T]``: the memory-traffic model's estimate
+    (:func:`neurosim.monitor.energy.memory_energy_joules`), to add to the arithmetic.
+    ``input_macs_counted``: how the analog input's MACs were counted (``every_step``,
+    ``once``; ``None`` for spike input). ``neurobench``: NeuroBench's metrics under its own
+    definitions (:mod:`neurosim.monitor.neurobench`): ``classic``, ``spiking[T]`` (each with
+    ``layers``) and ``static`` (of the converted network).
     ``firing_rates[T][layer]`` in spikes per neuron per step. ``break_even_rate[T]``: mean
     firing rate of the spike-sending neurons at which the spiking energy at ``T`` equals the
     classic (dense MAC) energy; ``mean_rate[T]``: their actual mean rate; ``mean_fanout``:
@@ -153,6 +166,9 @@ class Comparison:
     classic_layer_energy_j: dict[str, float]
     classic_layer_effective_energy_j: dict[str, float]
     spiking_layer_energy_j: dict[int, dict[str, float]]
+    classic_memory_energy_j: float
+    spiking_memory_energy_j: dict[int, float]
+    input_macs_counted: str | None
     firing_rates: dict[int, dict[str, float]]
     mean_rate: dict[int, float]
     break_even_rate: dict[int, float]
@@ -160,6 +176,7 @@ class Comparison:
     latency_gap: float
     latency: int | None
     assumptions: tuple[str, ...]
+    neurobench: dict = field(default_factory=dict, repr=False)
     ops_curve: dict[int, OpCounts] = field(default_factory=dict, repr=False)
     raster: tuple[np.ndarray, ...] | None = field(default=None, repr=False)
     raster_activations: tuple[np.ndarray, ...] | None = field(default=None, repr=False)
@@ -182,7 +199,8 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
             energy_table: EnergyTable = HOROWITZ_45NM_FP32, norm_samples: int = 2000,
             seed: int = 0, progress: bool = True, batch_size: int = 256,
             record_sample: int | None = 0, dt: float = 1.0,
-            tau_syn: float = 5.0, input_rng: np.random.Generator | None = None) -> Comparison:
+            tau_syn: float = 5.0, input_rng: np.random.Generator | None = None,
+            input_macs: str = "every_step") -> Comparison:
     """Compare ``spec`` with trained ``params`` in classic and spiking mode on ``dataset``.
 
     ``dataset``: a :class:`neurosim.data.Dataset` (its first ``samples`` test samples are used;
@@ -194,13 +212,20 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
     ``lif`` layers (IF layers count in steps); ``tau_syn`` (ms): the synapse on their spike
     input (0: none). ``input_rng``: the generator of the spike encoders (default: the one
     seeded with ``seed`` that chose the normalisation samples, continued); a test set split
-    into shards gives each shard its own, with the same normalisation.
+    into shards gives each shard its own, with the same normalisation. ``energy_table``: an
+    :class:`EnergyTable`, or a bundled table's name or a TOML file's path
+    (:func:`~neurosim.monitor.energy.load_energy_table`). ``input_macs``: the analog input's
+    MACs counted ``every_step`` or ``once`` (see :func:`neurosim.spike.layered.run_layered`).
     """
     from .builder.layered import build_layered
-    from .convert import convert
+    from .convert import convert, v_init_of
+    from .monitor import neurobench as nb
     from .rate import activations, classic_opcounts, predict
+    from .rate.opcounts import nonzero_counts
     from .spike.layered import run_layered
 
+    if not isinstance(energy_table, EnergyTable):
+        energy_table = load_energy_table(energy_table)
     dt = check_time_ms(dt, "dt")
     tau_syn = check_time_ms(tau_syn, "tau_syn", zero_ok=True)
     if readout not in READOUTS:
@@ -219,7 +244,8 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
                    percentile=percentile, readout=readout)
 
     classic_acc = float(np.mean(predict(spec, params, x) == y))
-    classic_ops = classic_opcounts(spec, params, x)
+    counts = nonzero_counts(spec, params, x)
+    classic_ops = classic_opcounts(spec, params, x, counts)
     t_max = ts[-1]
     grid = tuple(sorted(set(accuracy_grid(t_max)) | set(ts)))
     if record_sample is not None and not 0 <= record_sample < n:
@@ -228,12 +254,26 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
     # SOPs with) and spec layer of each spiking layer describe the layers below.
     structure = build_layered(spec, conv.params, readout=readout, dt=dt, tau_syn=tau_syn)
     in_rng = rng if input_rng is None else input_rng
+    # Per-neuron spike counts are needed only where a spike-fed connection has zero weights
+    # (NeuroBench's Effective_ACs leave those edges out; otherwise they are the SOPs).
+    need_counts = any(li > 0 and not np.array_equal(fan, nz)
+                      for li, _, fan, nz in nb.connections(structure))
     res = run_layered(structure, x, timesteps=t_max, encoder=encoder, readout=readout,
                       rng=in_rng, checkpoints=grid, record_sample=record_sample,
-                      progress=progress, batch_size=batch_size)
+                      progress=progress, batch_size=batch_size,
+                      v_init=v_init_of(normalization), input_macs=input_macs,
+                      record_counts=need_counts)
     curve = res.accuracy_at(y)
     k_of = {t: k for k, t in enumerate(res.checkpoints)}
     spiking_ops = {t: res.opcounts_at[k_of[t]] for t in ts}
+    x_kernel = np.asarray(x, np.float32).reshape(n, -1)[:, structure.in_perm]
+    # NeuroBench counts the analog input's MACs at every step, whatever input_macs says
+    neurobench = {
+        "classic": nb.classic_metrics(spec, structure, counts[0], n),
+        "spiking": {t: nb.spiking_metrics(structure, o, x=x_kernel, encoder=encoder,
+                                          neuron_counts=res.neuron_counts)
+                    for t, o in spiking_ops.items()},
+        "static": nb.static_metrics(spec, conv.params)}
     table = energy_table
     e_spk = {t: energy_joules(o, table, include_updates=True) for t, o in spiking_ops.items()}
     e_spk_eff = {t: energy_joules(o, table, include_updates=True, effective=True)
@@ -266,12 +306,15 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
         label = int(y[record_sample])
 
     assumptions = (
-        f"Weights normalised layer by layer (method {normalization}"
-        + (f", {percentile:g}th percentile" if normalization == "percentile" else "")
-        + f") from the classic activations of {n_norm} training samples (seed {seed}).",
+        ("QCFS conversion: each qcfs layer's threshold is its trained clip (weights rescaled "
+         "so that it is 1), membranes start at half the threshold (Bu et al., ICLR 2022)."
+         if normalization == "qcfs" else
+         f"Weights normalised layer by layer (method {normalization}"
+         + (f", {percentile:g}th percentile" if normalization == "percentile" else "")
+         + f") from the classic activations of {n_norm} training samples (seed {seed})."),
         "Integrate-and-fire neurons, threshold 1, reset by subtraction, membrane starting at "
-        "0; biases are constant input currents at every step; spikes cross all layers within "
-        "one step (no synaptic delay).",
+        f"{v_init_of(normalization):g} of the threshold; biases are constant input currents "
+        "at every step; spikes cross all layers within one step (no synaptic delay).",
         *((f"Layers with the lif activation: leaky integrate-and-fire neurons (tau_rc 20 ms, "
            "tau_ref 2 ms, threshold 1, reset to 0), not normalised, simulated with steps of "
            f"dt = {dt:g} ms; each of their spikes carries 1/dt into the next layer; their "
@@ -280,9 +323,12 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
         "Readout: " + ("membrane potential of a non-spiking output layer (arg-max)."
                        if readout == "membrane" else
                        "output spike counts (arg-max; ties broken by membrane potential)."),
-        ("Input: analog pixel values as a constant current into the first layer. Its MACs "
-         "are counted at every step (the convention of syops-counter and SpikingJelly), "
-         "although the engine computes this constant current once per sample."
+        (("Input: analog pixel values as a constant current into the first layer. Its MACs "
+          "are counted at every step (the convention of syops-counter and SpikingJelly), "
+          "although the engine computes this constant current once per sample."
+          if input_macs == "every_step" else
+          "Input: analog pixel values as a constant current into the first layer, computed "
+          "once per sample and held (as the engine does); its MACs are counted once.")
          if encoder == "current" else
          f"Input: {encoder} spike trains; input spikes cost SOPs into the first layer."),
         "SOPs: every spike times its exact fan-out (convolution edges reach fewer targets); "
@@ -290,7 +336,8 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
         "pooling windows (one accumulate per input), as counted by classic_opcounts.",
         "Neuron updates are clock-driven (every neuron, every step); their energy is "
         f"{table.e_update_pj} pJ each in table {table.name}.",
-        "Energy counts arithmetic only; memory traffic is left out.",
+        "Energy counts arithmetic only; the memory-traffic estimate (a model after Lemaire "
+        "et al. 2022) is reported beside it, not added.",
         f"Accuracy on the first {n} samples of the test split.",
     )
     return Comparison(
@@ -308,8 +355,12 @@ def compare(spec: Network, params: Params, dataset, *, timesteps=(25, 50, 100, 2
         classic_layer_effective_energy_j=_layer_energies(classic_ops, table, effective=True),
         spiking_layer_energy_j={t: _layer_energies(o, table, include_updates=True)
                                 for t, o in spiking_ops.items()},
+        classic_memory_energy_j=memory_energy_joules(classic_ops, table),
+        spiking_memory_energy_j={t: memory_energy_joules(o, table)
+                                 for t, o in spiking_ops.items()},
+        input_macs_counted=spiking_ops[ts[-1]].input_macs_counted,
         firing_rates=rates, mean_rate=mean_rate, break_even_rate=breakeven,
         mean_fanout=mean_fanout, latency_gap=LATENCY_GAP, latency=latency,
         assumptions=assumptions, ops_curve={t: res.opcounts_at[k] for t, k in k_of.items()},
         raster=raster, raster_activations=acts, raster_label=label,
-        layer_names=res.layer_names)
+        layer_names=res.layer_names, neurobench=neurobench)

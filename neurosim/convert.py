@@ -31,6 +31,13 @@ activation. Its spikes (``r(J) dt`` per step on average) carry amplitude ``1 / d
 :func:`neurosim.builder.layered.build_layered` folds into the next layer's weights, so the
 converted parameters do not depend on ``dt``.
 
+QCFS layers (activation ``qcfs``, Bu et al., ICLR 2022) carry their own scale: method
+``"qcfs"`` takes ``lambda_l`` = the layer's trained clip, so that the IF threshold is the clip
+(threshold 1 after the rescaling above) and the neurons start at half the threshold
+(:data:`QCFS_V_INIT`, passed to the simulation as ``v_init``). The data-based methods remain
+the other choices for such a network (non-QCFS layers with weights, e.g. the output, are
+scaled by the 99.9th percentile under ``"qcfs"``).
+
 The output layer is scaled by its pre-activation (logits for a softmax output; the arg-max
 is unchanged by a positive scale), clipped at 0 as the spiking output only counts positive
 drive.
@@ -48,9 +55,19 @@ from .errors import SpecError, where
 from .specs.layers import RATE, Conv2D, Dense
 from .specs.network import Network
 
-__all__ = ["ConvertedNet", "convert", "layer_scales", "METHODS"]
+__all__ = ["ConvertedNet", "convert", "layer_scales", "METHODS", "QCFS_V_INIT", "v_init_of"]
 
-METHODS = ("percentile", "max", "none")
+METHODS = ("percentile", "max", "none", "qcfs")
+
+#: Initial membrane potential of a QCFS net's IF neurons, as a fraction of the threshold: the
+#: "shift" half a level that makes the expected conversion error zero (Bu et al. 2022, Thm 2).
+QCFS_V_INIT = 0.5
+
+
+def v_init_of(method: str) -> float:
+    """Initial membrane potential (fraction of the threshold) the method's conversion assumes:
+    :data:`QCFS_V_INIT` for ``qcfs``, 0 for the data-based methods."""
+    return QCFS_V_INIT if method == "qcfs" else 0.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,9 +85,11 @@ class ConvertedNet:
     percentile: float
 
     def run(self, x, **kwargs):
-        """:func:`neurosim.spike.layered.run_spiking` with the converted parameters."""
+        """:func:`neurosim.spike.layered.run_spiking` with the converted parameters (and the
+        method's initial membrane potential, :func:`v_init_of`, unless given)."""
         from .spike.layered import run_spiking
 
+        kwargs.setdefault("v_init", v_init_of(self.method))
         return run_spiking(self.spec, self.params, x, **kwargs)
 
 
@@ -95,19 +114,24 @@ def layer_scales(spec: Network, params: Params, x_norm, *, method: str = "percen
                         f"got {percentile!r}")
     if method == "none":
         return tuple(1.0 for _ in spec.layers)
+    if method == "qcfs" and not any(x.activation_name == "qcfs" for x in spec.layers):
+        raise SpecError(f"{where(spec.source, field='normalization')}: qcfs needs layers with "
+                        "the qcfs activation; use percentile or max")
     acts = activations(_logit_spec(spec), params, x_norm, batch_size=batch_size)
     scales = []
     prev = 1.0
-    for layer, a in zip(spec.layers, acts):
+    for layer, p, a in zip(spec.layers, params, acts):
         if isinstance(layer, (Dense, Conv2D)):
             pos = a[a > 0]
             if layer.activation_name in ("lif", RATE):
                 lam = 1.0  # a rate curve in Hz is not scale-invariant: keep classic units
+            elif method == "qcfs" and layer.activation_name == "qcfs":
+                lam = float(p["clip"][0])  # the trained clip is the threshold
             elif pos.size == 0:
                 lam = 1.0  # a layer that never fires on the data: leave it unscaled
             elif method == "max":
                 lam = float(pos.max())
-            else:
+            else:  # percentile, and qcfs for the layers that are not QCFS
                 lam = float(np.percentile(pos, percentile))
             prev = lam
         scales.append(prev)  # pooling, flatten, dropout: scale passes through

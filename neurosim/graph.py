@@ -17,8 +17,10 @@ builder (:func:`neurosim.builder.model.build`) turns a graph into frozen arrays;
   ``dense`` (weights ``(n_pre, n_post)``), ``csr`` (``indptr``, population-local ``indices``,
   ``weights``), ``conv`` (per input position ``indptr``/``indices`` = first target neuron,
   ``kof`` = kernel tap offset, weights ``(C_in, kh, kw, C_out)`` flattened; geometry
-  ``c_in``, ``c_out``, ``taps``) or ``pool`` (per source neuron ``indptr``/``indices``, one
-  weight).
+  ``c_in``, ``c_out``, ``taps``), ``pool`` (per source neuron ``indptr``/``indices``, one
+  weight) or ``maxpool`` (the same table; a spike passes, with the one weight, only to the
+  pooling neurons of whose windows its source has now sent the most spikes: spike-count
+  gating, :func:`neurosim.kernels.propagate.deliver_maxpool`).
 - ``delay`` counts whole steps: ``0`` delivers in the same step to a population later in the
   order (feed-forward layers), ``1`` from the next step on (Brian2's delay 0), ``d``
   ``d - 1`` steps later still (:mod:`neurosim.kernels.propagate`). Cycles are allowed through
@@ -27,6 +29,11 @@ builder (:func:`neurosim.builder.model.build`) turns a graph into frozen arrays;
   ``weights``; it replaces ``delay``. The builder packs them into one small integer per
   synapse (:mod:`neurosim.builder.model`).
 - ``dt`` (ms) is the step every delay and every neuron parameter refers to.
+- Inputs of a population: ``background`` (:class:`Background`: NEST ``poisson_generator``
+  trains, two numbers per neuron, no synapses), ``initial`` (initial values of state rows
+  and of synaptic channels ``syn_<target>``), ``drive_steps`` (a stepped drive: change steps
+  and per-neuron values) and ``events`` (a spike generator's ``(indptr, steps)`` per
+  neuron).
 """
 
 from __future__ import annotations
@@ -39,9 +46,23 @@ from .errors import SpecError
 from .neurons.base import NeuronModel
 from .specs.synapses import Synapse
 
-__all__ = ["Population", "Projection", "Graph", "PROJECTION_KINDS"]
+__all__ = ["Population", "Projection", "Background", "Graph", "PROJECTION_KINDS"]
 
-PROJECTION_KINDS = ("dense", "csr", "conv", "pool")
+PROJECTION_KINDS = ("dense", "csr", "conv", "pool", "maxpool")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Background:
+    """Poisson trains into channel ``target`` of every neuron of a population: ``rate`` (Hz,
+    per neuron, 0 for none) events of ``weight`` each (:mod:`neurosim.kernels.background`),
+    drawn from the counter-based stream ``key``."""
+
+    name: str
+    target: str
+    synapse: Synapse
+    rate: np.ndarray
+    weight: float
+    key: int = 1
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -55,6 +76,10 @@ class Population:
     v0: np.ndarray | None = None
     drive: float | np.ndarray = 0.0
     spiking: bool = True
+    background: tuple[Background, ...] = ()
+    initial: dict[str, np.ndarray] = field(default_factory=dict)
+    drive_steps: tuple[np.ndarray, np.ndarray] | None = None
+    events: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def size(self) -> int:
@@ -73,6 +98,7 @@ class Projection:
     target: str = "e"
     delay: int = 1
     weights: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    delays: np.ndarray | None = None
     indptr: np.ndarray | None = None
     indices: np.ndarray | None = None
     kof: np.ndarray | None = None

@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .atomic import atomic_write_text
+from .monitor.energy import MEMORY_MODEL
 
 if TYPE_CHECKING:
     from .compare import Comparison
 
-__all__ = ["report_json", "report_markdown", "write_report"]
+__all__ = ["report_json", "report_markdown", "methods_markdown", "write_report"]
 
 
 def _by_t(d: dict) -> dict:
@@ -47,10 +48,12 @@ def report_json(comp: Comparison, extra: dict | None = None) -> dict:
                      "spiking_curve": _by_t(comp.accuracy_curve)},
         "ops": {"classic": comp.classic_ops.to_dict(),
                 "spiking": {str(t): o.to_dict() for t, o in comp.spiking_ops.items()}},
-        "energy": {"table": {"name": tab.name, "e_mac_pj": tab.e_mac_pj,
-                             "e_ac_pj": tab.e_ac_pj, "e_update_pj": tab.e_update_pj,
-                             "source": tab.source},
+        "energy": {"table": tab.to_dict(),
                    "memory_traffic_included": False,
+                   "input_macs_counted": comp.input_macs_counted,
+                   "memory_model": {"description": MEMORY_MODEL,
+                                    "classic_j": comp.classic_memory_energy_j,
+                                    "spiking_j": _by_t(comp.spiking_memory_energy_j)},
                    "classic_j": comp.classic_energy_j,
                    "classic_effective_j": comp.classic_effective_energy_j,
                    "spiking_j": _by_t(comp.spiking_energy_j),
@@ -58,6 +61,9 @@ def report_json(comp: Comparison, extra: dict | None = None) -> dict:
                    "classic_layers_j": dict(comp.classic_layer_energy_j),
                    "classic_effective_layers_j": dict(comp.classic_layer_effective_energy_j),
                    "spiking_layers_j": _by_t(comp.spiking_layer_energy_j)},
+        "neurobench": {"classic": comp.neurobench.get("classic"),
+                       "spiking": _by_t(comp.neurobench.get("spiking", {})),
+                       "static": comp.neurobench.get("static")},
         "firing_rates": _by_t(comp.firing_rates),
         "mean_rate": _by_t(comp.mean_rate),
         "break_even_rate": _by_t(comp.break_even_rate),
@@ -129,9 +135,20 @@ def report_markdown(comp: Comparison) -> str:
               f"Table `{tab.name}`: {tab.e_mac_pj} pJ per MAC, {tab.e_ac_pj} pJ per "
               f"accumulate (SOP), {tab.e_update_pj} pJ per neuron update. Source: "
               f"{tab.source}.", "",
-              "**Memory traffic is left out**: reading weights, membrane potentials and "
-              "spike buffers from memory often costs more than the arithmetic, in both "
-              "modes; these figures compare arithmetic only.", "",
+              "**Memory traffic is left out** of the figures above: reading weights, membrane "
+              "potentials and spike buffers from memory often costs more than the "
+              "arithmetic, in both modes. A model of it (" + MEMORY_MODEL + "; "
+              f"{tab.e_read_pj} pJ per read, {tab.e_write_pj} pJ per write"
+              + ("; included in this table's per-op figures" if tab.includes_memory else "")
+              + ") gives, per sample:", "",
+              "| | arithmetic (uJ) | memory model (uJ) | sum (uJ) |", "|---|---|---|---|",
+              f"| classic | {comp.classic_energy_j * uj:.4g} | "
+              f"{comp.classic_memory_energy_j * uj:.4g} | "
+              f"{(comp.classic_energy_j + comp.classic_memory_energy_j) * uj:.4g} |",
+              *(f"| T = {t} | {comp.spiking_energy_j[t] * uj:.4g} | "
+                f"{comp.spiking_memory_energy_j[t] * uj:.4g} | "
+                f"{(comp.spiking_energy_j[t] + comp.spiking_memory_energy_j[t]) * uj:.4g} |"
+                for t in comp.timesteps), "",
               "Break-even rate: the mean firing rate (spikes per neuron per step, over "
               "the neurons whose spikes are propagated) at which the spiking network's "
               "energy at T equals the classic network's, "
@@ -143,11 +160,47 @@ def report_markdown(comp: Comparison) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(comp: Comparison, out_dir, extra: dict | None = None) -> tuple[Path, Path]:
-    """Write ``report.json`` (with ``extra``, see :func:`report_json`) and ``report.md`` into
-    ``out_dir``, each atomically; returns their paths."""
+def methods_markdown(mc) -> str:
+    """The "When does spiking pay?" section of a :class:`neurosim.methods.MethodComparison`:
+    per method its cheapest point within the gap of classic and its break-even ``T``."""
+    pct, uj = 100.0, 1e6
+    lines = ["## When does spiking pay? Methods side by side", "",
+             f"Classic: **{mc.classic_accuracy * pct:.2f}%** at "
+             f"{mc.classic_energy_j * uj:.4g} uJ per sample (table `{mc.energy_table}`, "
+             f"arithmetic only; analog input MACs counted "
+             f"{mc.input_macs_counted or 'not at all: spike input'}).", "",
+             f"| method | cheapest T within {mc.gap * pct:g} point | its accuracy | its energy "
+             "(uJ) | vs classic | break-even T (largest T at or below classic energy) | "
+             "latency |", "|---|---|---|---|---|---|---|"]
+    for m in mc.methods:
+        c = m.cheapest
+        cells = (f"{c.timesteps} | {c.accuracy * pct:.2f}% | {c.energy_j * uj:.4g} | "
+                 f"{c.energy_j / mc.classic_energy_j:.3g}x" if c is not None
+                 else "not reached | | |")
+        lines.append(f"| {m.name}: {m.description} | {cells} | "
+                     f"{m.break_even_t if m.break_even_t is not None else 'none'} | "
+                     f"{m.latency if m.latency is not None else 'not reached'} |")
+    lines += ["", "A method pays where its cheapest point within the gap costs less than "
+              "classic (ratio below 1). Figure: `pareto.png` (accuracy against energy, one "
+              "point per method and T).", ""]
+    return "\n".join(lines)
+
+
+def write_report(comp: Comparison, out_dir, extra: dict | None = None,
+                 methods=None) -> tuple[Path, Path]:
+    """Write ``report.json`` (with ``extra``, see :func:`report_json`, and ``methods``, a
+    :class:`neurosim.methods.MethodComparison`, under the key ``methods``) and ``report.md``
+    (with its section, :func:`methods_markdown`) into ``out_dir``, each atomically; returns
+    their paths."""
     out = Path(out_dir)
     json_path, md_path = out / "report.json", out / "report.md"
+    extra = dict(extra or {})
+    if methods is not None:
+        extra["methods"] = methods.to_dict()
     atomic_write_text(json_path, json.dumps(report_json(comp, extra), indent=2) + "\n")
-    atomic_write_text(md_path, report_markdown(comp))
+    md = report_markdown(comp)
+    if methods is not None:
+        head, sep, rest = md.partition("## Accuracy, operations and energy")
+        md = head + methods_markdown(methods) + "\n" + sep + rest
+    atomic_write_text(md_path, md)
     return json_path, md_path

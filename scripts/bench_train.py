@@ -11,6 +11,11 @@ Targets: MLP epoch time <= 1.2x PyTorch, CNN <= 2x PyTorch.
 
     pip install torch==2.13.0          # CPU wheel; torch is used by this script only
     python scripts/bench_train.py [--n-train 60000] [--epochs 2] [--threads 2]
+    python scripts/bench_train.py --mode spiking --timesteps 25 --threads 1 [--accuracy] [--rss]
+
+``--mode spiking`` trains the same specs directly as spiking networks (BPTT) against snnTorch
+(``scripts/bench_train_spiking.py``): epoch time, with ``--accuracy`` the test accuracy after
+``--epochs`` epochs of each, with ``--rss`` the peak resident memory of BPTT.
 
 Timings on a shared machine are noisy; each figure is the fastest of ``--epochs`` epochs, and
 the two frameworks alternate epoch by epoch. The load average is printed with the results:
@@ -35,36 +40,41 @@ def set_threads(n: int) -> None:
         os.environ[var] = str(n)
 
 
+def torch_layer(layer, p, shape_in):
+    """The PyTorch module of one layer spec with the layer's weights ``p`` (no activation)."""
+    import torch
+    from torch import nn
+
+    if layer.kind == "dense":
+        m = nn.Linear(shape_in[0], layer.units, bias="b" in p)
+    elif layer.kind == "conv2d":
+        m = nn.Conv2d(shape_in[0], layer.filters, layer.kernel_size, layer.stride,
+                      layer.padding, bias="b" in p)
+    elif layer.kind == "avgpool2d":
+        m = nn.AvgPool2d(layer.pool_size, layer.stride)
+    elif layer.kind == "maxpool2d":
+        m = nn.MaxPool2d(layer.pool_size, layer.stride)
+    elif layer.kind == "flatten":
+        m = nn.Flatten()
+    else:
+        m = nn.Dropout(layer.rate)
+    if "W" in p:
+        with torch.no_grad():
+            m.weight.copy_(torch.from_numpy(p["W"]))
+            if "b" in p:
+                m.bias.copy_(torch.from_numpy(p["b"]))
+    return m
+
+
 def torch_net(spec, params):
     """The PyTorch twin of a spec, with the same initial weights (the softmax is left to
     ``CrossEntropyLoss``)."""
-    import torch
     from torch import nn
 
     acts = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "identity": nn.Identity}
     mods = []
-    shapes = spec.shapes
     for i, layer in enumerate(spec.layers):
-        p = params[i]
-        if layer.kind == "dense":
-            m = nn.Linear(shapes[i][0], layer.units, bias="b" in p)
-        elif layer.kind == "conv2d":
-            m = nn.Conv2d(shapes[i][0], layer.filters, layer.kernel_size, layer.stride,
-                          layer.padding, bias="b" in p)
-        elif layer.kind == "avgpool2d":
-            m = nn.AvgPool2d(layer.pool_size, layer.stride)
-        elif layer.kind == "maxpool2d":
-            m = nn.MaxPool2d(layer.pool_size, layer.stride)
-        elif layer.kind == "flatten":
-            m = nn.Flatten()
-        else:
-            m = nn.Dropout(layer.rate)
-        if "W" in p:
-            with torch.no_grad():
-                m.weight.copy_(torch.from_numpy(p["W"]))
-                if "b" in p:
-                    m.bias.copy_(torch.from_numpy(p["b"]))
-        mods.append(m)
+        mods.append(torch_layer(layer, params[i], spec.shapes[i]))
         act = layer.activation_name
         if act is not None and act != "softmax" and i < len(spec.layers):
             if act != "identity":
@@ -120,8 +130,23 @@ def main() -> None:
                     help="epochs per framework, alternating; the fastest of each is kept")
     ap.add_argument("--threads", type=int, default=2, help="BLAS / PyTorch threads")
     ap.add_argument("--models", nargs="+", default=["fmnist-mlp", "fmnist-cnn"])
+    ap.add_argument("--mode", choices=("classic", "spiking"), default="classic")
+    ap.add_argument("--timesteps", type=int, default=25, help="spiking: time steps")
+    ap.add_argument("--accuracy", action="store_true",
+                    help="spiking: train --epochs epochs each and report test accuracy")
+    ap.add_argument("--rss", action="store_true", help="spiking: peak RSS of BPTT")
+    ap.add_argument("--rss-timesteps", type=int, default=25)
     args = ap.parse_args()
     set_threads(args.threads)
+    if args.mode == "spiking":
+        os.environ["NUMBA_NUM_THREADS"] = str(args.threads)
+        import sys
+
+        sys.path.insert(0, str(ROOT))
+        from scripts.bench_train_spiking import main as spiking_main
+
+        spiking_main(args, ROOT)
+        return
 
     import numpy as np
     import torch

@@ -161,7 +161,8 @@ def test_compare_command_on_digits(tmp_path, models_dir, repo_root):
     the trained parameters with --params."""
     out = tmp_path / "cmp"
     assert _command([str(models_dir / "digits-mlp.toml"), "--samples", "120", "--timesteps",
-                     "10,40", "--out", str(out), "--no-progress"]) == 0
+                     "10,40", "--methods", "percentile", "--out", str(out),
+                     "--no-progress"]) == 0
     for name in ("report.md", "report.json", "params.npz", "accuracy_vs_timesteps.png",
                  "operations_energy.png", "firing_rates.png", "raster.png"):
         assert (out / name).stat().st_size > 0, name
@@ -244,7 +245,8 @@ def test_compare_command_runs_every_encoder(tmp_path, models_dir):
         out = tmp_path / enc
         assert _command([str(models_dir / "digits-mlp.toml"), "--params", str(run),
                          "--samples", "12", "--timesteps", f"5,{t}", "--encoder", enc,
-                         "--out", str(out), "--no-progress"]) == 0
+                         "--input-macs", "every_step", "--out", str(out),
+                         "--no-progress"]) == 0
         rep = json.loads((out / "report.json").read_text())
         assert rep["encoder"] == enc and rep["n_samples"] == 12
         first = rep["ops"]["spiking"][str(t)]["layers"][0]

@@ -36,7 +36,8 @@ def toy_registered():
     NEURON_MODELS.pop("qif", None)
 
 
-@pytest.mark.parametrize("kind", sorted(load_models()) + ["qif"])
+@pytest.mark.parametrize("kind", sorted(k for k, c in load_models().items() if not c.is_source)
+                         + ["qif"])  # sources: tests/test_sources.py
 def test_simulated_rate_equals_rate_function(kind):
     """The signature test of a neuron model, over the whole registry: under constant drive its
     simulated rate equals its closed-form rate function (within the spikes lost to a finite

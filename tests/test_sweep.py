@@ -316,6 +316,37 @@ def test_shipped_conversion_sweep_is_valid(models_dir):
     assert (len(fashion.points), fashion.points[0].settings["shard_size"]) == (16, 1000)
 
 
+def test_shipped_brunel_sweep_sets_g_and_eta(models_dir):
+    """models/sweeps/brunel.toml on a document with models/brunel2000.toml's names (its
+    populations E, I, ext, projections EE, EI, IE, II and variant AI): g sets both inhibitory
+    weights to -g J (J = 0.1 mV) and eta the generator's rate eta x 10,000 Hz, at order 500
+    (N_E = 2,000, N_I = 500, C_E = 200, C_I = 50)."""
+    import tomllib
+
+    from neurosim.sweep.spec import _expand, apply_path
+
+    table = tomllib.loads((models_dir / "sweeps" / "brunel.toml").read_text())["sweep"]
+    table = table["brunel"]
+    assert table["model"] == "../brunel2000.toml"
+    points = _expand(table, "brunel.toml")
+    assert len(points) == 6 * 5
+    for shown, values in points:
+        doc = {"populations": [{"name": n, "size": 1} for n in ("E", "I", "ext")],
+               "projections": [{"name": n, "indegree": 1} for n in ("EE", "EI", "IE", "II")],
+               "variants": {"AI": {"populations": {"ext": {"neuron": {"rate": 0.0}}},
+                                   "projections": {"IE": {"weight": 0.0},
+                                                   "II": {"weight": 0.0}}}}}
+        for key, value in (table["settings"] | values).items():
+            if "." in key:
+                apply_path(doc, key, value)
+        ai = doc["variants"]["AI"]
+        for name in ("IE", "II"):
+            assert ai["projections"][name]["weight"] == pytest.approx(-0.1 * shown["g"])
+        assert ai["populations"]["ext"]["neuron"]["rate"] == pytest.approx(1e4 * shown["eta"])
+        assert [p["size"] for p in doc["populations"]] == [2000, 500, 1]
+        assert [q["indegree"] for q in doc["projections"]] == [200, 200, 50, 50]
+
+
 def test_pareto_front():
     # (accuracy, cost): b dominates c (better and cheaper); a and b trade off; d ties a
     acc, cost = [0.9, 0.8, 0.7, 0.9], [3.0, 1.0, 2.0, 3.0]

@@ -1,7 +1,8 @@
 """The multi-threaded population engine (neurosim.kernels.partition) gives the single-threaded
 loop's results bit for bit, on 2 and 3 threads: spikes, every state array, the ring and the
 counters, for a network with dense, CSR and per-synapse-delay projections, a population
-smaller than the thread count and unsorted CSR rows. Runs in a subprocess with
+smaller than the thread count, unsorted CSR rows, Poisson sources and a Poisson background
+(counter-based draws). Runs in a subprocess with
 NUMBA_NUM_THREADS=3, whatever this process allows."""
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import pytest
 
 from neurosim.builder.model import build
 from neurosim.errors import SpecError
-from neurosim.graph import Graph, Population, Projection
+from neurosim.graph import Background, Graph, Population, Projection
 from neurosim.kernels import partition
-from neurosim.neurons import LIF
+from neurosim.neurons import LIF, PoissonSource
 from neurosim.specs.synapses import Delta, ExpCurrent
 from neurosim.spike.population import Simulator
 
@@ -34,7 +35,17 @@ def network(seed: int = 7) -> Graph:
     sizes = {"e": 200, "i": 101, "x": 1}
     pops = tuple(Population(name=k, neuron=nrn, shape=(n,), v0=rng.uniform(-65, -50, n),
                             drive=rng.uniform(1.4, 1.8, n)) for k, n in sizes.items())
-    projs = []
+    # Poisson sources into e; a background drive of i (3 kHz of 0.05 nA events)
+    pops = (pops[0], Population(name="i", neuron=nrn, shape=(101,), v0=pops[1].v0,
+                                drive=pops[1].drive, background=(Background(
+                                    name="bg", target="e", synapse=ExpCurrent(tau=5.0),
+                                    rate=np.full(101, 3000.0), weight=0.05, key=99),)),
+            pops[2], Population(name="src", neuron=PoissonSource(rate=300.0, stream=12345),
+                                shape=(7,)))
+    sizes["src"] = 7
+    projs = [Projection(name="src_e", pre="src", post="e", kind="dense",
+                        synapse=ExpCurrent(tau=5.0), target="e", delay=1,
+                        weights=rng.uniform(0.0, 0.2, (7, 200)))]
     for pre, post, sign, delays in [("e", "i", 1, True), ("i", "e", -1, True),
                                     ("e", "e", 1, False), ("i", "x", 1, True)]:
         n_pre, n_post = sizes[pre], sizes[post]
@@ -68,6 +79,7 @@ def compare_threads() -> None:
         out[threads] = (sim.result(), sim.state)
     res1, st1 = out[1]
     assert res1.spikes["e"].indices.size > 20 and res1.spikes["i"].indices.size > 200
+    assert res1.spikes["src"].indices.size > 10 and st1.counters[-1] > 10_000
     for threads in (2, 3):
         res, st = out[threads]
         for name in built.pop_names:

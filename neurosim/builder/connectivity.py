@@ -5,11 +5,22 @@ and ``indices`` (population-local targets, int32, ascending within a row), so th
 event-driven engine walks exactly the row of a neuron that spiked. ``all_to_all`` needs no
 indices (dense rows: row ``i`` targets ``0 .. n_post - 1``).
 
-- ``random``: every ordered pair independently with probability ``p`` (Brian2's
-  ``connect(p=...)``), drawn by geometric skipping over the ``n_pre * n_post`` pairs, so the
-  cost grows with the number of synapses, not pairs.
-- ``fixed_indegree``: every target draws ``k`` distinct sources uniformly.
-- ``one_to_one``: ``i -> i``.
+NEST's rules (``nest.Connect`` ``rule``), each vectorised NumPy whose cost and memory grow
+with the number of synapses (no per-synapse Python objects; the full-scale cortical
+microcircuit's 3e8 synapses are drawn in arrays):
+
+- ``pairwise_bernoulli`` (``random``, Brian2's ``connect(p=...)``): every ordered pair
+  independently with probability ``p``, drawn by geometric skipping over the
+  ``n_pre * n_post`` pairs;
+- ``fixed_indegree``: every target draws ``k`` sources uniformly (distinct ones unless
+  ``multapses``);
+- ``fixed_outdegree``: every source draws ``k`` targets uniformly (likewise);
+- ``fixed_total_number``: ``n`` synapses, each pair drawn uniformly among all pairs (with
+  ``multapses``) or ``n`` distinct pairs;
+- ``one_to_one``: ``i -> i``; ``all_to_all``.
+
+``autapses = False`` excludes ``i -> i`` (a projection of a population onto itself): the
+offending draws are drawn again, so the counts stay exact. Rows are sorted by target.
 """
 
 from __future__ import annotations
@@ -19,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["Connectivity", "all_to_all", "one_to_one", "random_connectivity",
-           "fixed_indegree", "connectivity_from_pairs"]
+           "fixed_indegree", "fixed_outdegree", "fixed_total_number", "connectivity_from_pairs"]
 
 
 @dataclass(frozen=True)
@@ -98,16 +109,93 @@ def random_connectivity(n_pre: int, n_post: int, p: float, rng: np.random.Genera
     return Connectivity(n_pre, n_post, indptr, post.astype(np.int32))  # already row-sorted
 
 
+def _rows_from_pre(n_pre: int, n_post: int, pre: np.ndarray, post: np.ndarray) -> Connectivity:
+    """CSR of pairs in any order: sorted by ``pre * n_post + post`` (one int64 key, sorted in
+    place, so the peak memory is about two int64 arrays of the synapse count)."""
+    key = pre.astype(np.int64, copy=False) * np.int64(n_post)
+    key += post
+    del pre, post
+    key.sort()
+    counts = np.bincount(key // n_post, minlength=n_pre)
+    indptr = np.zeros(n_pre + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    np.remainder(key, n_post, out=key)
+    return Connectivity(n_pre, n_post, indptr, key.astype(np.int32))
+
+
+def _draw_rows(rng, n_rows: int, k: int, n_choices: int, *, multapses: bool,
+               forbid: np.ndarray | None) -> np.ndarray:
+    """``(n_rows, k)`` uniform draws from ``range(n_choices)``; without ``multapses`` no value
+    twice in a row; ``forbid[r]`` (or none) is never drawn in row ``r``. Redraws only the
+    offending entries, so the cost stays that of the draws for ``k << n_choices``."""
+    if not multapses and 2 * k > n_choices:  # dense rows: a partial permutation per row
+        out = np.empty((n_rows, k), np.int64)
+        for r in range(n_rows):
+            pool = np.arange(n_choices) if forbid is None else np.delete(
+                np.arange(n_choices), forbid[r])
+            out[r] = rng.choice(pool, size=k, replace=False)
+        return out
+    out = rng.integers(0, n_choices, size=(n_rows, k))
+    for _ in range(10000):
+        # the order inside a row is free (rows are sorted into CSR later): sort in place and
+        # redraw the repeats and the forbidden values
+        bad = np.zeros(out.shape, bool) if forbid is None else out == forbid[:, None]
+        if not multapses:
+            out.sort(axis=1)
+            bad[:, 1:] |= out[:, 1:] == out[:, :-1]
+        n_bad = int(bad.sum())
+        if n_bad == 0:
+            return out
+        out[bad] = rng.integers(0, n_choices, size=n_bad)
+    raise RuntimeError("connection draws did not settle")  # pragma: no cover
+
+
 def fixed_indegree(n_pre: int, n_post: int, k: int, rng: np.random.Generator, *,
-                   autapses: bool = True) -> Connectivity:
-    """Every target gets ``k`` distinct sources, chosen uniformly."""
-    pre = np.empty(n_post * k, dtype=np.int64)
-    for j in range(n_post):
-        if autapses:
-            src = rng.choice(n_pre, size=k, replace=False)
-        else:
-            src = rng.choice(n_pre - 1, size=k, replace=False)
-            src[src >= j] += 1
-        pre[j * k:(j + 1) * k] = src
+                   autapses: bool = True, multapses: bool = False) -> Connectivity:
+    """Every target gets ``k`` sources, chosen uniformly (distinct unless ``multapses``)."""
+    forbid = None if autapses else np.arange(n_post)
+    pre = _draw_rows(rng, n_post, k, n_pre, multapses=multapses, forbid=forbid)
     post = np.repeat(np.arange(n_post, dtype=np.int64), k)
-    return connectivity_from_pairs(n_pre, n_post, pre, post)
+    return _rows_from_pre(n_pre, n_post, pre.ravel(), post)
+
+
+def fixed_outdegree(n_pre: int, n_post: int, k: int, rng: np.random.Generator, *,
+                    autapses: bool = True, multapses: bool = True) -> Connectivity:
+    """Every source reaches ``k`` targets, chosen uniformly (distinct unless ``multapses``)."""
+    forbid = None if autapses else np.arange(n_pre)
+    post = _draw_rows(rng, n_pre, k, n_post, multapses=multapses, forbid=forbid)
+    post.sort(axis=1)
+    indptr = np.arange(n_pre + 1, dtype=np.int64) * k
+    return Connectivity(n_pre, n_post, indptr, post.ravel().astype(np.int32))
+
+
+def fixed_total_number(n_pre: int, n_post: int, n: int, rng: np.random.Generator, *,
+                       autapses: bool = True, multapses: bool = True) -> Connectivity:
+    """``n`` synapses between pairs drawn uniformly (``n`` distinct pairs unless
+    ``multapses``); drawn in chunks of at most 2^24 so the int64 temporaries stay small."""
+    pre = np.empty(n, np.int32 if n_pre < 2 ** 31 else np.int64)
+    post = np.empty(n, np.int32)
+    chunk = 1 << 24
+    for a in range(0, n, chunk):
+        b = min(a + chunk, n)
+        pre[a:b] = rng.integers(0, n_pre, size=b - a)
+        post[a:b] = rng.integers(0, n_post, size=b - a)
+        if not autapses:
+            bad = np.flatnonzero(pre[a:b] == post[a:b]) + a
+            while bad.size:
+                post[bad] = rng.integers(0, n_post, size=bad.size)
+                bad = bad[pre[bad] == post[bad]]
+    conn = _rows_from_pre(n_pre, n_post, pre, post)
+    if multapses:
+        return conn
+    while True:  # distinct pairs: drop repeats and draw that many again
+        p0, p1 = conn.pairs()
+        key = p0 * n_post + p1
+        keep = np.concatenate([[True], key[1:] != key[:-1]])
+        missing = n - int(keep.sum())
+        if missing == 0:
+            return conn
+        extra = fixed_total_number(n_pre, n_post, missing, rng, autapses=autapses)
+        e0, e1 = extra.pairs()
+        conn = _rows_from_pre(n_pre, n_post, np.concatenate([p0[keep], e0]),
+                              np.concatenate([p1[keep], e1]))

@@ -37,9 +37,16 @@ constant ``tau_syn`` (default 5 ms, Nengo's default), ``tau_syn ds/dt = I - s``,
 mean and smooths the pulses (:func:`neurosim.kernels.layers.synapse_filter`); ``tau_syn = 0``
 turns it off. The analog input of a first layer is constant and not filtered.
 
+Max pooling is spike-count gating (after Rueckauer et al. 2017): a ``maxpool2d`` layer is a
+population of IF neurons fed by a ``maxpool`` projection of weight 1, which passes a spike to
+a pooling neuron only when its source now leads that window's spike count
+(:func:`neurosim.kernels.propagate.deliver_maxpool`), so each pooling neuron's spike count is
+the maximum of its window's counts. It needs spiking IF input (not the analog input, not a
+``lif`` layer's spikes of amplitude ``1000 / dt``).
+
 A layer whose activation has no spiking twin (tanh, sigmoid), a hidden ``identity`` layer or
-a ``maxpool2d`` layer raise :class:`~neurosim.errors.SpecError` naming the layer and saying
-what to use instead.
+a ``maxpool2d`` layer where it cannot gate raise :class:`~neurosim.errors.SpecError` naming
+the layer and saying what to use instead.
 """
 
 from __future__ import annotations
@@ -185,7 +192,7 @@ def neuron_fanout_table(ptr, tgt, channels):
     return out_ptr, out_tgt.astype(np.int64)
 
 
-def conv_fanout(input_shape, layer: Conv2D | AvgPool2D) -> np.ndarray:
+def conv_fanout(input_shape, layer: Conv2D | AvgPool2D | MaxPool2D) -> np.ndarray:
     """Exact fan-out (targets reached by one spike) of every input position, shape (H_in, W_in).
 
     Conv: ``C_out`` times the number of output windows covering the position; average pooling:
@@ -214,6 +221,7 @@ def check_spiking_spec(spec: Network, readout: str = "count") -> None:
         raise SpecError(f"{where(getattr(spec, 'source', None))}: a network of populations, "
                         "not a layered model; run it with 'neurosim simulate'".lstrip(": "))
     last = len(spec.layers) - 1
+    before = None  # the last layer before this one that computes (dense, conv, pooling)
     for i, layer in enumerate(spec.layers):
         if layer.kind == "lstm":
             raise SpecError(f"{where(spec.source, i, layer.kind)}: an LSTM's gates multiply "
@@ -225,8 +233,15 @@ def check_spiking_spec(spec: Network, readout: str = "count") -> None:
                             "a one-step delay the layered engine does not have); compare it "
                             "in the classic mode only")
         if isinstance(layer, MaxPool2D):
-            raise SpecError(f"{where(spec.source, i, layer.kind)}: max pooling has no spiking "
-                            "form here; use avgpool2d (kind = \"avgpool2d\") to run spiking")
+            feeder = before.activation_name if before is not None else None
+            if before is None or feeder in ("lif", RATE):
+                what = ("the analog input" if before is None else
+                        "spikes of a rate-curve layer (amplitude 1000 / dt)")
+                raise SpecError(f"{where(spec.source, i, layer.kind)}: spike-count max pooling "
+                                f"cannot gate {what}; put it after a relu, qcfs or pooling "
+                                "layer, or use avgpool2d")
+        if isinstance(layer, (Dense, Conv2D, AvgPool2D, MaxPool2D)):
+            before = layer
         name = layer.activation_name
         if name is None or name == RATE:
             continue  # a neuron model's rate function: its twin is the model itself
@@ -287,7 +302,7 @@ def _lower(spec: Network, params: Params, readout: str, threshold: float, dt: fl
     # ``perm[k]``: the classic flat index of the k-th entry of the current (kernel-order) vector.
     perm = in_perm
     prev = INPUT
-    n_spiking = sum(isinstance(x, (Dense, Conv2D, AvgPool2D)) for x in spec.layers)
+    n_spiking = sum(isinstance(x, (Dense, Conv2D, AvgPool2D, MaxPool2D)) for x in spec.layers)
     if_layer = IF(c_m=dt, v_th=float(threshold), v_reset=0.0, reset="subtract", t_ref=0.0)
     for i, layer in enumerate(spec.layers):
         shape_in, shape_out = shapes[i], shapes[i + 1]
@@ -299,7 +314,8 @@ def _lower(spec: Network, params: Params, readout: str, threshold: float, dt: fl
         # the neuron model: IF for relu and pooling (and a softmax or identity output), the
         # LIF of LIF layers for lif, the layer's own model otherwise; a rate curve in Hz
         # (every model but the relu IF) makes spikes carry 1000 / dt
-        per_step = layer.activation_name in (None, "relu", "softmax", "identity") or not spiking
+        per_step = (layer.activation_name in (None, "relu", "qcfs", "softmax", "identity")
+                    or not spiking)
         neuron = if_layer if per_step else layer.spiking_neuron
         p = params[i]
         name = f"{i}:{layer.kind}"
@@ -320,20 +336,21 @@ def _lower(spec: Network, params: Params, readout: str, threshold: float, dt: fl
                 b = np.tile(p.get("b", np.zeros(c_out, np.float32)), h_out * w_out)
             else:
                 (kh, kw), (sh, sw), (ph, pw) = layer.pool_size, layer.stride, (0, 0)
-                kind = "pool"
-                w = np.array([1.0 / (kh * kw)], np.float32)
+                kind = "maxpool" if isinstance(layer, MaxPool2D) else "pool"
+                # average: each spike adds 1/(kh kw); max: a passed spike adds a whole one
+                w = np.array([1.0 if kind == "maxpool" else 1.0 / (kh * kw)], np.float32)
                 b = np.zeros(n_out, np.float32)
             ptr, tgt, kof = window_fanout_table(h_in, w_in, h_out, w_out, kh, kw, sh, sw, ph,
                                                 pw, c_out)
             per_pos = np.diff(ptr) * (c_out if kind == "conv" else 1)
-            if kind == "pool":
+            if kind in ("pool", "maxpool"):
                 ptr, tgt = neuron_fanout_table(ptr, tgt, c_in)
                 kof = None
             geom = dict(indptr=ptr, indices=tgt, kof=kof, c_in=c_in, c_out=c_out,
                         taps=kh * kw)
             fan = np.repeat(per_pos, c_in)
             perm = _hwc_to_chw(shape_out)
-        if kind == "pool":
+        if kind in ("pool", "maxpool"):
             amp_out = amp_in  # pooling averages spike trains: same amplitude out as in
         else:
             w = np.asarray(w, np.float64) * amp_in  # a spike of amplitude a adds a * W

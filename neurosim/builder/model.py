@@ -11,7 +11,12 @@ This is the one builder: population networks and layered networks alike are lowe
   populations it feeds; ``chan_coef`` holds each model's exact per-step coefficient of every
   current channel;
 - every projection's fan-out table is appended to the shared ``indptr``/``indices``/``kof``/
-  ``weights`` arrays, targets as global neuron indices.
+  ``weights`` arrays, targets as global neuron indices;
+- background drives (:class:`~neurosim.graph.Background`) fill ``Model.bg``; spike-generator
+  times ``Model.ev_ptr``/``ev_steps``; a stepped drive the rows of ``Model.drive`` up to its
+  last change (the loop holds the last row from then on);
+- ``initial`` values of a population set its state rows and its synaptic channels at the
+  start of a run (``Built.syn0``).
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ class Built:
     pop_models: tuple[NeuronModel | None, ...]
     proj_names: tuple[str, ...]
     channels: dict = field(default_factory=dict)
+    syn0: np.ndarray | None = None
 
     @property
     def kinds(self) -> tuple[int, ...]:
@@ -92,11 +98,21 @@ class Built:
     def new_state(self) -> L.State:
         """A fresh :class:`~neurosim.kernels.layout.State` at the initial potentials."""
         n_chan = self.model.chan.shape[0]
-        n_pop, n_proj = self.model.pop.shape[0], self.model.proj.shape[0]
-        return L.State(x=self.x0.copy(), syn=np.zeros((n_chan, self.n)),
-                       refc=np.zeros(self.n, np.int32),
+        n_pop, n_proj = self.model.pop.shape[0], len(self.proj_names)
+        syn = np.zeros((n_chan, self.n)) if self.syn0 is None else self.syn0.copy()
+        # counters: per projection, per population (updates, spikes), background events
+        return L.State(x=self.x0.copy(), syn=syn, refc=np.zeros(self.n, np.int32),
                        ring=np.zeros((self.ring_slots, n_chan, self.n)),
-                       counters=np.zeros(n_proj + 2 * n_pop, np.int64))
+                       counters=np.zeros(n_proj + 2 * n_pop + 1, np.int64),
+                       gate=np.zeros(self.model.indices.size + self.n, np.int64))
+
+    def delays(self, q: int) -> np.ndarray:
+        """Delay (steps) of every synapse of dense or CSR projection ``q``, in the order of
+        :meth:`pairs`."""
+        pj = self.graph.projections[q]
+        if pj.delays is not None:
+            return np.asarray(pj.delays, np.int64)
+        return np.full(np.size(pj.weights), int(pj.delay), np.int64)
 
 
 def _variants(neuron: NeuronModel, size: int, overrides: dict, dt: float, where: str):
@@ -167,11 +183,13 @@ def build(graph: Graph) -> Built:
     # channels: one per distinct (target, synapse)
     chan_keys: list[tuple] = []
     channels: dict[tuple[str, str], int] = {}
-    for proj in projs:
-        key = (proj.target, *proj.synapse.key)
+    feeds = [(proj.post, proj.target, proj.synapse) for proj in projs] + [
+        (p.name, b.target, b.synapse) for p in pops for b in p.background]
+    for post, target, synapse in feeds:
+        key = (target, *synapse.key)
         if key not in chan_keys:
             chan_keys.append(key)
-        channels[(proj.post, proj.target)] = chan_keys.index(key)
+        channels[(post, target)] = chan_keys.index(key)
     n_chan = len(chan_keys)
     chan = np.zeros((n_chan, L.N_CHAN_COLS))
     for c, (_, kind, tau, e_rev) in enumerate(chan_keys):
@@ -184,7 +202,15 @@ def build(graph: Graph) -> Built:
     par = np.zeros((n_slots, n))
     chan_coef = np.zeros((n_chan, n))
     x0 = np.zeros((n_rows, n))
-    drive = np.zeros((1, n))
+    syn0 = np.zeros((n_chan, n))
+    last_change = max([int(p.drive_steps[0].max()) for p in pops
+                       if p.drive_steps is not None] or [0])
+    drive = np.zeros((last_change + 1, n))
+    bg = np.zeros((2, n_chan, n)) if any(p.background for p in pops) else np.zeros((2, 0, 0))
+    bg_key = np.zeros(bg.shape[1], np.uint64)
+    events = [p for p in pops if p.events is not None]
+    ev_ptr = np.zeros(n + 1 if events else 1, np.int64)
+    ev_steps = []
     for k, p in enumerate(pops):
         a, b = starts[k], starts[k + 1]
         where = f"{graph._where()}population {k} ({p.name})"
@@ -209,6 +235,17 @@ def build(graph: Graph) -> Built:
                 for r, values in nrn.initial_state(v0[members]).items():
                     x0[nrn.ROWS.index(r), idx] = values
                 uniform = uniform and members.size == p.size
+            if "index" in p.neuron.ROWS:  # each neuron's index in its population
+                x0[p.neuron.ROWS.index("index"), a:b] = np.arange(p.size)
+            for name, values in p.initial.items():
+                values = np.broadcast_to(np.asarray(values, np.float64), (p.size,))
+                if name.startswith("syn_") and (p.name, name[4:]) in channels:
+                    syn0[channels[(p.name, name[4:])], a:b] = values
+                elif name in p.neuron.ROWS[1:]:
+                    x0[p.neuron.ROWS.index(name), a:b] = values
+                else:
+                    raise SpecError(f"{where}: initial: {name}: not a state row or a "
+                                    "channel of this population")
             flags |= L.FLAG_UNIFORM if uniform else 0
             if not p.spiking:
                 if p.neuron.kind not in ("if", "lif"):
@@ -218,7 +255,24 @@ def build(graph: Graph) -> Built:
         if any(chan[c, L.CHAN_KIND] == L.SYN_CONDUCTANCE for (post, _), c in channels.items()
                if post == p.name):
             flags |= L.FLAG_CONDUCTANCE
-        drive[0, a:b] = p.drive
+        drive[:, a:b] = p.drive
+        if p.drive_steps is not None:
+            for change, values in zip(*p.drive_steps):
+                drive[change:, a:b] = values
+        for bgd in p.background:
+            c = channels[(p.name, bgd.target)]
+            lam = np.asarray(bgd.rate, np.float64) * dt / 1000.0
+            held = bg[0, c, a:b] > 0
+            if np.any(held & (lam > 0) & (bg[1, c, a:b] != bgd.weight)):
+                raise SpecError(f"{where}: background: {bgd.name}: generators into one "
+                                f"target ({bgd.target}) must share one weight")
+            bg[0, c, a:b] += lam
+            bg[1, c, a:b] = np.where(lam > 0, bgd.weight, bg[1, c, a:b])
+            bg_key[c] = bg_key[c] or np.uint64(bgd.key)
+        if p.events is not None:
+            ptr, at = p.events
+            ev_ptr[a + 1:b + 1] = np.diff(ptr)
+            ev_steps.append(np.asarray(at, np.int64))
         code = -1
         if p.neuron is not None:
             key = (type(p.neuron).__module__, p.neuron.step_for(flags))
@@ -268,6 +322,11 @@ def build(graph: Graph) -> Built:
         n_w += w.size
         n_del += delays[-1].size if pj.delays is not None else 0
         max_delay = max(max_delay, delay)
+    if events:
+        np.cumsum(ev_ptr, out=ev_ptr)
+        for p in events:  # initial cursor: the neuron's first entry
+            a = starts[index[p.name]]
+            x0[p.neuron.ROWS.index("cursor"), a:a + p.size] = ev_ptr[a:a + p.size]
     def cat(xs, dtype):
         return np.concatenate(xs).astype(dtype, copy=False) if xs else np.zeros(1, dtype)
 
@@ -275,11 +334,13 @@ def build(graph: Graph) -> Built:
     model = L.Model(dt=dt, pop=pop, par=par, chan=chan, chan_coef=chan_coef, drive=drive,
                     proj=proj, indptr=cat(indptr, np.int64), indices=cat(indices, np.int32),
                     weights=cat(weights, np.float64), kof=cat(kof, np.int64),
-                    delays=cat(delays, delay_dtype))
+                    delays=cat(delays, delay_dtype), bg=bg, bg_key=bg_key, ev_ptr=ev_ptr,
+                    ev_steps=cat(ev_steps, np.int64) if ev_steps else np.zeros(0, np.int64))
     if delays:  # a synapse of delay 1 goes through slot step % L too: at least two slots
         max_delay = max(max_delay, 2)
     return Built(model=model, graph=graph, steps=tuple(steps), n_rows=n_rows, x0=x0,
                  ring_slots=max_delay if max_delay > 1 else 1,
                  pop_names=tuple(p.name for p in pops),
                  pop_models=tuple(p.neuron for p in pops),
-                 proj_names=tuple(p.name for p in projs), channels=channels)
+                 proj_names=tuple(p.name for p in projs), channels=channels,
+                 syn0=syn0 if np.any(syn0) else None)

@@ -1,8 +1,8 @@
 """Parameters: the learned arrays of a layered network, kept apart from spec and state.
 
 ``Params`` is a list with one dict per layer (``{}`` for layers without weights), mapping
-``"W"`` and ``"b"`` (and a recurrent layer's ``"U"``) to float32 arrays of the shapes
-:meth:`Network.param_shapes` gives.
+``"W"`` and ``"b"`` (and a recurrent layer's ``"U"``, a ``qcfs`` activation's ``"clip"``) to
+float32 arrays of the shapes :meth:`Network.param_shapes` gives.
 
 On disk, a ``.npz`` archive (loaded with ``allow_pickle=False``: loading never runs code)
 holds the spec's TOML text under ``__spec__`` and each array under ``"{layer}.{name}"``;
@@ -18,6 +18,7 @@ import numpy as np
 
 from ..atomic import atomic_savez
 from ..errors import SpecError, where
+from ..specs.activations import QCFS_CLIP_INIT
 from ..specs.io import dumps_model, loads_model
 from ..specs.network import Network
 
@@ -76,7 +77,8 @@ def _orthogonal(rows: int, cols: int, rng: np.random.Generator) -> np.ndarray:
 
 def init_params(spec: Network, rng: np.random.Generator | None = None) -> Params:
     """Fresh parameters: He or Glorot weights (``spec.init``), biases from each layer's
-    :meth:`~neurosim.specs.layers.Layer.initial_bias` (zeros but for the LSTM's forget gate).
+    :meth:`~neurosim.specs.layers.Layer.initial_bias` (zeros but for the LSTM's forget gate),
+    the clip of a ``qcfs`` activation at :data:`~neurosim.specs.activations.QCFS_CLIP_INIT`.
 
     ``rng`` defaults to ``np.random.default_rng(spec.init.seed)``: same seed, same weights.
     Fan-in of a conv kernel ``(C_out, C_in, kh, kw)`` is ``C_in * kh * kw``, fan-out
@@ -103,6 +105,8 @@ def init_params(spec: Network, rng: np.random.Generator | None = None) -> Params
             out["U"] = _orthogonal(*shapes["U"], rng).astype(DTYPE)
         if "b" in shapes:
             out["b"] = layer.initial_bias(shapes["b"]).astype(DTYPE)
+        if "clip" in shapes:  # a qcfs activation's clip lambda
+            out["clip"] = np.full(shapes["clip"], QCFS_CLIP_INIT, dtype=DTYPE)
         params.append(out)
     return params
 

@@ -38,6 +38,12 @@ def add_parser(subparsers) -> None:
     p.add_argument("--seed", type=int, default=None, help="override the simulation seed")
     p.add_argument("--no-plots", action="store_true", help="write summary.json only")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--variant", default=None,
+                   help="one of the model's [variants] (models/brunel2000.toml: SR, AI, "
+                        "SI_fast, SI_slow)")
+    p.add_argument("--scale", type=float, default=None,
+                   help="scale neurons and in-degrees by S in (0, 1], weights by 1/sqrt(S), "
+                        "with DC compensation of the mean input (models/microcircuit.toml)")
     p.add_argument("--engine", choices=("native", "nest", "brian2"), default="native",
                    help="run on neurosim's own engine (default), in NEST or in Brian2 "
                         "(README: Engines)")
@@ -82,6 +88,13 @@ def run(args: argparse.Namespace) -> int:
     if str(args.model).endswith(".nir"):  # a NIR graph: its own module
         from .simulate_nir import run as run_nir
 
+        for name in ("variant", "scale"):
+            if getattr(args, name, None) is not None:
+                from ..errors import NeurosimError
+
+                raise NeurosimError(f"{args.model}: --{name}: an option for model files; a "
+                                    "NIR graph has no variants and is not scaled")
+
         return run_nir(args)
     given = [f"--{name.replace('_', '-')}" for name in NIR_ONLY
              if getattr(args, name, None) not in (None, False, "auto")]
@@ -115,10 +128,14 @@ def _simulate(args, t_start, renderer) -> int:
                             f"{args.duration}")
     if args.seed is not None and args.seed < 0:
         raise NeurosimError(f"--seed: must be >= 0, got {args.seed}")
-    spec = load_model(args.model)
+    spec = load_model(args.model, variant=args.variant)
     if not isinstance(spec, PopulationNetwork):
         raise NeurosimError(f"{args.model}: simulate runs population networks "
                             "([[populations]]); layered models run with evaluate/compare")
+    if args.scale is not None:
+        from ..builder.scaling import scale_network
+
+        spec = scale_network(spec, args.scale)
     if args.duration is not None and args.duration < spec.simulation.dt:
         raise NeurosimError(f"--duration: {args.duration} ms is shorter than one step "
                             f"(dt = {spec.simulation.dt} ms in {args.model})")
@@ -152,6 +169,8 @@ def _run(args, spec, out, run, t_start, renderer) -> int:
             return 0
     pops = {}
     for pop in spec.populations:
+        if pop.neuron.kind == "poisson_generator":  # a device, lowered to background drives
+            continue
         tr = res.spikes.get(pop.name)
         ops = next(x for x in res.op_counts.layers if x.name == pop.name)
         pops[pop.name] = {
@@ -174,6 +193,7 @@ def _run(args, spec, out, run, t_start, renderer) -> int:
         "dt_ms": res.dt,
         "duration_ms": res.duration, "n_steps": res.n_steps, "interrupted": res.interrupted,
         "seed": spec.simulation.seed if args.seed is None else args.seed,
+        "variant": spec.variant, "scale": 1.0 if args.scale is None else args.scale,
         "populations": pops,
         "op_counts": res.op_counts.to_dict(),
         "synaptic_events_per_s": (res.op_counts.sops / timings["run"]

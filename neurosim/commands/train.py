@@ -1,4 +1,7 @@
-"""``neurosim train MODEL.toml``: train a layered model in the classic mode (backprop).
+"""``neurosim train MODEL.toml``: train a layered model in the classic mode (backprop), or,
+with ``--mode spiking`` (or ``mode = "spiking"`` in the model's ``[training]`` table), directly
+as a spiking network by backpropagation through ``--timesteps`` steps with a surrogate
+derivative of the spike (:mod:`neurosim.bptt`).
 
 Writes into the run folder (``--out``, default ``runs/<model name>``): ``params.npz`` (the spec
 and the learned parameters), ``metrics.json`` (test accuracy, per-epoch history, classic
@@ -6,7 +9,10 @@ operation counts per sample, data set description, seed, timing), ``training-cur
 ``checkpoint.npz`` (written every epoch and on Ctrl-C; ``--resume`` continues from it and
 gives the same parameters as an uninterrupted run; it refuses a checkpoint of another spec,
 training settings, seed or data set, naming the field). The folder is marked ``INCOMPLETE``
-while training runs (:mod:`neurosim.runs`).
+while training runs (:mod:`neurosim.runs`). A spiking run's ``params.npz`` holds the
+spiking settings in its spec's ``[training]`` table, so ``neurosim evaluate`` runs it in the
+event-driven engine; its test accuracy and operation counts in ``metrics.json`` are the
+engine's (``run_spiking``).
 """
 
 from __future__ import annotations
@@ -18,6 +24,10 @@ import time
 from pathlib import Path
 
 from ..data import DATASET_NAMES
+from ..specs.network import READOUTS, RESET_GRADIENTS
+
+SURROGATE_NAMES = ("fast_sigmoid", "arctan", "triangle", "sigmoid")
+ENCODER_NAMES = ("current", "poisson", "regular", "latency")
 
 #: The figure this command draws (removed first, so a failed redraw leaves none).
 FIGURE = "training-curves.png"
@@ -40,18 +50,58 @@ def add_parser(subparsers) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue from the run folder's checkpoint.npz")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--mode", choices=("classic", "stdp"), default=None,
-                   help="classic: backprop of a layered model; stdp: a network that learns "
+    p.add_argument("--mode", choices=("classic", "spiking", "stdp"), default=None,
+                   help="classic: backprop of a layered model; spiking: the layered model "
+                        "trained directly as a spiking network (BPTT, the options below); "
+                        "stdp: a network that learns "
                         "by STDP without labels (a kind = \"stdp-wta\" model file); default: "
                         "what the model file is")
+    g = p.add_argument_group("direct spiking training (override the [training] table)")
+    g.add_argument("--timesteps", type=int, default=None, help="time steps per sample")
+    g.add_argument("--surrogate", choices=tuple(SURROGATE_NAMES), default=None,
+                   help="surrogate derivative of the spike")
+    g.add_argument("--slope", type=float, default=None, help="the surrogate's slope")
+    g.add_argument("--encoder", choices=ENCODER_NAMES, default=None,
+                   help="input encoding: analog current, poisson, regular or latency spikes")
+    g.add_argument("--readout", choices=READOUTS, default=None,
+                   help="output membrane potential or spike counts")
+    g.add_argument("--reset-gradient", choices=RESET_GRADIENTS, default=None,
+                   help="detach (default: the reset carries no gradient) or keep")
+    g.add_argument("--bptt-window", type=int, default=None,
+                   help="truncate BPTT every N steps (0: full)")
     p.set_defaults(func=run)
+
+
+#: command-line option -> [training] field
+_SPIKING_FIELDS = {"mode": "mode", "timesteps": "timesteps", "surrogate": "surrogate",
+                   "slope": "surrogate_slope", "encoder": "encoder", "readout": "readout",
+                   "reset_gradient": "reset_gradient", "bptt_window": "bptt_window"}
+
+
+def _with_options(spec, args):
+    """``spec`` with the spiking options given on the command line in its training table."""
+    import dataclasses
+
+    from ..errors import SpecError
+
+    changes = {f: getattr(args, o) for o, f in _SPIKING_FIELDS.items()
+               if getattr(args, o) is not None}
+    if not changes:
+        return spec
+    try:
+        training = dataclasses.replace(spec.training, **changes)
+    except ValueError as err:
+        raise SpecError(f"--{str(err).split(':')[0].replace('_', '-')}: "
+                        f"{str(err).split(': ', 1)[-1]}") from None
+    return dataclasses.replace(spec, training=training)
 
 
 def _options(args: argparse.Namespace, out: Path) -> list[str]:
     """The command-line options of this run, to repeat it with ``--resume``."""
     opts = [f"--{name.replace('_', '-')} {value}" for name, value in (
         ("dataset", args.dataset), ("data_dir", args.data_dir), ("epochs", args.epochs),
-        ("seed", args.seed)) if value is not None]
+        ("seed", args.seed), *((o, getattr(args, o, None)) for o in _SPIKING_FIELDS))
+        if value is not None]
     return [*opts, f"--out {out}"]
 
 
@@ -81,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
     if not isinstance(spec, Network):
         raise NeurosimError(f"{args.model}: train takes layered models ([[layers]]); a "
                             "population network runs with simulate")
+    spec = _with_options(spec, args)
     check_training_memory(spec)
     ds = load_data_for(spec, args.dataset, args.data_dir, args.seed)
     out = run_folder(args.out, spec.name)
@@ -106,9 +157,14 @@ def _train(args, spec, ds, out: Path) -> int:
     from ..rate import Trainer, classic_opcounts
     from ..rate.network import _prepare, evaluate_loss
 
+    spiking = spec.training.mode == "spiking"
+    objective = None
+    if spiking:
+        from ..bptt import SpikingObjective
+        objective = SpikingObjective(spec)
     t0 = time.perf_counter()
     trainer = Trainer(spec, seed=args.seed, progress=not args.no_progress,
-                      checkpoint_path=out / "checkpoint.npz")
+                      checkpoint_path=out / "checkpoint.npz", objective=objective)
     try:
         trainer.fit(ds.x_train, ds.y_train, epochs=args.epochs, resume=args.resume)
     except KeyboardInterrupt:
@@ -121,8 +177,13 @@ def _train(args, spec, ds, out: Path) -> int:
     params = trainer.params_
 
     x_test = _prepare(spec, params, ds.x_test)
-    test_loss, test_acc = evaluate_loss(spec, params, x_test, ds.y_test)
-    ops = classic_opcounts(spec, params, x_test)
+    if spiking:
+        test_loss, _ = objective.evaluate_loss(params, x_test, ds.y_test)
+        res = engine_run(spec, params, x_test, args.seed, not args.no_progress)
+        test_acc, ops = res.accuracy(ds.y_test), res.op_counts
+    else:
+        test_loss, test_acc = evaluate_loss(spec, params, x_test, ds.y_test)
+        ops = classic_opcounts(spec, params, x_test)
     save_params(out / "params.npz", spec, params)
     h = trainer.history_
     metrics = {
@@ -135,6 +196,7 @@ def _train(args, spec, ds, out: Path) -> int:
         "seed": args.seed,
         "seeds": {"init": spec.init.seed if args.seed is None else args.seed,
                   "training": spec.training.seed if args.seed is None else args.seed},
+        "mode": spec.training.mode,
         "test_accuracy": test_acc,
         "test_loss": test_loss,
         "best_epoch": trainer.best_epoch_,
@@ -154,7 +216,28 @@ def _train(args, spec, ds, out: Path) -> int:
         plot_training_curves(h, out / FIGURE,
                              title=f"{literal(spec.name)} on {ds.name}: test accuracy "
                                    f"{100 * test_acc:.2f}%", loss_label=loss_label)
+    if spiking:
+        tr = spec.training
+        print(f"{spec.name}: spiking test accuracy {100 * test_acc:.2f}% (event-driven engine,"
+              f" T={tr.timesteps}, {tr.encoder} input, {tr.readout} readout) on "
+              f"{len(ds.x_test)} {ds.name} test samples after {len(h['loss'])} epochs; "
+              f"{ops.sops:,.0f} SOPs and {ops.macs:,.0f} MACs per sample; run folder {out}")
+        return 0
     print(f"{spec.name}: test accuracy {100 * test_acc:.2f}% on {len(ds.x_test)} {ds.name} "
           f"test samples after {len(h['loss'])} epochs; {ops.macs:,.0f} MACs per sample "
           f"({ops.effective_macs:,.0f} effective); run folder {out}")
     return 0
+
+
+def engine_run(spec, params, x, seed, progress):
+    """A directly trained spec run in the event-driven engine with its training settings
+    (``run_spiking``): the one :class:`~neurosim.spike.layered.SpikeResult`."""
+    import numpy as np
+
+    from ..spike.layered import run_spiking
+
+    tr = spec.training
+    rng = np.random.default_rng(tr.seed if seed is None else seed)
+    return run_spiking(spec, params, x, timesteps=tr.timesteps, encoder=tr.encoder,
+                       readout=tr.readout, rng=rng, dt=tr.dt, progress=progress)
+

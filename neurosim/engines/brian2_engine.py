@@ -115,6 +115,15 @@ def brian2_equations(built: Built, k: int) -> _Group:
     nrn = pop.neuron
     dt = built.dt
     what = f"{where(g)}population {k} ({pop.name})"
+    for fld, given in (("background", pop.background), ("current", pop.drive_steps),
+                       ("initial", pop.initial), ("times", pop.events)):
+        if given is not None and len(given):
+            raise SpecError(f"{what}: {fld}: Poisson backgrounds, stepped currents, initial "
+                            "state other than v and spike-time sources run natively and in "
+                            "NEST (--engine nest), not in the brian2 engine")
+    if nrn.kind == "lif" and not nrn.refractory_input:
+        raise SpecError(f"{what}: neuron: refractory_input: dropping input while refractory "
+                        "runs natively and in NEST, not in the brian2 engine")
     chans = _channels(built, pop.name)
     has_cond = any(s.kind == "exp_conductance" for s in chans.values())
     drive = np.broadcast_to(np.asarray(pop.drive, np.float64), (pop.size,))
@@ -211,6 +220,15 @@ def brian2_equations(built: Built, k: int) -> _Group:
             "beta_h = 1 / (1 + exp(-(v + 35) / 10)) : 1",
             "alpha_n = 0.1 / exprel(-(v + 55) / 10) : 1",
             "beta_n = 0.125 * exp(-(v + 65) / 80) : 1"]
+        if nrn.rates == "traub":  # Brian2's COBAHH example, u = v - v_t
+            u = f"(v - {_lit(nrn.v_t)})"
+            eq_lines[4:10] = [
+                f"alpha_m = 1.28 / exprel((13 - {u}) / 4) : 1",
+                f"beta_m = 1.4 / exprel(({u} - 40) / 5) : 1",
+                f"alpha_h = 0.128 * exp((17 - {u}) / 18) : 1",
+                f"beta_h = 4 / (1 + exp((40 - {u}) / 5)) : 1",
+                f"alpha_n = 0.16 / exprel((15 - {u}) / 5) : 1",
+                f"beta_n = 0.5 * exp((10 - {u}) / 40) : 1"]
         threshold = f"v >= {p['v_th']}"
         reset = ""
         refractory = f"v >= {p['v_th']}"

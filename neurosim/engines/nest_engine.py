@@ -19,13 +19,31 @@ Neuron models (units converted here, at the boundary: NEST uses pF, nS, pA, mV, 
   second channel's weights are sent negative, which is how NEST picks its inhibitory
   conductance; NEST integrates it with an adaptive Runge-Kutta solver, the native engine holds
   the conductances over a step, so the two agree in statistics, not spike for spike).
+- ``lif`` ``refractory_input`` -> ``iaf_psc_delta``'s ``refractory_input`` (NEST's default,
+  ``false``, drops delta input that arrives while the neuron is refractory).
+- ``hh`` with ``rates = "traub"`` (absolute units: nF, uS, nA) and exponential conductances
+  -> ``hh_cond_exp_traub`` (Brette et al. 2007's benchmark 3): ``C_m = 1000 c_m`` pF,
+  ``g_Na``, ``g_K``, ``g_L`` = 1000 times the uS values, ``V_T = v_t``; its gates start at
+  the native initial state. NEST integrates it with an adaptive solver and detects a spike at
+  the peak above ``V_T + 30 mV`` (native: the upward crossing of ``v_th``): each action
+  potential is one spike in both, not at the same step.
+- Sources: ``poisson`` -> ``parrot_neuron``s fed by ``poisson_generator``s (one per distinct
+  rate; NEST gives each parrot its own train); ``spike_generator`` -> ``parrot_neuron``s fed
+  by one ``spike_generator`` each (their spikes come one step later than the native ones: the
+  generator-to-parrot hop). A background drive (a model file's ``poisson_generator``
+  projection) -> ``poisson_generator``s (one per distinct rate) connected to the targets with
+  the background's weight: NEST draws an independent train per connection, as the native
+  background does per neuron.
+- Per-synapse delays go over synapse by synapse; ``initial`` synaptic state sets NEST's
+  ``I_syn_ex``/``I_syn_in`` (pA) or ``g_ex``/``g_in`` (nS).
 - ``izhikevich`` (delta synapses or none, no refractory period) -> ``izhikevich`` with
   ``consistent_integration`` (forward Euler from the start-of-step values, as here).
 - ``adex`` -> ``aeif_psc_exp``, ``aeif_psc_delta`` or ``aeif_cond_exp`` (NEST's adaptive
   solver against the native forward Euler: statistics agree, spike times do not).
 
 Refused by name (a :class:`~neurosim.errors.SpecError` naming the population or projection
-and the field): ``if``, ``alif``, ``hh``, ``mcculloch_pitts``; ``lif`` with
+and the field): ``if``, ``alif``, ``hh`` with Hodgkin and Huxley's rates,
+``mcculloch_pitts``; stepped currents; ``lif`` with
 ``interpolate = true`` or ``reset = "subtract"``; a population mixing synapse kinds; the
 refusals of :func:`neurosim.engines.common.check_graph` (convolution and pooling projections,
 same-step projections, input sources).
@@ -92,6 +110,8 @@ def _channels(built: Built, pop_name: str):
     for q, pj in enumerate(built.graph.projections):
         if pj.post == pop_name:
             out.setdefault(pj.target, (pj.synapse, []))[1].append(q)
+    for bgd in built.graph.population(pop_name).background:
+        out.setdefault(bgd.target, (bgd.synapse, []))
     return [(t, syn, qs) for t, (syn, qs) in out.items()]
 
 
@@ -105,6 +125,9 @@ class _Mapping:
         self.params = params
         self.route = route
         self.record = record
+        #: initial conductances NEST cannot set: ``{"g_ex": (nS per neuron, tau)}``, given as
+        #: one event per neuron at the earliest time
+        self.kicks = {}
 
 
 def _ref_ms(t_ref, dt):
@@ -112,11 +135,13 @@ def _ref_ms(t_ref, dt):
     return np.maximum(steps - 1, 0) * dt
 
 
-def _weights_of(built, qs):
-    return np.concatenate([built.pairs(q)[2] for q in qs]) if qs else np.zeros(0)
+def _weights_of(built, qs, background=()):
+    """Every weight into a channel: its projections' and its background drives'."""
+    return np.concatenate([built.pairs(q)[2] for q in qs] + [np.array([b.weight])
+                                                            for b in background] + [[]])
 
 
-def _current_channels(built, chans, what, prefix):
+def _current_channels(built, pop, chans, what, prefix):
     """Assign current channels to NEST's ``ex``/``in`` currents by weight sign (module doc);
     ``(tau_ex, tau_in, {target: "ex"|"in"})``."""
     taus = sorted({syn.tau for _, syn, _ in chans})
@@ -128,8 +153,8 @@ def _current_channels(built, chans, what, prefix):
         raise SpecError(f"{what}: synapse: NEST's {prefix} has two synaptic currents, got "
                         f"{len(taus)} time constants ({', '.join(map(str, taus))} ms)")
     side = {}
-    for _, syn, qs in chans:
-        w = _weights_of(built, qs)
+    for target, syn, qs in chans:
+        w = _weights_of(built, qs, [b for b in pop.background if b.target == target])
         if np.all(w >= 0):
             side[syn.tau] = side.get(syn.tau, set()) | {"ex"}
         elif np.all(w <= 0):
@@ -154,6 +179,11 @@ def nest_model(built: Built, k: int) -> _Mapping:
     dt = built.dt
     what = f"{where(g)}population {k} ({pop.name})"
     nrn = pop.neuron
+    if nrn.kind in ("poisson", "spike_generator"):
+        return _Mapping("parrot_neuron", {}, {}, {})
+    if pop.drive_steps is not None:
+        raise SpecError(f"{what}: current: stepped currents run natively (the nest engine "
+                        "takes constant currents)")
     chans = _channels(built, pop.name)
     kinds = {syn.kind for _, syn, _ in chans}
     if len(kinds) > 1:
@@ -176,12 +206,16 @@ def nest_model(built: Built, k: int) -> _Mapping:
                   "t_ref": _ref_ms(p["t_ref"], dt), "I_e": 1000.0 * drive, "V_m": v0}
         if kind == "delta":
             scale = np.exp(-dt / p["tau_m"])
+            params["refractory_input"] = bool(nrn.refractory_input)
             return _Mapping("iaf_psc_delta", params, {t: (scale, 0) for t, _, _ in chans},
                             {"v": ("V_m", 1.0)})
         if kind == "exp_current":
-            tau_ex, tau_in, side = _current_channels(built, chans, what, "iaf_psc_exp")
+            tau_ex, tau_in, side = _current_channels(built, pop, chans, what, "iaf_psc_exp")
             params |= {"tau_syn_ex": tau_ex, "tau_syn_in": tau_in}
             merged = len(set(side.values())) < len(side)
+            for t, sd in side.items():
+                if f"syn_{t}" in pop.initial and not merged:
+                    params[f"I_syn_{sd}"] = 1000.0 * np.asarray(pop.initial[f"syn_{t}"])
             record = {"v": ("V_m", 1.0)}
             if not merged:
                 record |= {f"syn_{t}": (f"I_syn_{s}", 1e-3) for t, s in side.items()}
@@ -189,7 +223,22 @@ def nest_model(built: Built, k: int) -> _Mapping:
                             {t: (1000.0 * ones, -1) for t in side}, record)
         params = {k: v for k, v in params.items() if k != "tau_m"}  # tau_m = C_m / g_L
         return _conductance_mapping("iaf_cond_exp", params | {"g_L": 1000.0 / p["r_m"]},
-                                    chans, built, what, pop.size)
+                                    chans, built, what, pop)
+    if nrn.kind == "hh" and nrn.rates == "traub":
+        if kind != "exp_conductance" and chans:
+            raise SpecError(f"{what}: synapse: NEST's hh_cond_exp_traub takes exponential "
+                            f"conductances, got {kind}")
+        if nrn.phi != 1.0:
+            raise SpecError(f"{what}: neuron: temperature: NEST's hh_cond_exp_traub has no "
+                            "temperature factor; use temperature = 6.3")
+        p = population_values(pop, ("c_m", "g_na", "g_k", "g_l", "e_na", "e_k", "e_l", "v_t"))
+        a = int(built.model.pop[k, 0])
+        x0 = built.x0[:, a:a + pop.size]
+        params = {"C_m": 1000.0 * p["c_m"], "g_Na": 1000.0 * p["g_na"],
+                  "g_K": 1000.0 * p["g_k"], "g_L": 1000.0 * p["g_l"], "E_Na": p["e_na"],
+                  "E_K": p["e_k"], "E_L": p["e_l"], "V_T": p["v_t"], "I_e": 1000.0 * drive,
+                  "V_m": v0, "Act_m": x0[1], "Inact_h": x0[2], "Act_n": x0[3]}
+        return _conductance_mapping("hh_cond_exp_traub", params, chans, built, what, pop)
     if nrn.kind == "izhikevich":
         if kind != "delta" and chans:
             raise SpecError(f"{what}: synapse: NEST's izhikevich takes delta synapses only, "
@@ -216,7 +265,7 @@ def nest_model(built: Built, k: int) -> _Mapping:
             return _Mapping("aeif_psc_delta", params, {t: (ones, 0) for t, _, _ in chans},
                             record)
         if kind == "exp_current":
-            tau_ex, tau_in, side = _current_channels(built, chans, what, "aeif_psc_exp")
+            tau_ex, tau_in, side = _current_channels(built, pop, chans, what, "aeif_psc_exp")
             params |= {"tau_syn_ex": tau_ex, "tau_syn_in": tau_in}
             return _Mapping("aeif_psc_exp", params, {t: (1000.0 * ones, -1) for t in side},
                             record)
@@ -227,20 +276,33 @@ def nest_model(built: Built, k: int) -> _Mapping:
                     "with --engine brian2")
 
 
-def _conductance_mapping(model, params, chans, built, what, size, record=None):
+def _conductance_mapping(model, params, chans, built, what, pop, record=None):
     if len(chans) > 2:
         raise SpecError(f"{what}: synapse: NEST's {model} has two conductances, got "
                         f"{len(chans)} conductance channels")
     route = {}
+    kicks = {}
     record = dict(record or {"v": ("V_m", 1.0)})
     for (target, syn, qs), side in zip(chans, ("ex", "in")):
-        if np.any(_weights_of(built, qs) < 0):
+        if np.any(_weights_of(built, qs, [b for b in pop.background if b.target == target])
+                  < 0):
             raise SpecError(f"{what}: synapse: {target}: NEST's conductances take weights "
                             ">= 0 (the sign picks the channel)")
         params |= {f"E_{side}": syn.e_rev, f"tau_syn_{side}": syn.tau}
-        route[target] = ((1000.0 if side == "ex" else -1000.0) * np.ones(size), -1)
+        if f"syn_{target}" in pop.initial:
+            g0 = np.asarray(pop.initial[f"syn_{target}"], np.float64)
+            if np.any(g0 < 0):
+                raise SpecError(f"{what}: initial: syn_{target}: NEST's conductances are >= 0 "
+                                "(bound the distribution: min = 0.0)")
+            if model == "hh_cond_exp_traub":  # its g_ex/g_in cannot be set: a first event
+                kicks[f"g_{side}"] = (1000.0 * g0, syn.tau)
+            else:
+                params[f"g_{side}"] = 1000.0 * g0
+        route[target] = ((1000.0 if side == "ex" else -1000.0) * np.ones(pop.size), -1)
         record[f"syn_{target}"] = (f"g_{side}", 1e-3)
-    return _Mapping(model, params, route, record)
+    out = _Mapping(model, params, route, record)
+    out.kicks = kicks
+    return out
 
 
 def _set(nodes, params):
@@ -294,16 +356,19 @@ def run(graph_or_built: Graph | Built, duration: float, *, spikes=(), rates=(), 
         _set(nc, m.params)
         nodes[pop.name] = nc
         first[pop.name] = int(nc.global_id if pop.size == 1 else nc[0].global_id)
+    names = [p.name for p in g.populations]
     for q, pj in enumerate(g.projections):
         pre, post, w = built.pairs(q)
         if pre.size == 0:
             continue
-        factor, shift = maps[[p.name for p in g.populations].index(pj.post)].route[pj.target]
-        delay_steps = max(int(pj.delay) + shift, 1)
+        factor, shift = maps[names.index(pj.post)].route[pj.target]
+        delays = np.maximum(built.delays(q) + shift, 1) * dt
         nest.Connect(np.asarray(first[pj.pre] + pre, np.int64),
                      np.asarray(first[pj.post] + post, np.int64), "one_to_one",
                      syn_spec={"weight": np.asarray(w * factor[post], np.float64),
-                               "delay": np.full(pre.size, delay_steps * dt)})
+                               "delay": delays})
+    for pop, m in zip(g.populations, maps):
+        _connect_inputs(nest, built, pop, m, nodes[pop.name], dt)
     recorders = {}
     for pop in g.populations:
         sr = nest.Create("spike_recorder")
@@ -346,6 +411,55 @@ def run(graph_or_built: Graph | Built, duration: float, *, spikes=(), rates=(), 
     timings = {"build": t1 - t0, "compile": 0.0, "run": t2 - t1}
     return spike_result(built, n_steps, steps, spikes=spikes, rates=rates, state=out_state,
                         state_indices=out_idx, timings=timings)
+
+
+def _by_rate(nest, rate, nodes, weight, dt):
+    """Poisson generators into ``nodes``: one per distinct rate (Hz), each connected
+    all-to-all (NEST draws an independent train per connection)."""
+    rate = np.asarray(rate, np.float64)
+    for r in np.unique(rate):
+        if r <= 0:
+            continue
+        gen = nest.Create("poisson_generator", params={"rate": float(r)})
+        members = np.flatnonzero(rate == r)
+        targets = nodes if members.size == len(nodes) else nodes[members.tolist()]
+        nest.Connect(gen, targets, "all_to_all",
+                     syn_spec={"weight": float(weight), "delay": dt})
+
+
+def _connect_inputs(nest, built, pop, m, nodes, dt):
+    """NEST's devices for a population's sources and background drives (module doc)."""
+    if pop.neuron.kind == "poisson":
+        _by_rate(nest, population_values(pop, ("rate",))["rate"], nodes, 1.0, dt)
+    elif pop.neuron.kind == "spike_generator":
+        ptr, steps = pop.events
+        gens = nest.Create("spike_generator", pop.size)
+        for j in range(pop.size):
+            st = steps[ptr[j]:ptr[j + 1]]
+            if st.size:
+                gens[j].set({"spike_times": np.unique(st + 1).astype(np.float64) * dt})
+        nest.Connect(gens, nodes, "one_to_one", syn_spec={"weight": 1.0, "delay": dt})
+    if m.kicks:
+        # an event at NEST's first step and minimum delay arrives two steps in: its weight
+        # is the initial conductance decayed over those two steps
+        gen = nest.Create("spike_generator", params={"spike_times": [dt]})
+        ids = np.asarray(nodes.tolist(), np.int64)
+        for name, (g0, tau) in m.kicks.items():
+            sign = 1.0 if name == "g_ex" else -1.0
+            nest.Connect(np.full(ids.size, gen.global_id, np.int64), ids, "one_to_one",
+                         syn_spec={"weight": sign * g0 * np.exp(-2.0 * dt / tau),
+                                   "delay": np.full(ids.size, dt)})
+    for bgd in pop.background:
+        factor, _ = m.route[bgd.target]
+        w = bgd.weight * np.asarray(factor)
+        if np.all(w == w.flat[0]):
+            _by_rate(nest, bgd.rate, nodes, float(w.flat[0]), dt)
+        else:  # per-neuron factor (delta input scaled by each neuron's decay): one by one
+            rate = np.asarray(bgd.rate, np.float64)
+            for j in np.flatnonzero(rate > 0):
+                gen = nest.Create("poisson_generator", params={"rate": float(rate[j])})
+                nest.Connect(gen, nodes[int(j)], syn_spec={"weight": float(w[j]),
+                                                           "delay": dt})
 
 
 def _state_requests(built, maps, state):

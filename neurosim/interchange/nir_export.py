@@ -59,7 +59,7 @@ from ..builder.layered import check_dt, check_spiking_spec
 from ..builder.lower import lower_populations
 from ..builder.params import Params, check_params
 from ..errors import SpecError, where
-from ..specs.layers import AvgPool2D, Conv2D, Dense, Dropout, Flatten
+from ..specs.layers import AvgPool2D, Conv2D, Dense, Dropout, Flatten, MaxPool2D
 from ..specs.network import Network
 from ..specs.populations import PopulationNetwork
 
@@ -114,7 +114,14 @@ def export_layered(spec: Network, params: Params, *, dt: float = 1.0, readout: s
             edges.append((prev, name))
             prev = name
             continue
+        if isinstance(layer, MaxPool2D):
+            raise SpecError(f"{where(spec.source, i, layer.kind)}: max pooling by spike-count "
+                            "gating has no NIR node; export a model with avgpool2d")
         act = layer.activation_name
+        if act == "qcfs":
+            raise SpecError(f"{where(spec.source, i, layer.kind, 'activation')}: qcfs layers "
+                            "spike from membranes at half the threshold, which NIR's IF node "
+                            "cannot state; export relu layers")
         if isinstance(layer, (Dense, Conv2D)) and (getattr(layer, "neuron", None) is not None
                                                    or act not in ("relu", "softmax",
                                                                   "identity")):

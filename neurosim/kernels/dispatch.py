@@ -17,7 +17,9 @@ updates the populations in order (an input source population, which has no neuro
 fires where its drive row of the step is non-zero: an encoded spike train), delivering each
 one's spikes through its same-step projections as soon as it is updated, (iii) records
 spikes and per-population counts, (iv) delivers the step's spikes through the delayed
-projections and (v) drains the ring slot due (:mod:`neurosim.kernels.propagate`).
+projections, (v) adds the Poisson background (:mod:`neurosim.kernels.background`; its
+events in the last counter) and (vi) drains the ring slot due
+(:mod:`neurosim.kernels.propagate`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import os
 import sys
 from pathlib import Path
 
-from .layout import KIND_CSR_DELAYS, KIND_NAMES
+from .layout import KIND_CSR_DELAYS, KIND_MAXPOOL, KIND_NAMES
 
 __all__ = ["network_kernels", "cache_dir", "TEMPLATE"]
 
@@ -40,6 +42,7 @@ from neurosim.kernels.layout import POP_END, POP_MODEL, POP_SPIKES, POP_START, P
 from neurosim.kernels.layout import CHAN_KIND, PROJ_CHANNEL, PROJ_COUNTER, PROJ_DELAY, PROJ_KIND
 from neurosim.kernels.layout import ROW_V
 from neurosim.kernels.layout import SYN_DELTA
+from neurosim.kernels.background import add_background, add_background_part
 from neurosim.kernels.propagate import drain_ring
 from neurosim.kernels.recording import count_pop_spikes, record_probes, record_spike_list
 from neurosim.kernels.recording import source_spikes
@@ -58,7 +61,7 @@ def run_network(step0, n_steps, model, state, rec, spikes):
             return s
         step = step0 + s
         record_probes(state.x, state.syn, rec.probe_index, rec.probe_row, rec.probe_out, s)
-        row = step if model.drive.shape[0] > 1 else 0
+        row = min(step, model.drive.shape[0] - 1)
         n_spk = 0
         for p in range(model.pop.shape[0]):
             first = n_spk
@@ -79,6 +82,9 @@ def run_network(step0, n_steps, model, state, rec, spikes):
             b = n_spk
             delayed = True
 {deliver_later}
+        if model.bg.shape[1] > 0:
+            state.counters[state.counters.shape[0] - 1] += add_background(
+                model.chan, model.bg, model.bg_key, state.syn, state.x, step)
         drain_ring(model.chan, state.ring, state.x, state.syn, step)
     return n_steps
 '''
@@ -114,13 +120,18 @@ def deliver_part(model, state, tables, spikes, step, ops, parts):
     a = 0
     b = spikes.shape[0]
     delayed = True
+    events = 0
 {deliver}
     for p in range(parts.shape[0]):
         lo = parts[p, POP_START]
         hi = parts[p, POP_END]
         if hi > lo:
+            if model.bg.shape[1] > 0:
+                events += add_background_part(model.chan, model.bg, model.bg_key, state.syn,
+                                              state.x, step, lo, hi)
             drain_ring(model.chan, state.ring[:, :, lo:hi], state.x[:, lo:hi],
                        state.syn[:, lo:hi], step)
+    return events
 
 
 @numba.njit(**(JIT | {{"parallel": True}}))
@@ -129,12 +140,14 @@ def update_threads(model, state, row, work):
         model.drive, model.proj
     indptr, indices, weights, kof, delays = model.indptr, model.indices, model.weights, \\
         model.kof, model.delays
-    x, syn, refc, ring, counters = state.x, state.syn, state.refc, state.ring, state.counters
+    bg, bg_key, ev_ptr, ev_steps = model.bg, model.bg_key, model.ev_ptr, model.ev_steps
+    x, syn, refc, ring, counters, gate = state.x, state.syn, state.refc, state.ring, \\
+        state.counters, state.gate
     parts, spk, n_out = work.parts, work.spk, work.n_out
     for t in numba.prange(parts.shape[0]):
         m = Model(dt, parts[t], par, chan, coef, drive, proj, indptr, indices, weights, kof,
-                  delays)
-        update_part(m, State(x, syn, refc, ring, counters), row, spk[t], n_out[t])
+                  delays, bg, bg_key, ev_ptr, ev_steps)
+        update_part(m, State(x, syn, refc, ring, counters, gate), row, spk[t], n_out[t])
 
 
 @numba.njit(**(JIT | {{"parallel": True}}))
@@ -143,13 +156,19 @@ def deliver_threads(model, state, work, spikes, step):
         model.chan_coef, model.drive, model.proj
     indptr, indices, weights, kof, delays = model.indptr, model.indices, model.weights, \\
         model.kof, model.delays
-    x, syn, refc, ring, counters = state.x, state.syn, state.refc, state.ring, state.counters
+    bg, bg_key, ev_ptr, ev_steps = model.bg, model.bg_key, model.ev_ptr, model.ev_steps
+    x, syn, refc, ring, counters, gate = state.x, state.syn, state.refc, state.ring, \\
+        state.counters, state.gate
     parts, bounds, ops = work.parts, work.bounds, work.ops
+    events = 0
     for t in numba.prange(parts.shape[0]):
-        m = Model(dt, pop, par, chan, coef, drive, proj, indptr, indices, weights, kof, delays)
-        deliver_part(m, State(x, syn, refc, ring, counters),
-                     (bounds[t], bounds[t + 1], indices, weights, kof, delays), spikes, step,
-                     ops[t], parts[t])
+        m = Model(dt, pop, par, chan, coef, drive, proj, indptr, indices, weights, kof, delays,
+                  bg, bg_key, ev_ptr, ev_steps)
+        events += deliver_part(m, State(x, syn, refc, ring, counters, gate),
+                               (bounds[t], bounds[t + 1], indices, weights, kof, delays),
+                               spikes, step, ops[t], parts[t])
+    if bg.shape[1] > 0:  # an integer sum: the same whatever the order
+        counters[counters.shape[0] - 1] += events
     for t in range(parts.shape[0]):  # in thread order: the same sums whatever the count
         for q in range(proj.shape[0]):
             counters[proj[q, PROJ_COUNTER]] += ops[t, q]
@@ -165,7 +184,7 @@ def run_network_threads(step0, n_steps, model, state, rec, spikes, work):
             return s
         step = step0 + s
         record_probes(state.x, state.syn, rec.probe_index, rec.probe_row, rec.probe_out, s)
-        row = step if model.drive.shape[0] > 1 else 0
+        row = min(step, model.drive.shape[0] - 1)
         update_threads(model, state, row, work)
         n_spk = gather_spikes(model.pop, state.counters, work.spk, work.n_out, spikes)
         if n_spk > 0:
@@ -208,8 +227,9 @@ DELIVER = """for q in range(model.proj.shape[0]):
 
 
 #: What a kind's delivery writes into when it is not the target chosen above: a CSR
-#: projection with per-synapse delays writes into the channel's ring slots.
-_TARGET = {KIND_CSR_DELAYS: "state.ring[:, c], step"}
+#: projection with per-synapse delays writes into the channel's ring slots; a max-pooling one
+#: into the target, reading and updating its gate (spike counts: state).
+_TARGET = {KIND_CSR_DELAYS: "state.ring[:, c], step", KIND_MAXPOOL: "target, state.gate"}
 
 
 def _indent(text: str, n: int) -> str:

@@ -41,6 +41,7 @@ from .config import INLINE, JIT
 from .layout import (
     KIND_CONV,
     KIND_DENSE,
+    KIND_MAXPOOL,
     POP_END,
     POP_START,
     PROJ_C_IN,
@@ -53,11 +54,13 @@ from .layout import (
     PROJ_WEIGHT,
     Model,
 )
-from .propagate import deliver_conv, deliver_dense, deliver_pool
+from .propagate import deliver_conv, deliver_dense, deliver_maxpool, deliver_pool
 
 __all__ = ["Layers", "Batch", "Outputs", "Settings", "NEURON_IF", "NEURON_LIF",
            "L_POP", "L_PROJ", "L_NEURON", "L_SPIKING", "N_LAYER_COLS",
-           "synapse_filter", "deliver_values", "deliver_events", "simulate_sample",
+           "synapse_filter", "deliver_values", "deliver_events", "deliver_gated_events",
+           "initial_potentials", "event_tables",
+           "nonzero_values", "nonzero_index", "simulate_sample",
            "simulate_layered", "simulate_layered_parallel"]
 
 Layers = namedtuple("Layers", ["model", "table", "prm", "tau_syn", "bias"])
@@ -137,15 +140,65 @@ def deliver_values(q, model, idx, vals, n, target):
 
 
 @numba.njit(**INLINE)
+def initial_potentials(pop, table, prm, v_init, v):
+    """``v = v_init v_th`` for the neurons of every layer (``v_init`` a fraction of each
+    layer's threshold ``prm[l, 0]``)."""
+    for li in range(table.shape[0]):
+        p = table[li, L_POP]
+        for k in range(pop[p, POP_START], pop[p, POP_END]):
+            v[k] = v_init * prm[li, 0]
+
+
+@numba.njit(**INLINE)
+def nonzero_values(row, idx, vals):
+    """The non-zero entries of ``row``: their indices (ascending) to ``idx``, values to
+    ``vals``; returns their number."""
+    m = 0
+    for i in range(row.shape[0]):
+        if row[i] != 0.0:
+            idx[m] = i
+            vals[m] = row[i]
+            m += 1
+    return m
+
+
+@numba.njit(**INLINE)
+def nonzero_index(row, idx):
+    """The indices (ascending) of the non-zero entries of ``row`` to ``idx``; their number."""
+    m = 0
+    for i in range(row.shape[0]):
+        if row[i] != 0:
+            idx[m] = i
+            m += 1
+    return m
+
+
+@numba.njit(**INLINE)
+def event_tables(model):
+    """The fan-out tables the delivery functions of :mod:`.propagate` take, from a Model."""
+    return (model.indptr[:-1], model.indptr[1:], model.indices, model.weights, model.kof,
+            model.delays)
+
+
+@numba.njit(**INLINE)
 def deliver_events(pj, tables, spikes, n, target):
     """Spikes ``spikes[:n]`` (global indices) through the projection of row ``pj`` of any
-    kind; the synaptic operations done."""
+    kind without state (dense, conv, pool); the synaptic operations done."""
     kind = pj[PROJ_KIND]
     if kind == KIND_DENSE:
         return deliver_dense(pj, tables, spikes, 0, n, target)
     if kind == KIND_CONV:
         return deliver_conv(pj, tables, spikes, 0, n, target)
     return deliver_pool(pj, tables, spikes, 0, n, target)
+
+
+@numba.njit(**INLINE)
+def deliver_gated_events(pj, tables, spikes, n, target, gate):
+    """:func:`deliver_events`, and max pooling, whose gate (the sample's spike counts,
+    :func:`neurosim.kernels.propagate.deliver_maxpool`) it reads and updates."""
+    if pj[PROJ_KIND] == KIND_MAXPOOL:
+        return deliver_maxpool(pj, tables, spikes, 0, n, target, gate)
+    return deliver_events(pj, tables, spikes, n, target)
 
 
 @numba.njit(**JIT)
@@ -169,29 +222,22 @@ def simulate_sample(s, layers, batch, out, settings):
     cur = np.zeros(n_total, dtype=np.float32)
     bias = layers.bias.copy()
     spk = np.zeros(n_total, dtype=np.int32)
+    # max-pooling counts (per table entry, then per neuron), private to the sample
+    gate = np.zeros(model.indices.shape[0] + n_total, dtype=np.int64)
     cnt_out = np.zeros(n_out, dtype=np.float32)
     in_idx = np.zeros(n_in, dtype=np.int32)
     in_val = np.zeros(n_in, dtype=np.float32)
     # counters of this sample: synaptic operations per projection (= per layer)
     sops = np.zeros(model.proj.shape[0], np.int64)
-    tables = (model.indptr[:-1], model.indptr[1:], model.indices, model.weights, model.kof,
-              model.delays)
+    tables = event_tables(model)
     tot_spikes = np.zeros(n_layers, dtype=np.int64)
     record_counts = out.neuron_counts.shape[0] > 0
-    for li in range(n_layers):
-        p = table[li, L_POP]
-        for k in range(model.pop[p, POP_START], model.pop[p, POP_END]):
-            v[k] = settings.v_init * layers.prm[li, 0]
+    initial_potentials(model.pop, table, layers.prm, settings.v_init, v)
     q0 = table[0, L_PROJ]
     if settings.spike_input == 0:
         # The input is constant: its current is computed once (the MACs a classic first
         # layer would do), then added at every step as part of layer 0's bias.
-        m = 0
-        for i in range(n_in):
-            if batch.x_analog[s, i] != 0.0:
-                in_idx[m] = i
-                in_val[m] = batch.x_analog[s, i]
-                m += 1
+        m = nonzero_values(batch.x_analog[s], in_idx, in_val)
         out.input_macs[s] = deliver_values(q0, model, in_idx, in_val, m, bias)
     k_ck = 0
     for t in range(n_steps):
@@ -200,12 +246,8 @@ def simulate_sample(s, layers, batch, out, settings):
             a = model.pop[p, POP_START]
             b = model.pop[p, POP_END]
             if li == 0 and settings.spike_input == 1:
-                m = 0
-                for i in range(n_in):
-                    if batch.x_spikes[s, t, i] != 0:
-                        in_idx[m] = i
-                        m += 1
-                sops[q0] += deliver_events(model.proj[q0], tables, in_idx, m, cur)
+                m = nonzero_index(batch.x_spikes[s, t], in_idx)
+                sops[q0] += deliver_gated_events(model.proj[q0], tables, in_idx, m, cur, gate)
             if table[li, L_NEURON] == NEURON_LIF and table[li, L_SPIKING] != 0:
                 if layers.tau_syn[li] > 0.0:
                     synapse_filter(cur[a:b], syn[a:b],
@@ -229,7 +271,7 @@ def simulate_sample(s, layers, batch, out, settings):
                 for e in range(ns):
                     spk[a + e] += a  # global indices for delivery
                 q = table[li + 1, L_PROJ]
-                sops[q] += deliver_events(model.proj[q], tables, spk[a:], ns, cur)
+                sops[q] += deliver_gated_events(model.proj[q], tables, spk[a:], ns, cur, gate)
         if t + 1 == ck[k_ck]:
             for o in range(n_out):
                 out.counts[s, k_ck, o] = cnt_out[o]
@@ -266,6 +308,7 @@ def simulate_layered_parallel(layers, batch, out, settings):
     dt, pop, par, chan, coef, drive, proj = m.dt, m.pop, m.par, m.chan, m.chan_coef, \
         m.drive, m.proj
     indptr, indices, weights, kof, delays = m.indptr, m.indices, m.weights, m.kof, m.delays
+    bg, bg_key, ev_ptr, ev_steps = m.bg, m.bg_key, m.ev_ptr, m.ev_steps
     table, prm, tau_syn, bias = layers.table, layers.prm, layers.tau_syn, layers.bias
     xa, xs, ck = batch.x_analog, batch.x_spikes, batch.checkpoints
     o_counts, o_v, o_sops, o_spikes, o_macs, o_nc, o_raster = out.counts, out.v, out.sops, \
@@ -274,7 +317,7 @@ def simulate_layered_parallel(layers, batch, out, settings):
         settings.raster_sample
     for s in numba.prange(o_counts.shape[0]):
         model = Model(dt, pop, par, chan, coef, drive, proj, indptr, indices, weights, kof,
-                      delays)
+                      delays, bg, bg_key, ev_ptr, ev_steps)
         simulate_sample(s, Layers(model, table, prm, tau_syn, bias), Batch(xa, xs, ck),
                         Outputs(o_counts, o_v, o_sops, o_spikes, o_macs, o_nc, o_raster),
                         Settings(spike_input, v_init, raster_sample))

@@ -17,7 +17,8 @@ module (:mod:`neurosim.neurons`), and the builder sizes ``par`` and ``x`` for th
 - ``chan_coef`` float64 ``(C, N)``: how much one unit of channel ``c`` moves neuron ``i``'s
   ``v`` over one step (exact integrals of linear models; 0 where the model reads the channel
   itself).
-- ``drive`` float64 ``(T, N)`` or ``(1, N)``: external drive at each step (row 0 if constant).
+- ``drive`` float64 ``(T, N)`` or ``(1, N)``: external drive at each step, row
+  ``min(step, T - 1)`` (one row if constant; a stepped drive holds its last row).
 - ``proj`` int64 ``(Q, N_PROJ_COLS)``: one row per projection, columns ``PROJ_*``; ``PROJ_KIND``
   holds a ``KIND_*`` code.
 - ``indptr``, ``indices``, ``weights``, ``kof``, ``delays``: fan-out tables of every
@@ -38,10 +39,22 @@ entries are ``lo[r] <= e < hi[r]`` (``lo = indptr[:-1]``, ``hi = indptr[1:]``; a
 the multi-threaded loop passes the part of each row that reaches its own targets, see
 :mod:`neurosim.kernels.partition`).
 
+- ``bg`` float64 ``(2, C, N)``: Poisson background drive, ``bg[0, c, i]`` the expected
+  number of events per step into channel ``c`` of neuron ``i`` (0: none), ``bg[1, c, i]`` the
+  weight of one event; ``bg_key`` uint64 ``(C,)`` the counter-based stream of each channel
+  (:mod:`neurosim.kernels.random`). ``(2, 0, 0)`` and ``(0,)`` when there is no background.
+- ``ev_ptr`` int64 ``(N + 1,)``, ``ev_steps`` int64: the spike steps of spike-generator
+  neurons, neuron ``i``'s in ``ev_steps[ev_ptr[i]:ev_ptr[i + 1]]`` (ascending); ``(1,)``
+  and ``(0,)`` when there is none.
+
 ``State`` (changed in place): ``x`` ``(n_rows, N)`` neuron state (row ``ROW_V`` is the
 membrane potential), ``syn`` ``(C, N)`` synaptic channels, ``refc`` int32 ``(N,)`` refractory
 countdown in steps, ``ring`` ``(L, C, N)`` delayed input (slot ``step % L``), ``counters``
-int64 (synaptic operations per projection, updates and spikes per population).
+int64 (synaptic operations per projection, updates and spikes per population), ``gate``
+int64 ``(E + N,)`` the state of max-pooling projections: entry ``e`` of the fan-out tables
+(``E`` entries in ``indices``) counts the spikes its source has sent through it, and
+``gate[E + j]`` the spikes passed to pooling neuron ``j`` (the running maximum of its
+window's counts; :func:`neurosim.kernels.propagate.deliver_maxpool`).
 
 ``Recorders``: ``spike_mask`` uint8 ``(N,)``, ``spike_i``/``spike_t`` int32 buffers with
 ``spike_count[0]`` entries used, ``probe_index``/``probe_row``/``probe_out`` (state probes: row
@@ -53,6 +66,8 @@ from __future__ import annotations
 
 from collections import namedtuple
 
+import numpy as np
+
 __all__ = ["Model", "State", "Recorders", "Threads", "ROW_V",
            "POP_START", "POP_END", "POP_MODEL", "POP_UPDATES", "POP_SPIKES", "POP_FLAGS",
            "N_POP_COLS", "FLAG_CONDUCTANCE", "FLAG_UNIFORM",
@@ -62,11 +77,16 @@ __all__ = ["Model", "State", "Recorders", "Threads", "ROW_V",
            "PROJ_CHANNEL", "PROJ_DELAY", "PROJ_PTR", "PROJ_ENTRY", "PROJ_WEIGHT",
            "PROJ_COUNTER", "PROJ_C_IN", "PROJ_C_OUT", "PROJ_TAPS", "N_PROJ_COLS",
            "PROJ_AUX", "KIND_DENSE", "KIND_CSR", "KIND_CONV", "KIND_POOL", "KIND_CSR_DELAYS",
-           "KIND_NAMES"]
+           "KIND_MAXPOOL", "KIND_NAMES"]
 
 Model = namedtuple("Model", ["dt", "pop", "par", "chan", "chan_coef", "drive", "proj",
-                             "indptr", "indices", "weights", "kof", "delays"])
-State = namedtuple("State", ["x", "syn", "refc", "ring", "counters"])
+                             "indptr", "indices", "weights", "kof", "delays", "bg", "bg_key",
+                             "ev_ptr", "ev_steps"],
+                   defaults=(np.zeros((2, 0, 0)), np.zeros(0, np.uint64),
+                             np.zeros(1, np.int64), np.zeros(0, np.int64)))
+#: ``gate`` defaults to empty: a network without max pooling never reads it.
+State = namedtuple("State", ["x", "syn", "refc", "ring", "counters", "gate"],
+                   defaults=(np.zeros(0, np.int64),))
 #: The multi-threaded loop's work arrays (:mod:`neurosim.kernels.partition`): ``parts``
 #: ``(T, P, N_POP_COLS)`` each thread's population slices, ``bounds`` ``(T + 1, R)`` each
 #: thread's part of every row, ``spk`` ``(T, N)`` and ``n_out`` ``(T, P)`` each thread's
@@ -97,5 +117,5 @@ SYN_DELTA, SYN_CURRENT, SYN_CONDUCTANCE = 0, 1, 2
  PROJ_DELAY, PROJ_PTR, PROJ_ENTRY, PROJ_WEIGHT, PROJ_COUNTER, PROJ_C_IN, PROJ_C_OUT,
  PROJ_TAPS, PROJ_AUX) = range(15)
 N_PROJ_COLS = 15
-KIND_DENSE, KIND_CSR, KIND_CONV, KIND_POOL, KIND_CSR_DELAYS = range(5)
-KIND_NAMES = ("dense", "csr", "conv", "pool", "csr_delays")
+KIND_DENSE, KIND_CSR, KIND_CONV, KIND_POOL, KIND_CSR_DELAYS, KIND_MAXPOOL = range(6)
+KIND_NAMES = ("dense", "csr", "conv", "pool", "csr_delays", "maxpool")

@@ -48,7 +48,7 @@ from .layout import (
 )
 
 __all__ = ["row_tables", "deliver_dense", "deliver_csr", "deliver_conv", "deliver_pool",
-           "deliver_csr_delays", "drain_ring"]
+           "deliver_csr_delays", "deliver_maxpool", "drain_ring"]
 
 
 @numba.njit(**INLINE)
@@ -126,7 +126,9 @@ def deliver_csr_delays(pj, tables, spikes, a, b, ring, step):
     do = pj[PROJ_AUX]
     lo, hi, indices, weights, _, delays = tables
     n_slots = ring.shape[0]
-    base = step - 1 + n_slots  # keeps the slot index non-negative before the modulo
+    # slot of delay d: (step + d - 1) % L = s0 + d, less L if past the end (1 <= d <= L):
+    # a compare instead of an integer division per synapse
+    s0 = (step - 1 + n_slots) % n_slots
     ops = 0
     for s in range(a, b):
         i = spikes[s]
@@ -140,7 +142,8 @@ def deliver_csr_delays(pj, tables, spikes, a, b, ring, step):
         wt = weights[wo + e0:wo + e1]
         dl = delays[do + e0:do + e1]
         for k in range(e1 - e0):
-            ring[(base + dl[k]) % n_slots, tg[k]] += wt[k]
+            j = s0 + dl[k]
+            ring[j - n_slots if j >= n_slots else j, tg[k]] += wt[k]
     return ops
 
 
@@ -200,6 +203,46 @@ def deliver_pool(pj, tables, spikes, a, b, target):
         e1 = hi[r]
         for e in range(eo + e0, eo + e1):
             target[indices[e]] += w
+        ops += e1 - e0
+    return ops
+
+
+@numba.njit(**INLINE)
+def deliver_maxpool(pj, tables, spikes, a, b, target, gate):
+    """Max pooling by spike-count gating (after Rueckauer et al., Front. Neurosci. 2017): a
+    spike of source ``i`` counts on each entry ``e`` of its row (``gate[e] += 1``: every entry
+    of a row counts its source's spikes) and passes, adding the projection's one weight, to
+    the pooling neuron ``j = indices[e]`` whose window it now leads strictly,
+    ``gate[e] > gate[E + j]``, which sets ``gate[E + j] = gate[e]`` (``E`` = entries).
+
+    Each pass raises ``gate[E + j]`` by exactly one (counts grow by one), so after every step
+    the spikes passed to ``j`` equal the largest spike count in its window: with weight 1 and
+    an IF pooling neuron of threshold 1 (no bias), the pooled spike count *is* the window's
+    largest count, and its rate the largest rate. A tie passes nothing (the leader already
+    passed that spike). Counting per entry, not per source, keeps each entry and each target
+    to the one thread that owns the target. Returns the fan-out walked (comparisons)."""
+    pre_start = pj[PROJ_PRE_START]
+    pre_end = pj[PROJ_PRE_END]
+    ptr0 = pj[PROJ_PTR]
+    eo = pj[PROJ_ENTRY]
+    wo = pj[PROJ_WEIGHT]
+    lo, hi, indices, weights, _, _ = tables
+    n_ent = indices.shape[0]
+    ops = 0
+    w = weights[wo]
+    for s in range(a, b):
+        i = spikes[s]
+        if i < pre_start or i >= pre_end:
+            continue
+        r = ptr0 + i - pre_start
+        e0 = lo[r]
+        e1 = hi[r]
+        for e in range(eo + e0, eo + e1):
+            gate[e] += 1
+            j = indices[e]
+            if gate[e] > gate[n_ent + j]:
+                gate[n_ent + j] = gate[e]
+                target[j] += w
         ops += e1 - e0
     return ops
 

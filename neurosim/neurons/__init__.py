@@ -4,7 +4,10 @@ step's NumPy twin, found through the registry :data:`NEURON_MODELS`.
 Units, the threshold convention (``v >= v_th``), refractoriness and the contract of a step are
 in :mod:`neurosim.neurons.base`. The models: :mod:`~neurosim.neurons.if_` (``"if"``),
 :mod:`~neurosim.neurons.lif` (``"lif"``, ``"alif"``), :mod:`~neurosim.neurons.izhikevich`,
-:mod:`~neurosim.neurons.adex`, :mod:`~neurosim.neurons.hh`,
+:mod:`~neurosim.neurons.adex`, :mod:`~neurosim.neurons.hh` (with Hodgkin and Huxley's or
+Traub and Miles' rates), the input sources of
+:mod:`~neurosim.neurons.sources` (``"poisson_generator"``, ``"poisson"``,
+``"spike_generator"``),
 :mod:`~neurosim.neurons.mcculloch_pitts`, :mod:`~neurosim.neurons.discrete_lif`
 (``"discrete_lif"``, the LIF as clock-driven frameworks step it, for NIR graphs).
 
@@ -31,17 +34,21 @@ from .base import get_neuron_model
 
 #: The built-in models, imported in this order (the order of NEURON_MODELS and of the names
 #: listed in error messages). A new built-in model adds its module here.
-BUILTIN = ("if_", "lif", "izhikevich", "adex", "hh", "mcculloch_pitts", "discrete_lif")
+BUILTIN = ("if_", "lif", "izhikevich", "adex", "hh", "mcculloch_pitts", "discrete_lif",
+           "sources")
 
 _NAMES = {"IF": "if_", "IF_LAYER": "if_", "LIF": "lif", "LIF_LAYER": "lif",
           "AdaptiveLIF": "lif", "Izhikevich": "izhikevich", "IZHIKEVICH_PRESETS": "izhikevich",
           "AdEx": "adex", "HodgkinHuxley": "hh", "HH_INTEGRATORS": "hh",
-          "McCullochPitts": "mcculloch_pitts", "DiscreteLIF": "discrete_lif"}
+          "McCullochPitts": "mcculloch_pitts", "DiscreteLIF": "discrete_lif",
+          "PoissonGenerator": "sources", "PoissonSource": "sources",
+          "SpikeGenerator": "sources"}
 
 __all__ = ["NeuronModel", "NEURON_MODELS", "register", "get_neuron_model", "neuron_from_table",
            "load_models", "RESETS", "HH_INTEGRATORS", "IZHIKEVICH_PRESETS", "IF", "IF_LAYER",
            "LIF", "LIF_LAYER", "AdaptiveLIF", "Izhikevich", "AdEx", "HodgkinHuxley",
-           "McCullochPitts", "DiscreteLIF", "BUILTIN"]
+           "McCullochPitts", "DiscreteLIF", "PoissonGenerator", "PoissonSource",
+           "SpikeGenerator", "BUILTIN"]
 
 
 def __getattr__(name: str):

@@ -174,6 +174,9 @@ class NeuronModel:
     SLOT_THRESHOLD: ClassVar[str] = "v_th"
     #: Recordable variables kept in a state row other than ``ROWS.index(name)``.
     RECORD_ROWS: ClassVar[dict[str, int]] = {}
+    #: An input source (:mod:`neurosim.neurons.sources`): no membrane, no threshold, no
+    #: rate function; it takes no input.
+    is_source: ClassVar[bool] = False
 
 
 NEURON_MODELS: dict[str, type[NeuronModel]] = {}

@@ -1,8 +1,14 @@
-"""Hodgkin-Huxley squid giant axon (1952), per unit area: uF/cm^2, mS/cm^2, uA/cm^2, mV, ms.
+"""Hodgkin-Huxley neurons: the squid giant axon (1952), or Traub and Miles' (1991) rates.
+
+Units: per unit area (uF/cm^2, mS/cm^2, uA/cm^2, mV, ms) as in the 1952 paper, or the same
+equations in the package's absolute units (nF, uS, nA: ``uS * mV = nA``, ``nA / nF =
+mV/ms``), as the COBAHH benchmark (Brette et al. 2007, benchmark 3) writes them.
 
 ``c_m dv/dt = -g_na m^3 h (v - e_na) - g_k n^4 (v - e_k) - g_l (v - e_l) + I``,
 ``dx/dt = phi (alpha_x(v) (1 - x) - beta_x(v) x)`` for ``x in (m, h, n)``, with the rates of
-:func:`hh_rates` (modern convention, rest near -65 mV) and the temperature factor
+:func:`hh_rates` (modern convention, rest near -65 mV; ``rates = "traub"``:
+:func:`traub_rates`, the rates of NEST's ``hh_cond_exp_traub`` and Brian2's COBAHH example,
+shifted by ``v_t``) and the temperature factor
 ``phi = 3 ** ((temperature - 6.3) / 10)`` (6.3 C: ``phi = 1``). The drive ``I`` is the
 external input plus the current channels (read by the step itself, in uA/cm^2) plus
 ``g (E_rev - v)`` for every conductance (``g`` in mS/cm^2).
@@ -37,12 +43,15 @@ from ..kernels.config import INLINE
 from ..kernels.layout import POP_END, POP_START, ROW_V
 from .base import NeuronModel, non_negative, positive, register
 
-__all__ = ["HodgkinHuxley", "HH_INTEGRATORS", "hh_rates", "step", "step_numpy"]
+__all__ = ["HodgkinHuxley", "HH_INTEGRATORS", "HH_RATES", "hh_rates", "traub_rates", "step",
+           "step_numpy"]
 
 HH_INTEGRATORS = ("exponential_euler", "rk4")
+HH_RATES = ("hodgkin_huxley", "traub")
 
-SLOTS = ("c_m", "g_na", "g_k", "g_l", "e_na", "e_k", "e_l", "v_th", "phi", "rk4")
-C_M, G_NA, G_K, G_L, E_NA, E_K, E_L, V_TH, PHI, RK4 = range(len(SLOTS))
+SLOTS = ("c_m", "g_na", "g_k", "g_l", "e_na", "e_k", "e_l", "v_th", "phi", "rk4", "traub",
+         "v_t")
+C_M, G_NA, G_K, G_L, E_NA, E_K, E_L, V_TH, PHI, RK4, TRAUB, V_T = range(len(SLOTS))
 ROWS = ("v", "m", "h", "n")
 ROW_M, ROW_H, ROW_N = 1, 2, 3
 
@@ -76,7 +85,64 @@ def hh_rates(v):
     return am, bm, ah, bh, an, bn
 
 
+def traub_rates(v, v_t):
+    """Traub and Miles' rates (1/ms), ``u = v - v_t`` (mV):
+    ``alpha_m = 0.32 (13 - u) / (exp((13 - u) / 4) - 1)``,
+    ``beta_m = 0.28 (u - 40) / (exp((u - 40) / 5) - 1)``, ``alpha_h = 0.128 exp((17 - u) / 18)``,
+    ``beta_h = 4 / (1 + exp((40 - u) / 5))``,
+    ``alpha_n = 0.032 (15 - u) / (exp((15 - u) / 5) - 1)``, ``beta_n = 0.5 exp((10 - u) / 40)``.
+    The ``x / expm1(x)`` limits are taken as in :func:`hh_rates`."""
+    u = v - v_t
+    xs = ((13.0 - u) / 4.0, (u - 40.0) / 5.0, (15.0 - u) / 5.0)
+    out = []
+    for x, scale in zip(xs, (1.28, 1.4, 0.16)):
+        at = (np.abs(x) < 1e-9) * 1.0
+        x = x + at
+        out.append(scale * ((1.0 - at) * (x / np.expm1(x)) + at))
+    am, bm, an = out
+    ah = 0.128 * np.exp((17.0 - u) / 18.0)
+    bh = 4.0 / (1.0 + np.exp((40.0 - u) / 5.0))
+    bn = 0.5 * np.exp((10.0 - u) / 40.0)
+    return am, bm, ah, bh, an, bn
+
+
 _hh_rates = numba.njit(**INLINE)(hh_rates)
+
+
+@numba.njit(**INLINE)
+def _traub_rates(v, v_t):
+    u = v - v_t
+    am = 1.28 * _x_over_expm1((13.0 - u) / 4.0)
+    bm = 1.4 * _x_over_expm1((u - 40.0) / 5.0)
+    an = 0.16 * _x_over_expm1((15.0 - u) / 5.0)
+    ah = 0.128 * math.exp((17.0 - u) / 18.0)
+    bh = 4.0 / (1.0 + math.exp((40.0 - u) / 5.0))
+    bn = 0.5 * math.exp((10.0 - u) / 40.0)
+    return am, bm, ah, bh, an, bn
+
+
+@numba.njit(**INLINE)
+def _x_over_expm1(x):
+    return 1.0 if abs(x) < 1e-9 else x / math.expm1(x)
+
+
+@numba.njit(**INLINE)
+def _rates(v, par, i):
+    """The rates of neuron ``i`` (its ``rates`` option)."""
+    if par[TRAUB, i] > 0.0:
+        return _traub_rates(v, par[V_T, i])
+    return _hh_rates(v)
+
+
+def _rates_numpy(v, par):
+    """Twin of :func:`_rates` over a slice (``par`` columns of its neurons)."""
+    traub = par[TRAUB] > 0.0
+    if not traub.any():
+        return hh_rates(v)
+    tr = traub_rates(v, par[V_T])
+    if traub.all():
+        return tr
+    return tuple(np.where(traub, a, b) for a, b in zip(tr, hh_rates(v)))
 
 
 @register
@@ -99,11 +165,15 @@ class HodgkinHuxley(NeuronModel):
     v_init: float = -65.0
     temperature: float = 6.3
     method: str = "exponential_euler"
+    rates: str = "hodgkin_huxley"
+    v_t: float = -63.0
 
     def __post_init__(self):
         super().__post_init__()
         positive(self, "c_m")
         non_negative(self, "g_na", "g_k", "g_l")
+        if self.rates not in HH_RATES:
+            raise ValueError(f"rates: must be one of {', '.join(HH_RATES)}, got {self.rates!r}")
         if self.method not in HH_INTEGRATORS:
             raise ValueError(f"method: must be one of {', '.join(HH_INTEGRATORS)}, "
                              f"got {self.method!r}")
@@ -124,15 +194,15 @@ class HodgkinHuxley(NeuronModel):
     def v_initial(self) -> float:
         return self.v_init
 
-    @staticmethod
-    def rates(v):
+    def rate_functions(self, v):
         """``(alpha_m, beta_m, alpha_h, beta_h, alpha_n, beta_n)`` in 1/ms at 6.3 C
-        (:func:`hh_rates`)."""
-        return hh_rates(np.asarray(v, dtype=np.float64))
+        (:func:`hh_rates` or :func:`traub_rates`)."""
+        v = np.asarray(v, dtype=np.float64)
+        return traub_rates(v, self.v_t) if self.rates == "traub" else hh_rates(v)
 
     def steady_gates(self, v):
         """Steady-state ``(m, h, n)`` at potential ``v`` (the initial gates)."""
-        am, bm, ah, bh, an, bn = self.rates(v)
+        am, bm, ah, bh, an, bn = self.rate_functions(v)
         return am / (am + bm), ah / (ah + bh), an / (an + bn)
 
     def currents(self, v, m, h, n):
@@ -144,7 +214,8 @@ class HodgkinHuxley(NeuronModel):
     def param_values(self, dt):
         return {"c_m": self.c_m, "g_na": self.g_na, "g_k": self.g_k, "g_l": self.g_l,
                 "e_na": self.e_na, "e_k": self.e_k, "e_l": self.e_l, "v_th": self.v_th,
-                "phi": self.phi, "rk4": float(self.method == "rk4")}
+                "phi": self.phi, "rk4": float(self.method == "rk4"),
+                "traub": float(self.rates == "traub"), "v_t": self.v_t}
 
     def initial_state(self, v0):
         v0 = np.asarray(v0, dtype=np.float64)
@@ -158,7 +229,7 @@ class HodgkinHuxley(NeuronModel):
 def _deriv(y, par, i, i_tot, g, ge):
     """Time derivatives ``(dv, dm, dh, dn)`` of neuron ``i`` (per ms) at ``y = (v, m, h, n)``."""
     v, m, h, n = y
-    am, bm, ah, bh, an, bn = _hh_rates(v)
+    am, bm, ah, bh, an, bn = _rates(v, par, i)
     phi = par[PHI, i]
     gna = par[G_NA, i] * m * m * m * h
     gk = par[G_K, i] * n * n * n * n
@@ -205,7 +276,7 @@ def step(p, model, state, row, spikes, n_spk):
                 yh = h + step_to * dh
                 yn = n + step_to * dn
         else:
-            am, bm, ah, bh, an, bn = _hh_rates(v)
+            am, bm, ah, bh, an, bn = _rates(v, par, i)
             phi = par[PHI, i]
             c_m = par[C_M, i]
             g_l = par[G_L, i]
@@ -234,7 +305,7 @@ def step(p, model, state, row, spikes, n_spk):
 def _deriv_numpy(y, par, i_tot, g, ge):
     """Twin of :func:`_deriv` on whole arrays: ``y = (v, m, h, n)``."""
     v, m, h, n = y
-    am, bm, ah, bh, an, bn = hh_rates(v)
+    am, bm, ah, bh, an, bn = _rates_numpy(v, par)
     phi = par[PHI]
     gna = par[G_NA] * m * m * m * h
     gk = par[G_K] * n * n * n * n
@@ -260,7 +331,7 @@ def _rk4_numpy(y, par, i_tot, g, ge, dt):
 def _exponential_euler_numpy(y, par, i_tot, g, ge, dt):
     """Each of ``y = (v, m, h, n)`` advanced exactly, the others held at their start values."""
     v, m, h, n = y
-    am, bm, ah, bh, an, bn = hh_rates(v)
+    am, bm, ah, bh, an, bn = _rates_numpy(v, par)
     c_m, g_l = par[C_M], par[G_L]
     gna = par[G_NA] * m * m * m * h
     gk = par[G_K] * n * n * n * n

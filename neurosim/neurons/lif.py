@@ -10,7 +10,10 @@ current synapses are integrated exactly too (the coupled linear system, as Brian
 method): a channel of value ``s`` at the start of the step adds ``r_m s A`` with
 ``A = tau_s / (tau_s - tau_m) (exp(-dt / tau_s) - exp(-dt / tau_m))``. Conductances are held
 over the step (Brian2's ``exponential_euler``). Spike when ``v >= v_th``; reset to ``v_reset``
-or by subtraction of ``v_th - v_reset``; refractory for ``t_ref``.
+or by subtraction of ``v_th - v_reset``; refractory for ``t_ref``. While refractory ``v`` is
+held; input arriving then (a delta synapse's jump) is kept and acts afterwards
+(``refractory_input = true``, Brian2's ``v += w`` on a refractory neuron) or dropped
+(``false``: ``v`` is clamped at ``v_reset``, NEST's ``iaf_psc_delta`` default).
 
 Refractoriness, two schemes:
 
@@ -61,13 +64,13 @@ from .base import NeuronModel, check_reset, non_negative, positive, ref_steps, r
 
 __all__ = ["LIF", "AdaptiveLIF", "LIF_LAYER", "exact_current_coefficient", "step", "step_numpy",
            "step_current", "step_conductance", "step_interpolated",
-           "layer_step", "layer_step_numpy"]
+           "layer_step", "layer_step_numpy", "layer_potential", "layer_potential_numpy"]
 
 # Parameter slots (``Model.par`` rows) and state rows of LIF and ALIF.
 SLOTS = ("tau_m", "r_m", "v_rest", "v_th", "v_reset", "subtract", "ref_steps", "decay",
-         "w_decay", "b", "w_coef", "interpolate", "t_ref")
+         "w_decay", "b", "w_coef", "interpolate", "t_ref", "clamp")
 (TAU_M, R_M, V_REST, V_TH, V_RESET, SUBTRACT, REF_STEPS, DECAY, W_DECAY, B, W_COEF, INTERP,
- T_REF) = range(len(SLOTS))
+ T_REF, CLAMP) = range(len(SLOTS))
 ROWS = ("v", "w", "t_left")
 ROW_W, ROW_T_LEFT = 1, 2
 
@@ -96,10 +99,14 @@ class LIF(NeuronModel):
     reset: str = "potential"
     t_ref: float = 2.0
     interpolate: bool = False
+    refractory_input: bool = True
 
     def __post_init__(self):
         super().__post_init__()
         positive(self, "tau_m", "r_m")
+        if not self.refractory_input and (self.reset != "potential" or self.interpolate):
+            raise ValueError("refractory_input: false (input dropped while refractory) needs "
+                             "reset = \"potential\" and step-counted refractoriness")
         non_negative(self, "t_ref")
         check_reset(self, self.v_th, self.v_reset)
 
@@ -128,7 +135,8 @@ class LIF(NeuronModel):
                 "subtract": float(self.reset == "subtract"),
                 "ref_steps": ref_steps(self.t_ref, dt), "decay": math.exp(-dt / self.tau_m),
                 "w_decay": 1.0, "b": 0.0, "w_coef": 0.0,
-                "interpolate": float(self.interpolate), "t_ref": self.t_ref}
+                "interpolate": float(self.interpolate), "t_ref": self.t_ref,
+                "clamp": float(not self.refractory_input)}
 
     def current_coefficient(self, tau_s, dt):
         return self.r_m * exact_current_coefficient(self.tau_m, tau_s, dt)
@@ -202,6 +210,7 @@ def _step_uniform(p, model, state, row, spikes, n_spk, c0, c1):
     v_reset = par[V_RESET, start]
     n_ref = np.int32(par[REF_STEPS, start])
     decay = par[DECAY, start]
+    clamp = par[CLAMP, start] > 0.0
     xv = state.x[ROW_V, start:end]
     rc = state.refc[start:end]
     drive = model.drive[row, start:end]
@@ -220,7 +229,7 @@ def _step_uniform(p, model, state, row, spikes, n_spk, c0, c1):
         v = xv[j]
         v_inf = v_rest + r_m * drive[j]
         vn = v_inf + (v - v_inf) * decay + k0 * s0[j] + k1 * s1[j]
-        xv[j] = v if r > 0 else vn
+        xv[j] = (v_reset if clamp else v) if r > 0 else vn
         crossed += 1 if vn >= v_th and r == 0 else 0
         s0[j] *= d0
         s1[j] *= d1
@@ -269,6 +278,8 @@ def _step_uniform_conductance(p, model, state, row, spikes, n_spk):
             r -= 1
             rc[j] = r
         if r > 0:
+            if par[CLAMP, start] > 0.0:
+                xv[j] = v_reset
             continue
         cur, g, ge = channel_inputs(model, state, start + j)
         g_tot = 1.0 + r_m * g
@@ -366,6 +377,8 @@ def _step_general(p, model, state, row, spikes, n_spk, cond):
                     k = model.chan_coef[c, i]
                     if chan[c, CHAN_KIND] == SYN_CURRENT and k != 0.0:
                         v += k * state.syn[c, i]
+        elif par[CLAMP, i] > 0.0:
+            v = par[V_RESET, i]
         w *= par[W_DECAY, i]
         if v >= v_th and r == 0:
             v = v - (v_th - par[V_RESET, i]) if par[SUBTRACT, i] > 0.0 else par[V_RESET, i]
@@ -443,7 +456,7 @@ def step(p, model, state, row, spikes, n_spk):
         single[p, POP_END] = i + 1
         one = Model(model.dt, single, model.par, model.chan, model.chan_coef, model.drive,
                     model.proj, model.indptr, model.indices, model.weights, model.kof,
-                    model.delays)
+                    model.delays, model.bg, model.bg_key, model.ev_ptr, model.ev_steps)
         # channels are decayed once below, for the whole population
         saved = syn[:, i].copy()
         if model.par[INTERP, i] > 0.0:
@@ -506,7 +519,7 @@ def step_numpy(p, model, state, row, spikes, n_spk):
         for c in np.flatnonzero(model.chan[:, CHAN_KIND] == SYN_CURRENT):
             coef = model.chan_coef[c, sl]
             vn = vn + np.where(coef != 0.0, coef * state.syn[c, sl], 0.0)
-    v = np.where(free, vn, v)
+    v = np.where(free, vn, np.where(k & (par[CLAMP] > 0.0), v_reset, v))
     f = free & (v >= v_th)
     v = np.where(f, np.where(par[SUBTRACT] > 0, v - (v_th - v_reset), v_reset), v)
     w = np.where(k, np.where(f, w * par[W_DECAY] + par[B], w * par[W_DECAY]), w * par[W_DECAY])
@@ -604,3 +617,38 @@ def layer_step_numpy(v, ref, current, bias, prm, spikes):
     idx = np.flatnonzero(fired)
     spikes[:idx.size] = idx
     return idx.size
+
+
+@numba.njit(**INLINE)
+def layer_potential(v, ref, current, bias, prm, u, gain):
+    """What :func:`layer_step` computes before its threshold test, for backpropagation: the
+    potential ``u`` and the factor ``a`` of ``u = a v + (1 - a) J`` (``exp(-dt / tau_m)``
+    outside the refractory period, ``exp(left / tau_m)`` in the step it ends in, 1 while
+    refractory: then ``u = v`` and the input is ignored). Same arithmetic as
+    :func:`layer_step` (float64, stored float32); changes nothing else."""
+    tau = prm[LAYER_TAU_M]
+    dt = prm[LAYER_DT]
+    decay = np.exp(-dt / tau)
+    for k in range(v.shape[0]):
+        j = np.float64(current[k]) + np.float64(bias[k])
+        left = np.float64(ref[k]) - dt
+        vk = np.float64(v[k])
+        a = 1.0
+        if left <= -dt:
+            a = decay
+            vk = j + (vk - j) * decay
+        elif left < 0.0:
+            a = np.exp(left / tau)
+            vk = j + (vk - j) * a
+        u[k] = vk
+        gain[k] = a
+
+
+def layer_potential_numpy(v, ref, current, bias, prm, u, gain):
+    """Twin of :func:`layer_potential`."""
+    tau, dt = float(prm[LAYER_TAU_M]), float(prm[LAYER_DT])
+    j = current.astype(np.float64) + bias.astype(np.float64)
+    left = ref.astype(np.float64) - dt
+    a = np.where(left <= -dt, np.exp(-dt / tau), np.where(left < 0.0, np.exp(left / tau), 1.0))
+    u[:] = np.where(a < 1.0, j + (v.astype(np.float64) - j) * a, v.astype(np.float64))
+    gain[:] = a

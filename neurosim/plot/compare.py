@@ -14,7 +14,7 @@ from ..atomic import atomic_path  # noqa: E402
 from .text import literal  # noqa: E402
 
 __all__ = ["plot_comparison", "plot_accuracy", "plot_operations", "plot_firing_rates",
-           "plot_raster"]
+           "plot_raster", "plot_pareto"]
 
 
 def _save(fig, path) -> Path:
@@ -192,3 +192,41 @@ def plot_comparison(comp, out_dir) -> list[Path]:
     if comp.raster is not None:
         paths.append(plot_raster(comp, out / "raster.png"))
     return paths
+
+
+def plot_pareto(mc, path) -> Path:
+    """Accuracy against energy per sample, one point per (method, T) of a
+    :class:`neurosim.methods.MethodComparison`; the classic network as a star, its energy as a
+    vertical line (left of it spiking pays) and the band within the gap of its accuracy; each
+    method's cheapest point within the gap circled."""
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    uj = 1e6
+    for k, m in enumerate(mc.methods):
+        e = [p.energy_j * uj for p in m.points]
+        a = [100 * p.accuracy for p in m.points]
+        ax.plot(e, a, "-o", color=f"C{k + 1}", ms=3, lw=1, label=m.name)
+        for p in m.points[::max(1, len(m.points) // 6)]:
+            ax.annotate(f"T={p.timesteps}", (p.energy_j * uj, 100 * p.accuracy),
+                        fontsize=6, color=f"C{k + 1}", xytext=(2, -8),
+                        textcoords="offset points")
+        if m.cheapest is not None:
+            ax.plot(m.cheapest.energy_j * uj, 100 * m.cheapest.accuracy, "o", ms=11,
+                    mfc="none", mec=f"C{k + 1}", mew=1.5)
+    ax.plot(mc.classic_energy_j * uj, 100 * mc.classic_accuracy, "*", ms=14, color="C0",
+            label=f"classic ({100 * mc.classic_accuracy:.2f}%)")
+    ax.axvline(mc.classic_energy_j * uj, color="C0", ls="--", lw=0.8)
+    ax.axhspan(100 * (mc.classic_accuracy - mc.gap), 100 * mc.classic_accuracy, color="C0",
+               alpha=0.1, label=f"within {100 * mc.gap:g} point of classic")
+    ax.set_xscale("log")
+    best = max(p.accuracy for m in mc.methods for p in m.points)
+    ax.set_ylim(max(0.0, 100 * min(best, mc.classic_accuracy) - 15), 100.5)
+    ax.set(xlabel=f"energy per sample (uJ, log; table {mc.energy_table}, input MACs "
+                  f"{mc.input_macs_counted or 'none: spike input'})",
+           ylabel="test accuracy (%)",
+           title=f"{mc.model}: accuracy vs energy, one point per (method, T); circled: "
+                 "cheapest within the gap")
+    ax.title.set_fontsize(9)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)

@@ -25,6 +25,17 @@ dtype of ``z`` (float32 in training, float64 in gradient checks).
 
   Above threshold by a few ``s`` it equals the exact derivative to float precision; below
   threshold it is small but non-zero, so silent units still learn.
+- ``qcfs`` (Bu et al., ICLR 2022), with the layer's clip ``lambda`` (a learned parameter) and
+  ``L`` levels: ``f(z) = (lambda / L) clip(floor(z L / lambda + 1/2), 0, L)``. The floor has a
+  zero derivative almost everywhere, so the backward pass passes the gradient straight
+  through it (Bengio et al. 2013, as Bu et al. do)::
+
+      df/dz      = [0 < z < lambda]
+      df/dlambda = f / lambda - z / lambda * [0 < z < lambda] + [z >= lambda]
+
+  (with the straight-through floor, ``f = z`` inside the range, so the middle terms are the
+  rounding error ``(f - z) / lambda``; above the range ``f = lambda``). Its forward and
+  backward take the clip and levels: :func:`qcfs_forward`, :func:`qcfs_backward`.
 """
 
 from __future__ import annotations
@@ -33,7 +44,8 @@ import numpy as np
 
 from ..neurons.lif import LIF_LAYER
 
-__all__ = ["ACTIVATION_OPS", "SOFT_LIF_SIGMA", "soft_lif_rate", "soft_lif_derivative"]
+__all__ = ["ACTIVATION_OPS", "SOFT_LIF_SIGMA", "soft_lif_rate", "soft_lif_derivative",
+           "qcfs_forward", "qcfs_backward"]
 
 #: Smoothing width of the soft-LIF derivative, in units of the normalised input current.
 SOFT_LIF_SIGMA = 0.05
@@ -115,6 +127,27 @@ def soft_lif_derivative(j, sigma: float = SOFT_LIF_SIGMA):
 
 def _lif_back(z, a, da):
     return da * soft_lif_derivative(z)
+
+
+def qcfs_forward(z, clip, levels):
+    """``(lambda / L) clip(floor(z L / lambda + 1/2), 0, L)`` in the dtype of ``z``;
+    ``clip`` is the layer's ``(1,)`` parameter ``lambda``, ``levels`` its ``L``."""
+    lam = z.dtype.type(clip.reshape(())[()])
+    steps = np.floor(z * (levels / lam) + z.dtype.type(0.5))
+    np.clip(steps, 0, levels, out=steps)
+    steps *= lam / z.dtype.type(levels)
+    return steps
+
+
+def qcfs_backward(z, a, clip, da):
+    """``(dL/dz, dL/dlambda)`` with the straight-through floor (module docstring); ``a`` is
+    the forward output, ``dL/dlambda`` of shape ``(1,)``."""
+    lam = z.dtype.type(clip.reshape(())[()])
+    inside = (z > 0) & (z < lam)
+    dz = da * inside
+    dlam_elem = np.where(inside, (a - z) / lam, (z >= lam).astype(z.dtype))
+    dclip = np.array([np.vdot(da, dlam_elem)], dtype=clip.dtype)
+    return dz, dclip
 
 
 ACTIVATION_OPS = {

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import DataError, where
 from ..specs.layers import RATE
-from .activations import ACTIVATION_OPS
+from .activations import ACTIVATION_OPS, qcfs_backward, qcfs_forward
 from .heap import keep_freed_memory
 from .layers import LAYER_OPS
 from .losses import LOSSES
@@ -55,23 +55,30 @@ def _prepare(spec, params, x) -> np.ndarray:
 RATE_FD_STEP = 1e-4
 
 
-def _activate(layer, z):
-    """``a = f(z)``: the layer's activation, or its neuron model's rate function (Hz)."""
+def _activate(layer, p, z):
+    """``a = f(z)``: the layer's activation (a ``qcfs`` one with its clip from ``p``), or its
+    neuron model's rate function (Hz)."""
     act = layer.activation_name
     if act is None:
         return z
+    if act == "qcfs":
+        return qcfs_forward(z, p["clip"], layer.levels)
     if act == RATE:
         return np.asarray(layer.neuron.rate(z), dtype=np.float64).astype(z.dtype, copy=False)
     return ACTIVATION_OPS[act][0](z)
 
 
-def _activation_gradient(layer, z, a, d):
-    """``dL/dz`` from ``dL/da``. A neuron model's rate function is differentiated by its own
-    ``rate_derivative`` when it has one, else by a central difference of step
-    ``RATE_FD_STEP (1 + |z|)``."""
+def _activation_gradient(layer, p, z, a, d):
+    """``(dL/dz, activation_grads)`` from ``dL/da``; ``activation_grads`` holds the gradient of
+    an activation's own parameters (a ``qcfs`` clip), else is empty. A neuron model's rate
+    function is differentiated by its own ``rate_derivative`` when it has one, else by a
+    central difference of step ``RATE_FD_STEP (1 + |z|)``."""
     act = layer.activation_name
+    if act == "qcfs":
+        dz, dclip = qcfs_backward(z, a, p["clip"], d)
+        return dz, {"clip": dclip}
     if act != RATE:
-        return ACTIVATION_OPS[act][1](z, a, d)
+        return ACTIVATION_OPS[act][1](z, a, d), {}
     nrn = layer.neuron
     deriv = getattr(nrn, "rate_derivative", None)
     if deriv is not None:
@@ -80,7 +87,7 @@ def _activation_gradient(layer, z, a, d):
         z64 = np.asarray(z, np.float64)
         h = RATE_FD_STEP * (1.0 + np.abs(z64))
         slope = (nrn.rate(z64 + h) - nrn.rate(z64 - h)) / (2.0 * h)
-    return (d * np.asarray(slope, np.float64)).astype(d.dtype, copy=False)
+    return (d * np.asarray(slope, np.float64)).astype(d.dtype, copy=False), {}
 
 
 def _run(spec, params, x, *, training, rng, stop=None, keep=True):
@@ -90,7 +97,7 @@ def _run(spec, params, x, *, training, rng, stop=None, keep=True):
     a = z = x
     for i, layer in enumerate(spec.layers[:stop]):
         z, cache = LAYER_OPS[layer.kind][0](layer, params[i], a, training, rng)
-        a = _activate(layer, z)
+        a = _activate(layer, params[i], z)
         if keep:
             caches.append((cache, z, a))
     return a, caches, z
@@ -104,10 +111,12 @@ def _backward(spec, params, caches, d, *, d_is_z=False, need_input_grad=False):
     for i in range(last, -1, -1):
         layer = spec.layers[i]
         cache, z, a = caches[i]
+        act_grads = {}
         if layer.activation_name is not None and not (i == last and d_is_z):
-            d = _activation_gradient(layer, z, a, d)
+            d, act_grads = _activation_gradient(layer, params[i], z, a, d)
         d, grads[i] = LAYER_OPS[layer.kind][1](layer, params[i], cache, d,
                                                i > 0 or need_input_grad)
+        grads[i] |= act_grads
     return d, grads
 
 

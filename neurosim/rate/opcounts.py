@@ -30,7 +30,7 @@ from ..monitor.opcounts import LayerOps, OpCounts
 from .network import INFERENCE_BATCH, _chunks, _prepare, _run
 from .recurrent import RECURRENT_OPS, hidden_states
 
-__all__ = ["classic_opcounts", "window_coverage"]
+__all__ = ["classic_opcounts", "window_coverage", "nonzero_counts"]
 
 
 def window_coverage(size: int, kernel: int, stride: int, padding: int) -> np.ndarray:
@@ -52,18 +52,16 @@ def _nonzero_weighted(x_nz: np.ndarray, layer, in_shape) -> float:
     return float(np.einsum("chw,h,w->", x_nz, nh, nw))
 
 
-def classic_opcounts(spec, params, x) -> OpCounts:
-    """Per-sample MACs, effective MACs and neurons of each layer, averaged over the batch ``x``
-    (inference mode), as an :class:`~neurosim.monitor.opcounts.OpCounts` with
-    ``mode="classic"``."""
+def nonzero_counts(spec, params, x) -> tuple[list[np.ndarray], list[int]]:
+    """``(nnz, fed_back)`` of the batch ``x`` (inference mode): for each layer's input
+    (``spec.shapes[:-1]``), how many samples have a non-zero value at each position; for each
+    recurrent layer, its non-zero hidden states fed back (``h_0 .. h_{T-2}``), summed."""
     x = _prepare(spec, params, x)
-    n = len(x)
-    shapes = spec.shapes
     # count of non-zero inputs per position of each layer's input, summed over samples
-    nnz = [np.zeros(s, dtype=np.int64) for s in shapes[:-1]]
+    nnz = [np.zeros(s, dtype=np.int64) for s in spec.shapes[:-1]]
     # recurrent layers: non-zero hidden states fed back (h_0 .. h_{T-2}), summed
     fed_back = [0] * len(spec.layers)
-    for s in _chunks(n, INFERENCE_BATCH):
+    for s in _chunks(len(x), INFERENCE_BATCH):
         a = x[s]
         nnz[0] += np.count_nonzero(a, axis=0)
         _, caches, _ = _run(spec, params, a, training=False, rng=None)
@@ -72,6 +70,16 @@ def classic_opcounts(spec, params, x) -> OpCounts:
         for i, layer in enumerate(spec.layers):
             if layer.kind in RECURRENT_OPS:
                 fed_back[i] += int(np.count_nonzero(hidden_states(caches[i][0])[:, :-1]))
+    return nnz, fed_back
+
+
+def classic_opcounts(spec, params, x, counts=None) -> OpCounts:
+    """Per-sample MACs, effective MACs and neurons of each layer, averaged over the batch ``x``
+    (inference mode), as an :class:`~neurosim.monitor.opcounts.OpCounts` with
+    ``mode="classic"``. ``counts``: :func:`nonzero_counts` of ``x``, when already made."""
+    n = len(x)
+    shapes = spec.shapes
+    nnz, fed_back = nonzero_counts(spec, params, x) if counts is None else counts
     layers = []
     for i, layer in enumerate(spec.layers):
         in_shape, out_shape = shapes[i], shapes[i + 1]

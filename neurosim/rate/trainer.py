@@ -45,7 +45,7 @@ from .network import _loss_grads, _prepare, evaluate_loss
 from .optimizers import make_optimizer
 from .schedules import learning_rate
 
-__all__ = ["Trainer", "HISTORY_KEYS", "clip_gradient"]
+__all__ = ["Trainer", "ClassicObjective", "HISTORY_KEYS", "clip_gradient"]
 
 HISTORY_KEYS = ("loss", "acc", "val_loss", "val_acc", "lr", "time")
 _MASK64 = (1 << 64) - 1
@@ -113,19 +113,43 @@ def spec_difference(saved, current, prefix: str = "") -> str | None:
     return None
 
 
+class ClassicObjective:
+    """What the trainer optimises in the classic mode: backprop through the rate network
+    (:mod:`.network`). Another objective (the spiking one, :class:`neurosim.bptt.
+    SpikingObjective`) offers the same three methods: ``prepare(params, x)``,
+    ``loss_grads(params, x, y, training=, rng=) -> (loss, grads, output)`` and
+    ``evaluate_loss(params, x, y) -> (loss, accuracy)``."""
+
+    def __init__(self, spec):
+        self.spec = spec
+
+    def prepare(self, params, x):
+        return _prepare(self.spec, params, x)
+
+    def loss_grads(self, params, x, y, *, training, rng):
+        return _loss_grads(self.spec, params, x, y, training=training, rng=rng)
+
+    def evaluate_loss(self, params, x, y):
+        return evaluate_loss(self.spec, params, x, y)
+
+
 class Trainer:
     """Train ``spec`` by mini-batch backprop with the settings of ``spec.training``.
 
     ``seed`` overrides both ``spec.init.seed`` and ``spec.training.seed``; ``progress`` shows a
     tqdm bar (only on a terminal); ``checkpoint_path`` is where checkpoints go (``None``: no
-    checkpoints, and no resume).
+    checkpoints, and no resume). ``objective``: what is optimised (default
+    :class:`ClassicObjective`, backprop; :class:`neurosim.bptt.SpikingObjective` trains the
+    spec directly as a spiking network).
     """
 
-    def __init__(self, spec, *, seed=None, progress=True, checkpoint_path=None):
+    def __init__(self, spec, *, seed=None, progress=True, checkpoint_path=None,
+                 objective=None):
         self.spec = spec
         self.seed = seed
         self.progress = progress
         self.checkpoint_path = checkpoint_path
+        self.objective = objective
 
     # ------------------------------------------------------------------ data checks
     def _labels(self, y, n, what):
@@ -270,8 +294,9 @@ class Trainer:
         train_seed = tr.seed if self.seed is None else self.seed
         seeds = self._seeds = (int(init_seed), int(train_seed))
 
+        obj = ClassicObjective(spec) if self.objective is None else self.objective
         params = init_params(spec, np.random.default_rng(init_seed))
-        x = _prepare(spec, params, x)
+        x = obj.prepare(params, x)
         y = self._labels(y, len(x), "labels")
         self._data = fingerprint(x, y)  # before the validation split: the data as given
         if x_val is None:
@@ -280,7 +305,7 @@ class Trainer:
             val_idx, tr_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
             x_val, y_val, x, y = x[val_idx], y[val_idx], x[tr_idx], y[tr_idx]
         else:
-            x_val = _prepare(spec, params, x_val)
+            x_val = obj.prepare(params, x_val)
             y_val = self._labels(y_val, len(x_val), "validation labels")
         if len(x) == 0:
             raise DataError(f"{where(spec.source, field='data')}: no training samples")
@@ -322,8 +347,8 @@ class Trainer:
                 for b in range(n_batches):
                     idx = perm[b * bs:(b + 1) * bs]
                     yb = y[idx]
-                    loss, grads, out = _loss_grads(spec, params, x[idx], yb, training=True,
-                                                   rng=rng)
+                    loss, grads, out = obj.loss_grads(params, x[idx], yb, training=True,
+                                                      rng=rng)
                     np.concatenate([grads[i][k].ravel() for i, k in keys], out=flat_g)
                     if tr.clip_norm:
                         clip_gradient(flat_g, tr.clip_norm)
@@ -340,7 +365,7 @@ class Trainer:
                     raise NeurosimError(f"{where(spec.source, field='training.learning_rate')}"
                                         f": the loss diverged (NaN/inf) in epoch {epoch + 1}; "
                                         "try a smaller learning rate")
-                val_loss, val_acc = evaluate_loss(spec, params, x_val, y_val)
+                val_loss, val_acc = obj.evaluate_loss(params, x_val, y_val)
                 h = self.history_
                 h["loss"].append(tot_loss / n)
                 h["acc"].append(correct / n)

@@ -17,6 +17,13 @@ under a constant input current ``J`` equals ``f(J)``:
   normalisation: ``v_th = 1``, ``v_reset = 0``, ``r_m = 1``, ``tau_m = 20 ms``,
   ``t_ref = 2 ms``): ``f(J) = 1000 / (t_ref + tau_m ln(1 + 1 / (J - 1)))`` for ``J > 1``,
   else 0, with ``t_ref`` and ``tau_m`` in ms. Twin: ``LIF_LAYER``.
+- ``qcfs``: the quantised clip-floor-shift activation of Bu et al., "Optimal ANN-SNN
+  conversion for high-accuracy and ultra-low-latency spiking neural networks", ICLR 2022:
+  ``f(J) = (lambda / L) clip(floor(J L / lambda + 1/2), 0, L)`` with ``L`` levels (the layer's
+  ``levels``) and a clip ``lambda`` learned per layer (the layer's ``clip`` parameter). Twin:
+  ``IF_LAYER`` with threshold ``lambda`` and initial membrane ``lambda / 2``, which after
+  ``T = L`` steps under a constant ``J`` has fired exactly ``clip(floor(J L / lambda + 1/2),
+  0, L)`` spikes; the expected conversion error is zero at every ``T`` (Bu et al., Theorem 2).
 - ``sigmoid``, ``tanh``: no spiking twin (negative outputs, or a saturating non-linearity that a
   single spiking neuron's rate does not reproduce); asking them to spike is an error.
 """
@@ -30,7 +37,16 @@ import numpy as np
 from ..neurons.base import NeuronModel
 
 # also LIF_TAU_M and LIF_T_REF (ms), resolved on first use
-__all__ = ["Activation", "ACTIVATIONS", "get_activation", "lif_rate"]
+__all__ = ["Activation", "ACTIVATIONS", "get_activation", "lif_rate", "qcfs_rate",
+           "QCFS_LEVELS", "QCFS_CLIP_INIT"]
+
+#: Default number of levels ``L`` of a ``qcfs`` layer.
+QCFS_LEVELS = 8
+
+#: Initial clip ``lambda`` of a ``qcfs`` layer (in units of the layer's pre-activation): a
+#: ReLU layer of He-initialised weights on inputs in [0, 1] sees pre-activations of order 1,
+#: so a clip of 2 covers most of them at the start; training moves it.
+QCFS_CLIP_INIT = 2.0
 
 
 def _layer_model(name: str) -> NeuronModel:
@@ -56,6 +72,14 @@ def lif_rate(j) -> np.ndarray:
     ``LIF_LAYER.rate(j)``, ``1000 / (t_ref + tau_m ln(1 + 1 / (j - 1)))`` for ``j > 1``, else 0
     (``tau_m = 20 ms``, ``t_ref = 2 ms``)."""
     return _layer_model("LIF_LAYER").rate(j)
+
+
+def qcfs_rate(j, clip: float = 1.0, levels: int = QCFS_LEVELS) -> np.ndarray:
+    """``(clip / L) clip(floor(j L / clip + 1/2), 0, L)``: the ``qcfs`` activation of an input
+    ``j`` with clip ``lambda = clip`` and ``L = levels`` (Bu et al., ICLR 2022, eq. 11)."""
+    j = np.asarray(j, dtype=np.float64)
+    steps = np.clip(np.floor(j * levels / clip + 0.5), 0, levels)
+    return steps * (clip / levels)
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -93,10 +117,13 @@ class Activation:
             return {"IF_LAYER": "if", "LIF_LAYER": "lif"}[self.twin_name]
         return "integrator" if self.integrator else None
 
-    def rate(self, x: np.ndarray) -> np.ndarray:
+    def rate(self, x: np.ndarray, *, clip: float = 1.0,
+             levels: int = QCFS_LEVELS) -> np.ndarray:
         """The closed-form activation ``f(x)``, the definition the rate mode is tested against
-        (``lif``: Hz)."""
+        (``lif``: Hz; ``clip`` and ``levels`` are used by ``qcfs`` only)."""
         x = np.asarray(x, dtype=np.float64)
+        if self.name == "qcfs":
+            return qcfs_rate(x, clip, levels)
         if self.name == "relu":
             return np.maximum(x, 0.0)
         if self.name == "identity":
@@ -116,6 +143,7 @@ ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
         Activation("relu", "IF_LAYER", "rectified linear unit, max(x, 0)"),
+        Activation("qcfs", "IF_LAYER", "quantised clip-floor-shift, L levels, learned clip"),
         Activation("identity", None, "linear, f(x) = x", integrator=True),
         Activation("softmax", "IF_LAYER", "normalised exponential (output layer)"),
         Activation("lif", "LIF_LAYER", "LIF rate curve (Hz), threshold 1"),

@@ -123,12 +123,16 @@ def _layer_from_table(table, index: int, source: str | None) -> Layer:
                               skip=("kind",))
 
 
-def model_from_dict(doc: dict, source: str | None = None):
+def model_from_dict(doc: dict, source: str | None = None, variant: str | None = None):
     """Build a spec from a parsed TOML document (layered :class:`Network`, or a population
-    network when the document has ``populations``)."""
+    network when the document has ``populations``; ``variant`` names one of its
+    ``[variants]``)."""
     if "populations" in doc:
         from .populations import population_network_from_dict
-        return population_network_from_dict(doc, source)
+        return population_network_from_dict(doc, source, variant=variant)
+    if variant is not None:
+        raise SpecError(f"{where(source, field='variant')}: variants are for population "
+                        "networks")
     if doc.get("kind") == "stdp-wta":
         from .plasticity import wta_model_from_dict
         return wta_model_from_dict(doc, source)
@@ -158,17 +162,18 @@ def model_from_dict(doc: dict, source: str | None = None):
                    init=init, training=training, data=data, source=source)
 
 
-def loads_model(text: str, source: str | None = None):
+def loads_model(text: str, source: str | None = None, variant: str | None = None):
     """Parse model TOML text (``source`` names it in errors)."""
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise SpecError(f"{source or '<string>'}: malformed TOML: {err}") from None
-    return model_from_dict(doc, source)
+    return model_from_dict(doc, source, variant)
 
 
-def load_model(path) -> Network:
-    """Read a model file (``models/*.toml``)."""
+def load_model(path, variant: str | None = None) -> Network:
+    """Read a model file (``models/*.toml``); ``variant`` picks one of a population network's
+    ``[variants]``."""
     from ..limits import MAX_TEXT_BYTES, regular_file
 
     path = Path(path)
@@ -179,7 +184,7 @@ def load_model(path) -> Network:
         raise SpecError(f"{path}: no such model file") from None
     except (OSError, UnicodeDecodeError) as err:
         raise SpecError(f"{path}: cannot read model file: {err}") from None
-    return loads_model(text, str(path))
+    return loads_model(text, str(path), variant)
 
 
 def _plain(obj):

@@ -17,7 +17,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..neurons.base import NeuronModel
-from .activations import ACTIVATIONS
+from .activations import ACTIVATIONS, QCFS_LEVELS
 
 #: The activation of a layer that names a neuron model: that model's rate function (Hz).
 RATE = "rate"
@@ -70,6 +70,24 @@ def _check_neuron(layer) -> None:
         raise ValueError(f"neuron: {layer.neuron.kind} has no closed-form rate function, so "
                          "the classic mode cannot train it as a layer")
     object.__setattr__(layer, "activation", RATE)
+
+
+def _check_levels(layer) -> None:
+    """``levels`` (``L``) belongs to the ``qcfs`` activation: default
+    :data:`~neurosim.specs.activations.QCFS_LEVELS` there, refused elsewhere."""
+    if layer.activation != "qcfs":
+        if layer.levels is not None:
+            raise ValueError(f"levels: only the qcfs activation has levels (activation is "
+                             f"{layer.activation!r})")
+        return
+    if layer.levels is None:
+        object.__setattr__(layer, "levels", QCFS_LEVELS)
+    _positive_int(layer.levels, "levels")
+
+
+def _activation_params(layer) -> dict[str, Shape]:
+    """Learned parameters of the activation itself: a ``qcfs`` layer's clip ``lambda``."""
+    return {"clip": (1,)} if layer.activation == "qcfs" else {}
 
 
 def _window_out(shape: Shape, kernel: tuple[int, int], stride: tuple[int, int],
@@ -131,7 +149,8 @@ class Dense(Layer):
 
     ``f`` is the ``activation``, or, when the layer names a ``neuron`` model (the registry of
     :mod:`neurosim.neurons`, as populations do), that model's rate function (Hz); spiking, the
-    layer runs as that model. MACs per sample: ``n_in * units``.
+    layer runs as that model. ``levels``: the ``L`` of a ``qcfs`` activation (whose clip is the
+    learned parameter ``clip``). MACs per sample: ``n_in * units``.
     """
 
     kind: ClassVar[str] = "dense"
@@ -139,11 +158,13 @@ class Dense(Layer):
     activation: str = "identity"
     use_bias: bool = True
     neuron: NeuronModel | None = None
+    levels: int | None = None
 
     def __post_init__(self):
         _positive_int(self.units, "units")
         _check_activation(self.activation)
         _check_neuron(self)
+        _check_levels(self)
 
     def output_shape(self, input_shape: Shape) -> Shape:
         if len(input_shape) != 1:
@@ -155,7 +176,7 @@ class Dense(Layer):
         shapes = {"W": (self.units, input_shape[0])}
         if self.use_bias:
             shapes["b"] = (self.units,)
-        return shapes
+        return shapes | _activation_params(self)
 
     def macs(self, input_shape: Shape) -> int:
         """``n_in * units``: one MAC per weight."""
@@ -180,6 +201,7 @@ class Conv2D(Layer):
     activation: str = "identity"
     use_bias: bool = True
     neuron: NeuronModel | None = None
+    levels: int | None = None
 
     def __post_init__(self):
         _positive_int(self.filters, "filters")
@@ -193,6 +215,7 @@ class Conv2D(Layer):
             raise ValueError(f"padding: must be >= 0, got {self.padding}")
         _check_activation(self.activation)
         _check_neuron(self)
+        _check_levels(self)
 
     def output_shape(self, input_shape: Shape) -> Shape:
         oh, ow = _window_out(input_shape, self.kernel_size, self.stride, self.padding, "conv2d")
@@ -202,7 +225,7 @@ class Conv2D(Layer):
         shapes = {"W": (self.filters, input_shape[0], *self.kernel_size)}
         if self.use_bias:
             shapes["b"] = (self.filters,)
-        return shapes
+        return shapes | _activation_params(self)
 
     def macs(self, input_shape: Shape) -> int:
         """``C_in kh kw C_out H_out W_out``: one MAC per weight tap of every output, padding

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from ..errors import SpecError, where
 from .layers import Dense, Layer, Shape
 
-__all__ = ["Init", "Training", "DataSettings", "Network",
+__all__ = ["Init", "Training", "DataSettings", "Network", "MODES", "READOUTS", "RESET_GRADIENTS",
            "OPTIMIZERS", "LOSSES", "SCHEDULES", "INITS", "DATASETS", "SCALINGS"]
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
@@ -21,6 +21,9 @@ SCHEDULES = ("constant", "step", "cosine")
 INITS = ("he", "glorot")
 DATASETS = ("digits", "mnist", "fashion-mnist", "kmnist", "mnist1d", "spike-timing", "npz")
 SCALINGS = ("unit", "standard")
+MODES = ("classic", "spiking")
+READOUTS = ("membrane", "count")
+RESET_GRADIENTS = ("detach", "keep")
 
 
 def _check_choice(value, choices, name):
@@ -96,9 +99,25 @@ class Training:
     validation_fraction: float = 0.1
     clip_norm: float = 0.0
     seed: int = 0
+    mode: str = "classic"
+    timesteps: int = 8
+    dt: float = 1.0
+    surrogate: str = "fast_sigmoid"
+    surrogate_slope: float = 0.0
+    encoder: str = "current"
+    readout: str = "membrane"
+    reset_gradient: str = "detach"
+    bptt_window: int = 0
 
     def __post_init__(self):
         _check_choice(self.loss, LOSSES, "loss")
+        _check_choice(self.mode, MODES, "mode")
+        _check_choice(self.readout, READOUTS, "readout")
+        _check_choice(self.reset_gradient, RESET_GRADIENTS, "reset_gradient")
+        _check_number(self.timesteps, "timesteps", low=1, integer=True)
+        _check_number(self.dt, "dt", low=0.0, low_open=True)
+        _check_number(self.surrogate_slope, "surrogate_slope", low=0.0)
+        _check_number(self.bptt_window, "bptt_window", low=0, integer=True)
         _check_choice(self.optimizer, OPTIMIZERS, "optimizer")
         _check_choice(self.schedule, SCHEDULES, "schedule")
         _check_number(self.learning_rate, "learning_rate", low=0.0, low_open=True)

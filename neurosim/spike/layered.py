@@ -44,10 +44,14 @@ from ..specs.network import Network
 from . import encoders
 from .result import Result
 
-__all__ = ["SpikeResult", "run_spiking", "run_layered", "predict_from_readout", "ENGINES"]
+__all__ = ["SpikeResult", "run_spiking", "run_layered", "predict_from_readout", "ENGINES",
+           "INPUT_MACS"]
 
 #: Engines that run a layered network (:func:`run_layered`).
 ENGINES = ("auto", "fast", "general")
+
+#: How the analog input's MACs are counted (:func:`run_layered`'s ``input_macs``).
+INPUT_MACS = ("every_step", "once")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,7 +136,8 @@ def run_layered(net: LayeredNet, x, *, timesteps: int, encoder: str = "current",
                 checkpoints=(), record_sample: int | None = None, record_counts: bool = False,
                 v_init: float = 0.0, progress: bool = True, batch_size: int = 256,
                 parallel: bool = True, reference: bool = False,
-                dt: float | None = None, engine: str = "auto") -> SpikeResult:
+                dt: float | None = None, engine: str = "auto",
+                input_macs: str = "every_step") -> SpikeResult:
     """Simulate a prepared :class:`LayeredNet` on samples ``x`` (``(n, *input_shape)``).
 
     ``dt`` (ms): the step; ``None`` takes ``net.dt``, the step the net was built for (LIF spike
@@ -144,9 +149,15 @@ def run_layered(net: LayeredNet, x, *, timesteps: int, encoder: str = "current",
     ``engine``: ``"fast"`` (the batched, sample-parallel fast path; IF and LIF layers only),
     ``"general"`` (the general engine, sample by sample: any neuron model; the same results
     up to float32 against float64 state) or ``"auto"`` (the fast path when it can).
+    ``input_macs`` (``current`` encoder): the analog input's MACs counted ``"every_step"``
+    (the syops-counter/SpikingJelly convention) or ``"once"`` (what the engine does: the
+    input is constant, so its current is computed once per sample and held).
     """
     from tqdm.auto import tqdm
 
+    if input_macs not in INPUT_MACS:
+        raise DataError(f"input_macs: must be one of {', '.join(INPUT_MACS)}, "
+                        f"got {input_macs!r}")
     if encoder not in encoders.ENCODERS:
         raise DataError(f"encoder: must be one of {', '.join(encoders.ENCODERS)}, "
                         f"got {encoder!r}")
@@ -206,11 +217,12 @@ def run_layered(net: LayeredNet, x, *, timesteps: int, encoder: str = "current",
                 K.Settings(spike_input=spike_input, v_init=np.float32(v_init),
                            raster_sample=rs))
             bar.update(b - a)
-    out_counts, out_v, sops, spikes, input_macs = out[:5]
+    input_count = input_macs
+    out_counts, out_v, sops, spikes, in_macs = out[:5]
     counts, raster = out.neuron_counts, out.raster
     preds_at = predict_from_readout(out_counts, out_v, readout).T  # (n_ck, n)
     ops_at = tuple(_opcounts(net, encoder, int(t), sops[:, k].mean(0), spikes[:, k].mean(0),
-                             input_macs.mean()) for k, t in enumerate(ck))
+                             in_macs.mean(), input_count) for k, t in enumerate(ck))
     offs = net.offsets
     sizes = net.n_neurons
 
@@ -241,18 +253,20 @@ def run_layered(net: LayeredNet, x, *, timesteps: int, encoder: str = "current",
         raster=rast, raster_sample=record_sample, neuron_counts=ncounts)
 
 
-def _opcounts(net: LayeredNet, encoder: str, t: int, sops, spikes, input_macs) -> OpCounts:
+def _opcounts(net: LayeredNet, encoder: str, t: int, sops, spikes, input_macs,
+              input_count: str = "every_step") -> OpCounts:
     layers = []
+    times = t if input_count == "every_step" else 1
     for li, name in enumerate(net.names):
         macs = eff = 0.0
         if li == 0 and encoder == "current":
-            macs = float(net.classic_macs[0]) * t
-            eff = float(input_macs) * t
+            macs = float(net.classic_macs[0]) * times
+            eff = float(input_macs) * times
         layers.append(LayerOps(name=name, macs=macs, effective_macs=eff, sops=float(sops[li]),
                                neuron_updates=float(net.n_neurons[li]) * t,
                                spikes=float(spikes[li]), neurons=net.n_neurons[li]))
     return OpCounts(mode="spiking", layers=tuple(layers), timesteps=t,
-                    input_macs_counted="every_step" if encoder == "current" else None)
+                    input_macs_counted=input_count if encoder == "current" else None)
 
 
 def run_spiking(spec: Network, params: Params, x, *, timesteps: int, encoder: str = "current",

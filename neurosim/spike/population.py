@@ -241,6 +241,8 @@ class Simulator:
                           spikes=float(counters[q + n_pop + p]),
                           neurons=int(self._bounds[name][1] - self._bounds[name][0]))
                  for p, name in enumerate(b.pop_names)]
+        if b.model.bg.shape[1] > 0:  # Poisson background events (the last counter)
+            rows.append(LayerOps(name="background", sops=float(counters[-1])))
         return OpCounts(mode="spiking", layers=tuple(rows), timesteps=self.step)
 
     def _spike_trains(self, duration: float) -> dict[str, SpikeTrains]:

@@ -13,6 +13,7 @@ import importlib
 import numpy as np
 
 from ..kernels import layout as L
+from ..kernels.background import add_background_numpy
 
 __all__ = ["run_network_for", "deliver", "drain_ring"]
 
@@ -63,6 +64,17 @@ def deliver(model, state, q, fired, step):
             np.add.at(target, (model.indices[e][:, None] + cols).ravel(),
                       model.weights[(base[:, None] + cols).ravel()])
             ops += e.size * c_out
+    elif kind == L.KIND_MAXPOOL:
+        n_ent = model.indices.size
+        passed = state.gate[n_ent:]
+        for i in src:  # spike by spike: each one's count decides where it passes
+            e = np.arange(ip[ptr0 + i], ip[ptr0 + i + 1]) + eo
+            state.gate[e] += 1
+            tgt = model.indices[e].astype(np.int64)
+            lead = state.gate[e] > passed[tgt]
+            passed[tgt[lead]] = state.gate[e[lead]]
+            target[tgt[lead]] += model.weights[wo]
+            ops += e.size
     else:
         for i in src:
             e0, e1 = ip[ptr0 + i], ip[ptr0 + i + 1]
@@ -99,7 +111,7 @@ def run_network_for(steps):
                 row, i = rec.probe_row[r], rec.probe_index[r]
                 rec.probe_out[r, s] = (state.x[row, i] if row < n_rows
                                        else state.syn[row - n_rows, i])
-            row = step if model.drive.shape[0] > 1 else 0
+            row = min(step, model.drive.shape[0] - 1)
             n_spk = 0
             for p in range(pop.shape[0]):
                 first = n_spk
@@ -129,6 +141,9 @@ def run_network_for(steps):
             if n_spk:
                 for q in np.flatnonzero(model.proj[:, L.PROJ_DELAY] >= 1):
                     deliver(model, state, q, fired, step)
+            if model.bg.shape[1] > 0:
+                state.counters[-1] += add_background_numpy(model.chan, model.bg, model.bg_key,
+                                                           state.syn, state.x, step)
             drain_ring(model, state, step)
         return n_steps
 

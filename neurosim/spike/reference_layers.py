@@ -44,7 +44,8 @@ def analog_current(model, q, x, target):
         probe = L.State(x=np.zeros((1, target.size), target.dtype),
                         syn=np.zeros((1, target.size), target.dtype),
                         refc=np.zeros(1, np.int32), ring=np.zeros((1, 1, 1)),
-                        counters=np.zeros(model.proj.shape[0], np.int64))
+                        counters=np.zeros(model.proj.shape[0], np.int64),
+                        gate=np.zeros(model.indices.size + target.size, np.int64))
         deliver(probe_model, probe, q, np.array([i + pre_start]), 0)
         hit = np.flatnonzero(probe.syn[0])
         target[hit] += np.float32(x[i]) * probe.syn[0, hit]
@@ -68,7 +69,8 @@ def simulate_sample(s, layers, batch, out, settings):
         v[a:b] = np.float32(settings.v_init * prm[li, 0])
     counters = np.zeros(model.proj.shape[0], np.int64)
     state = L.State(x=v[None], syn=cur[None], refc=np.zeros(1, np.int32),
-                    ring=np.zeros((1, 1, 1)), counters=counters)
+                    ring=np.zeros((1, 1, 1)), counters=counters,
+                    gate=np.zeros(model.indices.size + n_total, np.int64))
     delta = model._replace(chan=np.array([[L.SYN_CURRENT, 0.0, 0.0, 1.0]]),
                            proj=model.proj.copy())
     delta.proj[:, L.PROJ_CHANNEL] = 0

@@ -77,10 +77,10 @@ def dask_executor(workers: int | None = None, scheduler: str | None = None, warm
     else:
         n = workers or machine_cores()
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR,
+                               dashboard_address=None, silence_logs=logging.CRITICAL,
                                env=THREAD_ENV)
         client = Client(cluster)
-        what = f"local cluster of {n} worker processes"
+        what = f"local cluster of {n} worker processes"  # a failed point is in its row
     try:
         client.register_plugin(WorkerSetup(warmups, local=cluster is not None))
         yield client.get_executor(), n, what

@@ -160,8 +160,11 @@ def _simulate_row(point, spec) -> dict:
     row = {"duration_ms": res.duration, "spiking_sops": res.op_counts.sops,
            "spiking_neuron_updates": res.op_counts.neuron_updates,
            "spiking_spikes": res.op_counts.spikes}
+    counted = {x.name: x for x in res.op_counts.layers}
     for pop in spec.populations:
-        ops = next(x for x in res.op_counts.layers if x.name == pop.name)
+        if pop.name not in counted:  # an input source: no neurons updated, no rate of its own
+            continue
+        ops = counted[pop.name]
         row[f"rate_hz.{pop.name}"] = ops.spikes / pop.size / (res.duration / 1000.0)
         tr = res.spikes.get(pop.name)
         row[f"isi_cv.{pop.name}"] = _finite(tr.cv) if tr is not None else None
