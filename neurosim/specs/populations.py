@@ -218,8 +218,13 @@ class Projection:
                                  f"got {value!r}")
         if isinstance(self.weight, tuple) and self.connectivity != "all_to_all":
             raise ValueError("weight: an array of weights needs all_to_all connectivity")
-        values = (v for row in self.weight for v in row) if isinstance(self.weight, tuple) \
-            else (self.weight,)
+        if isinstance(self.weight, Dist):  # its own check keeps every field finite
+            w = self.weight
+            values = (w.value, w.mean, w.std, w.low, w.high)
+        elif isinstance(self.weight, tuple):
+            values = (v for row in self.weight for v in row)
+        else:
+            values = (self.weight,)
         for v in values:
             if not (math.isfinite(v) and abs(v) <= _MAX_WEIGHT):
                 raise ValueError(f"weight: every weight must be finite and within "
