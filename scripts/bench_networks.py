@@ -67,8 +67,6 @@ def _rates(res, spec, duration_ms: float) -> dict:
 def worker(case: dict) -> dict:
     """One run in this process (the subprocess of :func:`main`)."""
     warnings.filterwarnings("ignore")
-    import numpy as np
-
     from neurosim.engines import simulate
 
     spec = _spec(case)
@@ -81,10 +79,10 @@ def worker(case: dict) -> dict:
         from neurosim.spike.population import Simulator
 
         t0 = time.perf_counter()
-        built = build(lower_populations(spec))
+        built = build(lower_populations(spec), release=True)
         out["build_s"] = time.perf_counter() - t0
         m = built.model
-        n_syn = int(sum(np.size(pj.weights) for pj in built.graph.projections))
+        n_syn = int(m.weights.size)
         tables = m.indptr.nbytes + m.indices.nbytes + m.weights.nbytes + m.kof.nbytes + \
             m.delays.nbytes
         out["table_bytes_per_synapse"] = tables / max(n_syn, 1)

@@ -83,17 +83,22 @@ class Built:
 
     def pairs(self, q: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(pre, post, weight)`` of every synapse of dense or CSR projection ``q``
-        (population-local indices, in row order)."""
-        pj = self.graph.projections[q]
-        n_pre = self.graph.population(pj.pre).size
-        n_post = self.graph.population(pj.post).size
-        w = np.asarray(pj.weights, np.float64).ravel()
-        if pj.kind == "dense":
+        (population-local indices, in row order), read from the Model's tables."""
+        m, row = self.model, self.model.proj[q]
+        kind = int(row[L.PROJ_KIND])
+        n_pre = int(row[L.PROJ_PRE_END] - row[L.PROJ_PRE_START])
+        n_post = int(row[L.PROJ_POST_END] - row[L.PROJ_POST_START])
+        ptr0, wo = int(row[L.PROJ_PTR]), int(row[L.PROJ_WEIGHT])
+        if kind == L.KIND_DENSE:
+            w = m.weights[wo:wo + n_pre * n_post].copy()
             return np.repeat(np.arange(n_pre), n_post), np.tile(np.arange(n_post), n_pre), w
-        if pj.kind == "csr":
-            ptr = np.asarray(pj.indptr)
-            return np.repeat(np.arange(n_pre), np.diff(ptr)), np.asarray(pj.indices), w
-        raise ValueError(f"projection {pj.name}: pairs are listed for dense and csr only")
+        if kind in (L.KIND_CSR, L.KIND_CSR_DELAYS):
+            ip = m.indptr[ptr0:ptr0 + n_pre + 1]
+            e0, e1, eo = int(ip[0]), int(ip[-1]), int(row[L.PROJ_ENTRY])
+            post = m.indices[eo + e0:eo + e1].astype(np.int64) - int(row[L.PROJ_POST_START])
+            return np.repeat(np.arange(n_pre), np.diff(ip)), post, m.weights[wo + e0:wo + e1]
+        raise ValueError(f"projection {self.proj_names[q]}: pairs are listed for dense and csr "
+                         "only")
 
     def new_state(self) -> L.State:
         """A fresh :class:`~neurosim.kernels.layout.State` at the initial potentials."""
@@ -109,10 +114,13 @@ class Built:
     def delays(self, q: int) -> np.ndarray:
         """Delay (steps) of every synapse of dense or CSR projection ``q``, in the order of
         :meth:`pairs`."""
-        pj = self.graph.projections[q]
-        if pj.delays is not None:
-            return np.asarray(pj.delays, np.int64)
-        return np.full(np.size(pj.weights), int(pj.delay), np.int64)
+        row = self.model.proj[q]
+        n = self.pairs(q)[2].size
+        if row[L.PROJ_KIND] != L.KIND_CSR_DELAYS:
+            return np.full(n, int(row[L.PROJ_DELAY]), np.int64)
+        e0 = int(self.model.indptr[row[L.PROJ_PTR]])
+        a = int(row[L.PROJ_AUX]) + e0
+        return self.model.delays[a:a + n].astype(np.int64)
 
 
 def _variants(neuron: NeuronModel, size: int, overrides: dict, dt: float, where: str):
@@ -167,8 +175,49 @@ def _packed_delays(values, n_synapses: int, where: str) -> np.ndarray:
     return d.astype(dtype, copy=False)
 
 
-def build(graph: Graph) -> Built:
-    """The frozen arrays of ``graph`` (see the module docstring)."""
+class _Tables:
+    """The Model's synapse tables, allocated whole before the first projection is copied in
+    (untouched pages cost no memory), so that a projection's own arrays can be let go as soon
+    as they are copied (``build(..., release=True)``): the peak is then the tables plus one
+    projection, not twice the tables."""
+
+    def __init__(self, graph: Graph, starts, index):
+        n_ptr = n_ent = n_w = n_del = 0
+        top = 1
+        for pj in graph.projections:
+            n_pre = int(starts[index[pj.pre] + 1] - starts[index[pj.pre]])
+            n_post = int(starts[index[pj.post] + 1] - starts[index[pj.post]])
+            n_syn = int(np.size(pj.weights))
+            n_ptr += n_pre + 1
+            n_w += n_syn
+            if pj.kind == "dense":
+                n_ent += n_pre * n_post if pj.delays is not None else 0
+            else:
+                n_ent += int(np.size(pj.indices))
+            if pj.delays is not None:
+                n_del += n_syn
+                top = max(top, int(np.max(pj.delays)) if n_syn else 1)
+        dtype = np.uint16 if top > np.iinfo(np.uint8).max else np.uint8
+        self.indptr = np.empty(max(n_ptr, 1), np.int64)
+        self.indices = np.empty(max(n_ent, 1), np.int32)
+        self.weights = np.empty(max(n_w, 1), np.float64)
+        self.delays = np.empty(max(n_del, 1), dtype)
+        for arr in (self.indptr, self.indices, self.weights, self.delays):
+            arr[-1:] = 0  # the one placeholder entry of an empty table
+
+    def put(self, n_ptr, ip, n_ent, ind, add, n_w, w, n_del, d) -> None:
+        self.indptr[n_ptr:n_ptr + ip.size] = ip
+        np.add(ind, add, out=self.indices[n_ent:n_ent + ind.size], casting="unsafe")
+        self.weights[n_w:n_w + w.size] = w
+        if d is not None:
+            self.delays[n_del:n_del + d.size] = d
+
+
+def build(graph: Graph, *, release: bool = False) -> Built:
+    """The frozen arrays of ``graph`` (see the module docstring). ``release``: the graph was
+    made to be built only (:func:`neurosim.spike.population.simulate_network`); its
+    projections' synapse tables are let go once copied into the Model, which keeps the peak
+    memory near one copy of them (``Built.pairs`` and ``Built.delays`` read the Model)."""
     dt = float(graph.dt)
     pops, projs = graph.populations, graph.projections
     sizes = [p.size for p in pops]
@@ -281,7 +330,8 @@ def build(graph: Graph) -> Built:
             code = steps.index(key)
         pop[k] = [a, b, code, n_proj + k, n_proj + n_pop + k, flags]
     proj = np.zeros((n_proj, L.N_PROJ_COLS), np.int64)
-    indptr, indices, kof, weights, delays = [], [], [], [], []
+    tables = _Tables(graph, starts, index)
+    kof = []
     n_ptr = n_ent = n_w = n_del = 0
     kof_end = 0  # entries up to the end of the last convolution's: all that kof must hold
     max_delay = 1
@@ -290,38 +340,40 @@ def build(graph: Graph) -> Built:
         pa, pb = starts[index[pj.post]], starts[index[pj.post] + 1]
         where = f"{graph._where()}projection {q} ({pj.name})"
         kind = _KIND_CODES[pj.kind]
-        w = np.asarray(pj.weights, np.float64).ravel()
+        w = np.asarray(pj.weights).ravel()
         if not np.all(np.isfinite(w)):
             raise SpecError(f"{where}: weight: contains NaN or infinite values")
         delay = int(pj.delay)
-        if pj.kind == "dense" and pj.delays is None:
+        if pj.kind == "dense":
             ip = np.arange(b - a + 1, dtype=np.int64) * (pb - pa)
-            ind = np.zeros(0, np.int32)
-        elif pj.kind == "dense":  # per-synapse delays: the rows as CSR
-            ip = np.arange(b - a + 1, dtype=np.int64) * (pb - pa)
-            ind = np.tile(np.arange(pa, pb, dtype=np.int32), b - a)
+            ind = (np.zeros(0, np.int32) if pj.delays is None  # with delays: rows as CSR
+                   else np.tile(np.arange(pa, pb, dtype=np.int32), b - a))
+            pa_add = 0
         else:
             ip = np.asarray(pj.indptr, np.int64)
-            ind = np.asarray(pj.indices, np.int32) + np.int32(pa)
+            ind = np.asarray(pj.indices)
+            pa_add = int(pa)
+        d = None
         if pj.delays is not None:
             d = _packed_delays(pj.delays, w.size, where)
             kind = L.KIND_CSR_DELAYS
             delay = int(d.max()) if d.size else 1
-            delays.append(d)
         proj[q] = [kind, a, b, pa, pb, channels[(pj.post, pj.target)], delay, n_ptr, n_ent,
                    n_w, q, pj.c_in, pj.c_out, pj.taps, n_del]
-        indptr.append(ip)
-        indices.append(ind)
+        tables.put(n_ptr, ip, n_ent, ind, pa_add, n_w, w, n_del, d)
         if pj.kind == "conv":
             kof.append(np.zeros(n_ent - kof_end, np.int64))
             kof.append(np.asarray(pj.kof, np.int64))
             kof_end = n_ent + ind.size
-        weights.append(w)
         n_ptr += ip.size
         n_ent += ind.size
         n_w += w.size
-        n_del += delays[-1].size if pj.delays is not None else 0
+        n_del += d.size if d is not None else 0
         max_delay = max(max_delay, delay)
+        del w, ind, d, ip
+        if release and pj.kind in ("dense", "csr"):  # the Model holds them now
+            for name in ("weights", "indices", "indptr", "delays"):
+                object.__setattr__(pj, name, None)
     if events:
         np.cumsum(ev_ptr, out=ev_ptr)
         for p in events:  # initial cursor: the neuron's first entry
@@ -330,13 +382,12 @@ def build(graph: Graph) -> Built:
     def cat(xs, dtype):
         return np.concatenate(xs).astype(dtype, copy=False) if xs else np.zeros(1, dtype)
 
-    delay_dtype = np.uint16 if max_delay > np.iinfo(np.uint8).max else np.uint8
     model = L.Model(dt=dt, pop=pop, par=par, chan=chan, chan_coef=chan_coef, drive=drive,
-                    proj=proj, indptr=cat(indptr, np.int64), indices=cat(indices, np.int32),
-                    weights=cat(weights, np.float64), kof=cat(kof, np.int64),
-                    delays=cat(delays, delay_dtype), bg=bg, bg_key=bg_key, ev_ptr=ev_ptr,
+                    proj=proj, indptr=tables.indptr, indices=tables.indices,
+                    weights=tables.weights, kof=cat(kof, np.int64),
+                    delays=tables.delays, bg=bg, bg_key=bg_key, ev_ptr=ev_ptr,
                     ev_steps=cat(ev_steps, np.int64) if ev_steps else np.zeros(0, np.int64))
-    if delays:  # a synapse of delay 1 goes through slot step % L too: at least two slots
+    if n_del:  # a synapse of delay 1 goes through slot step % L too: at least two slots
         max_delay = max(max_delay, 2)
     return Built(model=model, graph=graph, steps=tuple(steps), n_rows=n_rows, x0=x0,
                  ring_slots=max_delay if max_delay > 1 else 1,

@@ -297,7 +297,7 @@ def simulate_network(spec: PopulationNetwork, *, duration: float | None = None,
     ``spike_file``, ``interruptible`` and ``threads``: see :class:`Simulator`.
     """
     t0 = time.perf_counter()
-    built = build(lower_populations(spec, seed=seed))
+    built = build(lower_populations(spec, seed=seed), release=True)  # graph made here
     build_s = time.perf_counter() - t0
     mon = spec.simulation.monitors
     sim = Simulator(built, spikes=mon.spikes, rates=mon.rates,
