@@ -130,7 +130,8 @@ CASES += [
     Case("net-indegree-too-large", tuple(SIM), (NET, "indegree"), {NET: dumps(spoil(
         POPULATIONS, "projections.0", {"pre": "exc", "post": "inh", "target": "e",
                                        "synapse": {"kind": "exp_current", "tau": 5.0},
-                                       "connectivity": "fixed_indegree", "indegree": 99}))}),
+                                       "connectivity": "fixed_indegree", "indegree": 99,
+                                       "allow_multapses": False}))}),
     Case("net-two-synapses-one-target", tuple(SIM), (NET, "synapse"), {NET: dumps(spoil(
         POPULATIONS, "projections", POPULATIONS["projections"] + [
             spoil(POPULATIONS["projections"][0], "synapse.tau", 3.0)]))}),
@@ -730,7 +731,7 @@ def _fault_interrupt_startup(monkeypatch):
 def _fault_interrupt_loading(monkeypatch):
     import neurosim.specs.io as io
 
-    def interrupted(path):
+    def interrupted(path, *args, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(io, "load_model", interrupted)
