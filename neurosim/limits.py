@@ -28,7 +28,7 @@ from .errors import NeurosimError
 
 __all__ = ["ResourceError", "Estimate", "DEFAULT_FRACTION", "MAX_TEXT_BYTES", "machine_memory",
            "budget", "memory_budget", "parse_size", "format_bytes", "check_memory",
-           "regular_file", "check_npz", "check_count"]
+           "regular_file", "read_text_file", "check_npz", "check_count"]
 
 #: Default memory budget: this fraction of the machine's physical memory.
 DEFAULT_FRACTION = 0.5
@@ -164,6 +164,22 @@ def regular_file(path, what: str = "file", max_bytes: int | None = None) -> Path
         raise ResourceError(f"{path}: {what}: {format_bytes(st.st_size)}, above the limit of "
                             f"{format_bytes(max_bytes)} for such a file")
     return path
+
+
+def read_text_file(path, what: str) -> str:
+    """The UTF-8 text of a small regular file (a model or sweep file: at most
+    ``MAX_TEXT_BYTES``, never a FIFO or ``/dev/zero``), or a one-line
+    :class:`~neurosim.errors.SpecError` naming the file and ``what`` it is."""
+    from .errors import SpecError
+
+    path = Path(path)
+    try:
+        regular_file(path, what, max_bytes=MAX_TEXT_BYTES)
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such {what}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise SpecError(f"{path}: cannot read {what}: {err}") from None
 
 
 def check_npz(path, what: str = "archive") -> dict[str, tuple[tuple[int, ...], str]]:

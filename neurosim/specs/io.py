@@ -174,17 +174,9 @@ def loads_model(text: str, source: str | None = None, variant: str | None = None
 def load_model(path, variant: str | None = None) -> Network:
     """Read a model file (``models/*.toml``); ``variant`` picks one of a population network's
     ``[variants]``."""
-    from ..limits import MAX_TEXT_BYTES, regular_file
+    from ..limits import read_text_file
 
-    path = Path(path)
-    try:
-        regular_file(path, "model file", max_bytes=MAX_TEXT_BYTES)  # not a FIFO, /dev/zero
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such model file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise SpecError(f"{path}: cannot read model file: {err}") from None
-    return loads_model(text, str(path), variant)
+    return loads_model(read_text_file(path, "model file"), str(Path(path)), variant)
 
 
 def _plain(obj):

@@ -57,7 +57,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import NeurosimError, SpecError
+from ..errors import SpecError
 
 __all__ = ["Sweep", "Point", "load_sweeps", "loads_sweeps", "COMPARE_SETTINGS",
            "SIMULATE_SETTINGS", "apply_path", "point_seed"]
@@ -415,14 +415,7 @@ def loads_sweeps(text: str, source, only: str | None = None) -> list[Sweep]:
 
 def load_sweeps(path, only: str | None = None) -> list[Sweep]:
     """Read a sweep file; ``only`` keeps the sweep of that name."""
-    from ..limits import MAX_TEXT_BYTES, regular_file
+    from ..limits import read_text_file
 
     path = Path(path)
-    try:
-        regular_file(path, "sweep file", max_bytes=MAX_TEXT_BYTES)  # not a FIFO, /dev/zero
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such sweep file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise NeurosimError(f"{path}: cannot read sweep file: {err}") from None
-    return loads_sweeps(text, path, only)
+    return loads_sweeps(read_text_file(path, "sweep file"), path, only)
