@@ -40,10 +40,14 @@ def plot_pareto(rows: list[dict], groups: list[str], fronts: dict[str, list[int]
                        label=f"classic pass ({e_classic:.3g} uJ)")
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
-    classic = 100 * np.mean([r["classic_accuracy"] for r in rows])
-    for ax in axes:
-        ax.axhline(classic, color="C0", ls=":", lw=0.8)
-    axes[0].set_ylabel(f"spiking test accuracy (%); dotted: classic {classic:.2f}%")
+    have = [r["classic_accuracy"] for r in rows if r["classic_accuracy"] is not None]
+    if have:  # direct points have no classic accuracy of their own
+        classic = 100 * np.mean(have)
+        for ax in axes:
+            ax.axhline(classic, color="C0", ls=":", lw=0.8)
+        axes[0].set_ylabel(f"spiking test accuracy (%); dotted: classic {classic:.2f}%")
+    else:
+        axes[0].set_ylabel("spiking test accuracy (%)")
     axes[1].legend(fontsize=8, loc="lower right")
     fig.suptitle(title)
     fig.tight_layout()

@@ -103,14 +103,21 @@ def _spec(doc: dict, model_file: str):
 
 
 def train(job: TrainJob):
-    """Train (classic mode) and return ``(params, seconds)``."""
+    """Train and return ``(params, seconds)``: in classic mode, or as spiking neurons by BPTT
+    when the point's document says ``training.mode = "spiking"`` (a ``direct`` point)."""
     from ..rate import Trainer
 
     limit_threads()
     t0 = time.perf_counter()
     spec = _spec(job.doc, job.model_file)
     ds = _dataset(spec, job.dataset, job.data_dir)
-    params = Trainer(spec, seed=job.seed, progress=False).fit(ds.x_train, ds.y_train).params_
+    objective = None
+    if spec.training.mode == "spiking":
+        from ..bptt import SpikingObjective
+
+        objective = SpikingObjective(spec)
+    params = Trainer(spec, seed=job.seed, progress=False, objective=objective).fit(
+        ds.x_train, ds.y_train).params_
     return params, time.perf_counter() - t0
 
 
@@ -127,13 +134,20 @@ def _compare_row(point, spec, params, shard) -> dict:
     if shard is not None:  # each shard its own encoder stream, fixed by the shard's index
         input_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(shard[0],)))
     t = s["timesteps"]
+    direct = s["method"] == "direct"  # run as trained: no normalisation
     comp = compare(spec, params, ds, timesteps=(t,), encoder=s["encoder"],
-                   readout=s["readout"], normalization=s["normalization"],
+                   readout=s["readout"], normalization="none" if direct else s["normalization"],
                    percentile=s["percentile"], seed=seed, progress=False,
-                   record_sample=None, dt=s["dt"], input_rng=input_rng)
+                   record_sample=None, dt=s["dt"], input_rng=input_rng,
+                   input_macs=s["input_macs"])
     o = comp.spiking_ops[t]
     return {
-        "n_samples": comp.n_samples, "classic_accuracy": comp.classic_accuracy,
+        # A direct point trains no classic network: its classic pass would run the spiking
+        # weights as rates, so it has no classic accuracy of its own (the conversion points
+        # of the same sweep and seed give the classic reference). Its classic energy is the
+        # architecture's classic pass (the same for any weights but exact zeros).
+        "n_samples": comp.n_samples,
+        "classic_accuracy": None if direct else comp.classic_accuracy,
         "spiking_accuracy": comp.spiking_accuracy[t], "latency_ms": t * comp.dt_ms,
         "classic_macs": comp.classic_ops.macs,
         "classic_effective_macs": comp.classic_ops.effective_macs,
@@ -222,6 +236,8 @@ def reduce_shards(rows: list[dict]) -> dict:
     n = np.array([r["n_samples"] for r in rows], float)
     w = n / n.sum()
     for k in _MEANS:
+        if rows[0][k] is None:  # not measured by this point (a direct point's classic side)
+            continue
         out[k] = float(sum(wi * r[k] for wi, r in zip(w, rows)))
     out["n_samples"] = int(n.sum())
     out["curve_accuracy"] = [float(v) for v in
@@ -231,7 +247,9 @@ def reduce_shards(rows: list[dict]) -> dict:
 
 def latency_steps(row: dict) -> int | None:
     """First recorded ``T`` at which the spiking accuracy is within the row's gap of the
-    classic one (``None``: not within the point's steps)."""
+    classic one (``None``: not within the point's steps, or no classic accuracy)."""
+    if row["classic_accuracy"] is None:
+        return None
     for t, a in zip(row["curve_t"], row["curve_accuracy"]):
         if a >= row["classic_accuracy"] - row["latency_gap"]:
             return int(t)

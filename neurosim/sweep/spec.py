@@ -72,7 +72,8 @@ COMPARE_SETTINGS = {
     "normalization": "percentile",  # percentile | max
     "percentile": 99.9,
     "dt": 1.0,                   # ms, the step of lif layers
-    "method": "conversion",      # how the spiking network is obtained
+    "input_macs": "once",        # the analog input's MACs: once per sample | every_step
+    "method": "conversion",      # conversion (trained classic, converted) | direct (BPTT)
     "dataset": None,             # default: the model's [data] dataset
     "data_dir": None,
     "params": None,              # a trained run folder (its params.npz): no training
@@ -89,7 +90,9 @@ SIMULATE_SETTINGS = {
 
 _SWEEP_KEYS = ("model", "seed", "replicates", "settings", "axes", "points", "description")
 _SEED_PATHS = ("simulation.seed", "training.seed", "init.seed")
-METHODS = ("conversion",)
+METHODS = ("conversion", "direct")
+#: What a ``direct`` point's training takes from its settings (``[training]`` fields).
+_DIRECT_FIELDS = ("timesteps", "encoder", "readout", "dt")
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,7 @@ def _check_setting(kind: str, key: str, value) -> None:
     from ..data import DATASET_NAMES
     from ..engines import ENGINES
     from ..spike.encoders import ENCODERS
+    from ..spike.layered import INPUT_MACS
 
     def need(ok, msg):
         if not ok:
@@ -201,7 +205,7 @@ def _check_setting(kind: str, key: str, value) -> None:
 
     choices = {"encoder": tuple(ENCODERS), "readout": READOUTS,
                "normalization": tuple(n for n in NORMS if n != "none"), "method": METHODS,
-               "dataset": DATASET_NAMES, "engine": ENGINES}
+               "dataset": DATASET_NAMES, "engine": ENGINES, "input_macs": INPUT_MACS}
     if key in choices and not (key == "dataset" and value is None):
         need(value in choices[key], f"must be one of {', '.join(choices[key])}")
     elif key == "timesteps":
@@ -329,6 +333,8 @@ def _sweep_from_table(name: str, table: dict, source: Path) -> Sweep:
                             f"{', '.join(defaults)}; a path such as layers.0.units)")
                 except (ValueError, SpecError) as err:
                     raise SpecError(f"{where}: {label}: {key}: {err}") from None
+            if kind == "compare":
+                _training_mode(doc, settings)
             try:
                 spec = model_from_dict(copy.deepcopy(doc), str(model_file))
             except SpecError as err:
@@ -352,6 +358,22 @@ def _sweep_from_table(name: str, table: dict, source: Path) -> Sweep:
                  fingerprint=_fingerprint(points))
 
 
+def _training_mode(doc: dict, settings: dict) -> None:
+    """Set how a compare point's network is trained in its model document: a ``direct``
+    point trains the spec as spiking neurons (BPTT) with the point's T, encoder, readout and
+    dt, so that points differing in them train apart; a ``conversion`` point trains it in
+    classic mode (a model file whose ``[training]`` says spiking is converted from its
+    classic training)."""
+    training = doc.get("training")
+    if settings["method"] == "direct":
+        if training is None:
+            training = doc["training"] = {}
+        if isinstance(training, dict):  # else the model file's own check names it
+            training.update({"mode": "spiking"} | {k: settings[k] for k in _DIRECT_FIELDS})
+    elif isinstance(training, dict) and training.get("mode") == "spiking":
+        training["mode"] = "classic"
+
+
 def _check_kind(spec, kind: str, settings: dict, where: str, label: str) -> None:
     """What only the built spec can tell: a compare point's network can spike."""
     if kind != "compare":
@@ -360,7 +382,11 @@ def _check_kind(spec, kind: str, settings: dict, where: str, label: str) -> None
 
     try:
         check_spiking_spec(spec, settings["readout"])
-    except SpecError as err:
+        if settings["method"] == "direct":
+            from ..bptt import SpikingObjective
+
+            SpikingObjective(spec)  # refuses what BPTT cannot train, by layer and field
+    except (SpecError, ValueError) as err:
         raise SpecError(f"{where}: {label}: {err}") from None
     if settings["params"] is not None and not (Path(settings["params"]) / "params.npz").exists():
         raise SpecError(f"{where}: {label}: params: no params.npz in {settings['params']!r}")

@@ -20,8 +20,9 @@ Row columns: ``point`` (id), ``index``, ``replicate``, ``seed``, one column per 
 (named by the key, e.g. ``timesteps``, ``layers.0.units``; lists as JSON text), ``values``
 (every setting and path of the point, JSON), ``status`` ("ok" or "failed"), ``error``,
 ``point_s`` (seconds in the point, on its worker), ``train_s`` (seconds of the training it
-used), ``worker``, and the metrics: for compare points ``n_samples``, ``classic_accuracy``,
-``spiking_accuracy`` (fractions), ``latency_ms`` (T dt), ``latency_steps`` (first T within
+used), ``worker``, and the metrics: for compare points ``n_samples``, ``classic_accuracy``
+(null for a ``direct`` point, which trains no classic network), ``spiking_accuracy``
+(fractions), ``latency_ms`` (T dt), ``latency_steps`` (first T within
 ``latency_gap`` of the classic accuracy), ``classic_macs``, ``classic_effective_macs``,
 ``classic_energy_j``, ``spiking_sops``, ``spiking_input_macs``, ``spiking_neuron_updates``,
 ``spiking_spikes``, ``spiking_energy_j`` (all per sample), ``mean_rate`` (spikes per neuron
