@@ -16,10 +16,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numba
 import numpy as np
 import pytest
 
 from neurosim.errors import SpecError
+from neurosim.kernels.config import LOOP
 from neurosim.kernels.layout import (
     CHAN_DECAY,
     CHAN_EREV,
@@ -224,7 +226,8 @@ def assert_close(a, b, what, exact=False):
                                    err_msg=what)
 
 
-def compare(kind, channel_set, *, n_steps=N_STEPS, seed=0, varying_drive=False, fast=None):
+def compare(kind, channel_set, *, n_steps=N_STEPS, seed=0, varying_drive=False, fast=None,
+            specs=None):
     """Run the compiled step (or ``fast``) and the twin side by side for ``n_steps`` steps of
     an evolving state, random events delivered between steps; after every step assert that
     spikes and refractory counters are equal and rows and channels within :data:`RTOL`.
@@ -239,7 +242,8 @@ def compare(kind, channel_set, *, n_steps=N_STEPS, seed=0, varying_drive=False, 
     fast = step if fast is None else fast
     rng = np.random.default_rng(seed)
     model, state, specs = make_record(cls, rng, CHANNEL_SETS[channel_set],
-                                      n_steps=n_steps, varying_drive=varying_drive)
+                                      n_steps=n_steps, varying_drive=varying_drive,
+                                      specs=specs)
     ev = kicks(state, rng, n_steps)
     for c in np.flatnonzero(model.chan[:, CHAN_KIND] == SYN_DELTA):
         ev[:, c] = rng.random((n_steps, state.x.shape[1])) < 0.05
@@ -271,6 +275,23 @@ def compare(kind, channel_set, *, n_steps=N_STEPS, seed=0, varying_drive=False, 
 def test_step_matches_numpy_twin(kind, channel_set):
     n_spikes = compare(kind, channel_set, varying_drive=channel_set == "currents+delta")
     assert n_spikes > 0, f"{kind} never fired: add a drive scale to DRIVE"
+
+
+@pytest.mark.parametrize("channel_set", list(CHANNEL_SETS))
+def test_hh_rk4_traub_step_matches_numpy_twin(channel_set):
+    """The builder's step for populations of RK4 neurons with Traub's rates (each stage's
+    rates one vectorised loop), against the twin: uniform and jittered neurons, compiled with
+    the time loop's flags and as the plain step."""
+    rng = np.random.default_rng(4)
+    base = HodgkinHuxley(method="rk4", rates="traub", v_t=-63.0)
+    assert base.step_for(0) == "step_rk4_traub"
+    specs = [base] * N_EACH + [dataclasses.replace(jittered(base, rng), method="rk4",
+                                                   rates="traub") for _ in range(N_EACH)]
+    assert len({s.v_t for s in specs}) > 1
+    loop_flags = numba.njit(**(LOOP | {"cache": False}))(hh_module.step_rk4_traub.py_func)
+    for fast in (hh_module.step_rk4_traub, loop_flags):
+        n_spikes = compare("hh", channel_set, fast=fast, specs=specs, n_steps=100)
+        assert n_spikes > 0
 
 
 @pytest.mark.parametrize("kind", KINDS)

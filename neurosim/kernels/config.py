@@ -9,6 +9,12 @@ from __future__ import annotations
 #: Flags for every ``numba.njit`` in :mod:`neurosim.kernels` (njit is always nopython).
 JIT = {"cache": True, "nogil": True, "fastmath": False}
 
+#: Flags for the generated time loops (:mod:`neurosim.kernels.dispatch`): a float division
+#: by zero gives inf or NaN as in NumPy instead of raising, so that no check sits in the
+#: loops over neurons and the compiler can vectorise them (the steps inlined into the loop
+#: are compiled with its flags).
+LOOP = JIT | {"error_model": "numpy"}
+
 #: Flags for kernels that are only building blocks of a compiled time loop: inlined into the
 #: caller at Numba's IR level, so the loop is optimised once rather than once per call level
 #: (every level of compiled calls would otherwise re-optimise everything beneath it).

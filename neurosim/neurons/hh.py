@@ -40,11 +40,20 @@ from ..kernels.channels import (
     decay_channels_numpy,
 )
 from ..kernels.config import INLINE
-from ..kernels.layout import POP_END, POP_START, ROW_V
+from ..kernels.layout import (
+    CHAN_EREV,
+    CHAN_KIND,
+    POP_END,
+    POP_START,
+    ROW_V,
+    SYN_CONDUCTANCE,
+    SYN_CURRENT,
+)
+from ..kernels.vecmath import exp_v, x_over_expm1_v
 from .base import NeuronModel, non_negative, positive, register
 
 __all__ = ["HodgkinHuxley", "HH_INTEGRATORS", "HH_RATES", "hh_rates", "traub_rates", "step",
-           "step_numpy"]
+           "step_rk4_traub", "step_numpy", "step_rk4_traub_numpy"]
 
 HH_INTEGRATORS = ("exponential_euler", "rk4")
 HH_RATES = ("hodgkin_huxley", "traub")
@@ -111,19 +120,17 @@ _hh_rates = numba.njit(**INLINE)(hh_rates)
 
 @numba.njit(**INLINE)
 def _traub_rates(v, v_t):
+    """:func:`traub_rates` compiled, through the exponentials of
+    :mod:`neurosim.kernels.vecmath` (arithmetic only: a loop of it becomes SIMD code; within
+    a few ulp of the C library's, the ``x / expm1(x)`` limits included)."""
     u = v - v_t
-    am = 1.28 * _x_over_expm1((13.0 - u) / 4.0)
-    bm = 1.4 * _x_over_expm1((u - 40.0) / 5.0)
-    an = 0.16 * _x_over_expm1((15.0 - u) / 5.0)
-    ah = 0.128 * math.exp((17.0 - u) / 18.0)
-    bh = 4.0 / (1.0 + math.exp((40.0 - u) / 5.0))
-    bn = 0.5 * math.exp((10.0 - u) / 40.0)
+    am = 1.28 * x_over_expm1_v((13.0 - u) / 4.0)
+    bm = 1.4 * x_over_expm1_v((u - 40.0) / 5.0)
+    an = 0.16 * x_over_expm1_v((15.0 - u) / 5.0)
+    ah = 0.128 * exp_v((17.0 - u) / 18.0)
+    bh = 4.0 / (1.0 + exp_v((40.0 - u) / 5.0))
+    bn = 0.5 * exp_v((10.0 - u) / 40.0)
     return am, bm, ah, bh, an, bn
-
-
-@numba.njit(**INLINE)
-def _x_over_expm1(x):
-    return 1.0 if abs(x) < 1e-9 else x / math.expm1(x)
 
 
 @numba.njit(**INLINE)
@@ -222,6 +229,10 @@ class HodgkinHuxley(NeuronModel):
         m, h, n = self.steady_gates(v0)
         return {"v": v0, "m": m, "h": h, "n": n}
 
+    def step_for(self, flags: int) -> str:
+        # string parameters are one per population: every neuron takes the same scheme
+        return "step_rk4_traub" if self.method == "rk4" and self.rates == "traub" else "step"
+
 
 # -- compiled step ------------------------------------------------------------------------------
 
@@ -300,6 +311,115 @@ def step(p, model, state, row, spikes, n_spk):
     return n_spk
 
 
+# -- RK4 with Traub's rates, stage by stage over the population (SIMD) ---------------------------
+
+#: Rows of the work array of :func:`step_rk4_traub`: the inputs of each neuron (drive plus
+#: current channels, conductance, conductance times reversal potential), the point of the
+#: current stage, the running Runge-Kutta sum.
+_W_I, _W_G, _W_GE, _W_YV, _W_YM, _W_YH, _W_YN, _W_AV, _W_AM, _W_AH, _W_AN = range(11)
+
+
+@numba.njit(**INLINE)
+def _rates_rows(v, v_t, rates):
+    """``rates[:, j]``: the six rates at ``v[j]``. One loop reading two arrays and writing
+    rows of a third, which the compiler vectorises (more arrays in one loop need more
+    run-time overlap checks than it makes, and it keeps the loop scalar)."""
+    for j in range(v.shape[0]):
+        am, bm, ah, bh, an, bn = _traub_rates(v[j], v_t[j])
+        rates[0, j] = am
+        rates[1, j] = bm
+        rates[2, j] = ah
+        rates[3, j] = bh
+        rates[4, j] = an
+        rates[5, j] = bn
+
+
+@numba.njit(**INLINE)
+def step_rk4_traub(p, model, state, row, spikes, n_spk):
+    """One step of Hodgkin-Huxley population ``p`` whose neurons all integrate by ``rk4``
+    with ``rates = "traub"`` (the builder's step for them, :meth:`HodgkinHuxley.step_for`;
+    the COBAHH benchmark): the arithmetic of :func:`step`, stage by stage over the
+    population, the rates of each stage in one loop that the compiler turns into SIMD code
+    (the exponentials of :mod:`neurosim.kernels.vecmath`, within 2 ulp of the C library's;
+    the loop that calls it must be compiled with ``error_model="numpy"``, as the time loop
+    is, or the division checks keep it scalar)."""
+    start = model.pop[p, POP_START]
+    end = model.pop[p, POP_END]
+    n = end - start
+    par = model.par
+    x = state.x
+    syn = state.syn
+    chan = model.chan
+    rc = state.refc
+    dt = model.dt
+    w = np.empty((11, n))
+    rates = np.empty((6, n))
+    for j in range(n):  # inputs at the start of the step (channel_inputs, neuron by neuron)
+        w[_W_I, j] = 0.0
+        w[_W_G, j] = 0.0
+        w[_W_GE, j] = 0.0
+    for c in range(chan.shape[0]):
+        kind = chan[c, CHAN_KIND]
+        e_rev = chan[c, CHAN_EREV]
+        if kind == SYN_CURRENT:
+            for j in range(n):
+                w[_W_I, j] += syn[c, start + j]
+        elif kind == SYN_CONDUCTANCE:
+            for j in range(n):
+                w[_W_G, j] += syn[c, start + j]
+                w[_W_GE, j] += syn[c, start + j] * e_rev
+    for j in range(n):
+        i = start + j
+        w[_W_I, j] = model.drive[row, i] + w[_W_I, j]
+        w[_W_YV, j] = w[_W_AV, j] = x[ROW_V, i]
+        w[_W_YM, j] = w[_W_AM, j] = x[ROW_M, i]
+        w[_W_YH, j] = w[_W_AH, j] = x[ROW_H, i]
+        w[_W_YN, j] = w[_W_AN, j] = x[ROW_N, i]
+    for i in range(start, end):
+        if x[ROW_V, i] < par[V_TH, i]:
+            rc[i] = 0  # below threshold again: the next crossing is a spike
+    for stage in range(4):
+        wgt = dt / 6.0 if stage == 0 or stage == 3 else dt / 3.0
+        step_to = dt if stage == 2 else 0.5 * dt
+        _rates_rows(w[_W_YV], par[V_T, start:end], rates)
+        for j in range(n):  # _deriv at the stage point
+            i = start + j
+            v = w[_W_YV, j]
+            m = w[_W_YM, j]
+            h = w[_W_YH, j]
+            nn = w[_W_YN, j]
+            phi = par[PHI, i]
+            gna = par[G_NA, i] * m * m * m * h
+            gk = par[G_K, i] * nn * nn * nn * nn
+            dv = (-gna * (v - par[E_NA, i]) - gk * (v - par[E_K, i])
+                  - par[G_L, i] * (v - par[E_L, i]) + w[_W_I, j] + w[_W_GE, j]
+                  - w[_W_G, j] * v) / par[C_M, i]
+            dm = phi * (rates[0, j] * (1.0 - m) - rates[1, j] * m)
+            dh = phi * (rates[2, j] * (1.0 - h) - rates[3, j] * h)
+            dn = phi * (rates[4, j] * (1.0 - nn) - rates[5, j] * nn)
+            w[_W_AV, j] += wgt * dv
+            w[_W_AM, j] += wgt * dm
+            w[_W_AH, j] += wgt * dh
+            w[_W_AN, j] += wgt * dn
+            w[_W_YV, j] = x[ROW_V, i] + step_to * dv
+            w[_W_YM, j] = x[ROW_M, i] + step_to * dm
+            w[_W_YH, j] = x[ROW_H, i] + step_to * dh
+            w[_W_YN, j] = x[ROW_N, i] + step_to * dn
+    for j in range(n):
+        i = start + j
+        x[ROW_V, i] = w[_W_AV, j]
+        x[ROW_M, i] = w[_W_AM, j]
+        x[ROW_H, i] = w[_W_AH, j]
+        x[ROW_N, i] = w[_W_AN, j]
+    for i in range(start, end):
+        if x[ROW_V, i] >= par[V_TH, i] and rc[i] == 0:
+            rc[i] = 1
+            spikes[n_spk] = i
+            n_spk += 1
+    decay_channels(model, state, start, end)
+    return n_spk
+
+
 # -- NumPy twin ---------------------------------------------------------------------------------
 
 def _deriv_numpy(y, par, i_tot, g, ge):
@@ -366,3 +486,7 @@ def step_numpy(p, model, state, row, spikes, n_spk):
     idx = np.flatnonzero(fired) + sl.start
     spikes[n_spk:n_spk + idx.size] = idx
     return n_spk + idx.size
+
+
+#: Twin of :func:`step_rk4_traub`: the general twin computes the same step.
+step_rk4_traub_numpy = step_numpy
