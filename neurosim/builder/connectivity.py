@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..kernels.csr import pairs_to_csr, runs_to_csr
+
 __all__ = ["Connectivity", "all_to_all", "one_to_one", "random_connectivity",
            "fixed_indegree", "fixed_outdegree", "fixed_total_number", "connectivity_from_pairs"]
 
@@ -110,17 +112,10 @@ def random_connectivity(n_pre: int, n_post: int, p: float, rng: np.random.Genera
 
 
 def _rows_from_pre(n_pre: int, n_post: int, pre: np.ndarray, post: np.ndarray) -> Connectivity:
-    """CSR of pairs in any order: sorted by ``pre * n_post + post`` (one int64 key, sorted in
-    place, so the peak memory is about two int64 arrays of the synapse count)."""
-    key = pre.astype(np.int64, copy=False) * np.int64(n_post)
-    key += post
-    del pre, post
-    key.sort()
-    counts = np.bincount(key // n_post, minlength=n_pre)
-    indptr = np.zeros(n_pre + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
-    np.remainder(key, n_post, out=key)
-    return Connectivity(n_pre, n_post, indptr, key.astype(np.int32))
+    """CSR of pairs in any order, rows sorted by target: a counting sort in linear time with
+    one int32 temporary per synapse (:func:`neurosim.kernels.csr.pairs_to_csr`)."""
+    indptr, indices = pairs_to_csr(n_pre, n_post, pre, post)
+    return Connectivity(n_pre, n_post, indptr, indices)
 
 
 def _draw_rows(rng, n_rows: int, k: int, n_choices: int, *, multapses: bool,
@@ -155,8 +150,9 @@ def fixed_indegree(n_pre: int, n_post: int, k: int, rng: np.random.Generator, *,
     """Every target gets ``k`` sources, chosen uniformly (distinct unless ``multapses``)."""
     forbid = None if autapses else np.arange(n_post)
     pre = _draw_rows(rng, n_post, k, n_pre, multapses=multapses, forbid=forbid)
-    post = np.repeat(np.arange(n_post, dtype=np.int64), k)
-    return _rows_from_pre(n_pre, n_post, pre.ravel(), post)
+    indptr, indices = runs_to_csr(n_pre, np.arange(n_post + 1, dtype=np.int64) * k,
+                                  pre.ravel())
+    return Connectivity(n_pre, n_post, indptr, indices)
 
 
 def fixed_outdegree(n_pre: int, n_post: int, k: int, rng: np.random.Generator, *,
