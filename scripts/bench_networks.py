@@ -36,6 +36,7 @@ import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the checkout this script is in, not an installed neurosim
 DEFAULT_MODELS = "cuba,coba,brunel2000:AI,cobahh,microcircuit@0.1"
 
 
