@@ -90,52 +90,71 @@ def run_network(step0, n_steps, model, state, rec, spikes):
 '''
 
 
-#: The multi-threaded loop (:mod:`neurosim.kernels.partition`): per step one parallel region
-#: updates each thread's slices of the populations, the spikes are gathered in ascending
-#: order, and a second parallel region delivers them, each thread to its own targets, and
-#: drains its part of the ring. A parallel region takes arrays, not records of them: the
-#: records are taken apart outside and built again inside the loop body.
+#: The multi-threaded loop (:mod:`neurosim.kernels.partition`): one parallel region per
+#: step, in which each thread delivers the previous step's spikes to its own targets, adds
+#: its neurons' background, drains its part of the ring, records the probes of its own
+#: neurons and updates its slices of the populations; between regions the spikes are
+#: gathered in ascending order and recorded. (Two regions per step, update then delivery,
+#: cost twice the threads' wake-ups: at a tenth of the microcircuit, more than the work.) The
+#: last step's spikes are delivered by one more region when the call ends, so that a call
+#: leaves the state where the single-threaded loop leaves it. A parallel region takes arrays,
+#: not records of them: the records are taken apart outside and built again inside the loop.
 THREADED = '''
 
-from neurosim.kernels.layout import Model, State
-from neurosim.kernels.partition import gather_spikes
+from neurosim.kernels.layout import Model, Recorders, State, Threads
+from neurosim.kernels.partition import gather_spikes, owned
 
 
 @numba.njit(**LOOP)
-def update_part(model, state, row, spikes, n_out):
-    n_spk = 0
-    for p in range(model.pop.shape[0]):
-        if model.pop[p, POP_END] > model.pop[p, POP_START]:
-            code = model.pop[p, POP_MODEL]
-            if code < 0:
-                n_spk = source_spikes(model.pop, model.drive[row], p, spikes, n_spk)
-            else:
-{dispatch}
-        n_out[p] = n_spk
-
-
-@numba.njit(**LOOP)
-def deliver_part(model, state, tables, spikes, step, ops, parts):
-    n_slots = state.ring.shape[0]
-    a = 0
-    b = spikes.shape[0]
-    delayed = True
-    events = 0
+def thread_step(t, model, state, rec, work, spikes, when):
+    """Thread t's share of a step: when = (step, s, phase); phase bit 1: deliver spikes
+    (those of step - 1), add the background and drain slot step - 1; bit 2: the probes and
+    the update of step."""
+    parts = work.parts[t]
+    if when[2] & 1:
+        step = when[0] - 1
+        n_slots = state.ring.shape[0]
+        tables = (work.bounds[t], work.bounds[t + 1], model.indices, model.weights, model.kof,
+                  model.delays)
+        ops = work.ops[t]
+        a = 0
+        b = spikes.shape[0]
+        delayed = True
 {deliver}
-    for p in range(parts.shape[0]):
-        lo = parts[p, POP_START]
-        hi = parts[p, POP_END]
-        if hi > lo:
-            if model.bg.shape[1] > 0:
-                events += add_background_part(model.chan, model.bg, model.bg_key, state.syn,
-                                              state.x, step, lo, hi)
-            drain_ring(model.chan, state.ring[:, :, lo:hi], state.x[:, lo:hi],
-                       state.syn[:, lo:hi], step)
-    return events
+        for p in range(parts.shape[0]):
+            lo = parts[p, POP_START]
+            hi = parts[p, POP_END]
+            if hi > lo:
+                if model.bg.shape[1] > 0:  # its events in the last column of ops
+                    ops[ops.shape[0] - 1] += add_background_part(
+                        model.chan, model.bg, model.bg_key, state.syn, state.x, step, lo, hi)
+                drain_ring(model.chan, state.ring[:, :, lo:hi], state.x[:, lo:hi],
+                           state.syn[:, lo:hi], step)
+    if when[2] & 2:
+        step = when[0]
+        n_rows = state.x.shape[0]
+        for r in range(rec.probe_index.shape[0]):
+            i = rec.probe_index[r]
+            if owned(parts, i):
+                k = rec.probe_row[r]
+                rec.probe_out[r, when[1]] = state.x[k, i] if k < n_rows else state.syn[
+                    k - n_rows, i]
+        row = min(step, model.drive.shape[0] - 1)
+        out = work.spk[t]
+        n_out = work.n_out[t]
+        n_spk = 0
+        for p in range(parts.shape[0]):
+            if parts[p, POP_END] > parts[p, POP_START]:
+                code = parts[p, POP_MODEL]
+                if code < 0:
+                    n_spk = source_spikes(parts, model.drive[row], p, out, n_spk)
+                else:
+{dispatch}
+            n_out[p] = n_spk
 
 
 @numba.njit(**(LOOP | {{"parallel": True}}))
-def update_threads(model, state, row, work):
+def step_threads(model, state, rec, work, spikes, when):
     dt, par, chan, coef, drive, proj = model.dt, model.par, model.chan, model.chan_coef, \\
         model.drive, model.proj
     indptr, indices, weights, kof, delays = model.indptr, model.indices, model.weights, \\
@@ -143,55 +162,54 @@ def update_threads(model, state, row, work):
     bg, bg_key, ev_ptr, ev_steps = model.bg, model.bg_key, model.ev_ptr, model.ev_steps
     x, syn, refc, ring, counters, gate = state.x, state.syn, state.refc, state.ring, \\
         state.counters, state.gate
-    parts, spk, n_out = work.parts, work.spk, work.n_out
+    mask, spk_i, spk_t, spk_n, p_idx, p_row, p_out, p_counts = rec.spike_mask, rec.spike_i, \\
+        rec.spike_t, rec.spike_count, rec.probe_index, rec.probe_row, rec.probe_out, \\
+        rec.pop_counts
+    parts, bounds, spk, n_out, ops = work.parts, work.bounds, work.spk, work.n_out, work.ops
     for t in numba.prange(parts.shape[0]):
         m = Model(dt, parts[t], par, chan, coef, drive, proj, indptr, indices, weights, kof,
                   delays, bg, bg_key, ev_ptr, ev_steps)
-        update_part(m, State(x, syn, refc, ring, counters, gate), row, spk[t], n_out[t])
+        thread_step(t, m, State(x, syn, refc, ring, counters, gate),
+                    Recorders(mask, spk_i, spk_t, spk_n, p_idx, p_row, p_out, p_counts),
+                    Threads(parts, bounds, spk, n_out, ops), spikes, when)
 
 
-@numba.njit(**(LOOP | {{"parallel": True}}))
-def deliver_threads(model, state, work, spikes, step):
-    dt, pop, par, chan, coef, drive, proj = model.dt, model.pop, model.par, model.chan, \\
-        model.chan_coef, model.drive, model.proj
-    indptr, indices, weights, kof, delays = model.indptr, model.indices, model.weights, \\
-        model.kof, model.delays
-    bg, bg_key, ev_ptr, ev_steps = model.bg, model.bg_key, model.ev_ptr, model.ev_steps
-    x, syn, refc, ring, counters, gate = state.x, state.syn, state.refc, state.ring, \\
-        state.counters, state.gate
-    parts, bounds, ops = work.parts, work.bounds, work.ops
-    events = 0
-    for t in numba.prange(parts.shape[0]):
-        m = Model(dt, pop, par, chan, coef, drive, proj, indptr, indices, weights, kof, delays,
-                  bg, bg_key, ev_ptr, ev_steps)
-        events += deliver_part(m, State(x, syn, refc, ring, counters, gate),
-                               (bounds[t], bounds[t + 1], indices, weights, kof, delays),
-                               spikes, step, ops[t], parts[t])
-    if bg.shape[1] > 0:  # an integer sum: the same whatever the order
-        counters[counters.shape[0] - 1] += events
-    for t in range(parts.shape[0]):  # in thread order: the same sums whatever the count
-        for q in range(proj.shape[0]):
-            counters[proj[q, PROJ_COUNTER]] += ops[t, q]
+@numba.njit(**LOOP)
+def finish_threads(step, s, model, state, rec, work, spikes, n_prev):
+    """Deliver the spikes of the call's last step (when it ran one) and count the threads'
+    synaptic operations (and background events, the last column), in thread order: the same
+    sums whatever the thread count."""
+    if s > 0:
+        step_threads(model, state, rec, work, spikes[:n_prev], (step, s, 1))
+    ops = work.ops
+    n_proj = model.proj.shape[0]
+    for t in range(ops.shape[0]):
+        for q in range(n_proj):
+            state.counters[model.proj[q, PROJ_COUNTER]] += ops[t, q]
             ops[t, q] = 0
+        if model.bg.shape[1] > 0:
+            state.counters[state.counters.shape[0] - 1] += ops[t, n_proj]
+        ops[t, n_proj] = 0
 
 
 @numba.njit(**LOOP)
 def run_network_threads(step0, n_steps, model, state, rec, spikes, work):
     n = state.x.shape[1]
     cap = rec.spike_i.shape[0]
+    n_prev = 0
     for s in range(n_steps):
         if rec.spike_count[0] + n > cap:
+            finish_threads(step0 + s, s, model, state, rec, work, spikes, n_prev)
             return s
         step = step0 + s
-        record_probes(state.x, state.syn, rec.probe_index, rec.probe_row, rec.probe_out, s)
-        row = min(step, model.drive.shape[0] - 1)
-        update_threads(model, state, row, work)
+        step_threads(model, state, rec, work, spikes[:n_prev], (step, s, 3 if s > 0 else 2))
         n_spk = gather_spikes(model.pop, state.counters, work.spk, work.n_out, spikes)
         if n_spk > 0:
             record_spike_list(rec.spike_mask, rec.spike_i, rec.spike_t, rec.spike_count, spikes,
                               n_spk, step)
             count_pop_spikes(model.pop, rec.pop_counts, spikes, n_spk, s)
-        deliver_threads(model, state, work, spikes[:n_spk], step)
+        n_prev = n_spk
+    finish_threads(step0 + n_steps, n_steps, model, state, rec, work, spikes, n_prev)
     return n_steps
 '''
 
@@ -264,8 +282,9 @@ def _source(steps: tuple[tuple[str, str], ...], kinds: tuple[int, ...], same_ste
     text = TEMPLATE.format(names=names, imports=imports, dispatch=dispatch,
                            same_step_block=same, deliver_later=_indent(block, 12))
     if threaded:
-        text += THREADED.format(dispatch=dispatch,
-                                deliver=_indent(_deliver_block(kinds, "ops[q]"), 4))
+        own = dispatch.replace("spikes, n_spk)", "out, n_spk)")  # into the thread's buffer
+        text += THREADED.format(dispatch=_indent(own, 4),
+                                deliver=_indent(_deliver_block(kinds, "ops[q]"), 8))
     return text
 
 

@@ -90,7 +90,8 @@ State = namedtuple("State", ["x", "syn", "refc", "ring", "counters", "gate"],
 #: The multi-threaded loop's work arrays (:mod:`neurosim.kernels.partition`): ``parts``
 #: ``(T, P, N_POP_COLS)`` each thread's population slices, ``bounds`` ``(T + 1, R)`` each
 #: thread's part of every row, ``spk`` ``(T, N)`` and ``n_out`` ``(T, P)`` each thread's
-#: spikes of the step, ``ops`` ``(T, Q)`` its synaptic operations per projection.
+#: spikes of the step, ``ops`` ``(T, Q + 1)`` its synaptic operations per projection and its
+#: background events (last column).
 Threads = namedtuple("Threads", ["parts", "bounds", "spk", "n_out", "ops"])
 Recorders = namedtuple("Recorders", ["spike_mask", "spike_i", "spike_t", "spike_count",
                                      "probe_index", "probe_row", "probe_out", "pop_counts"])

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .config import JIT
+from .config import INLINE, JIT
 from .layout import (
     KIND_CSR,
     KIND_CSR_DELAYS,
@@ -48,7 +48,7 @@ from .layout import (
 )
 
 __all__ = ["thread_pops", "row_bounds", "rows_sorted", "sort_rows", "gather_spikes",
-           "new_work", "set_threads", "max_threads", "THREAD_KINDS"]
+           "owned", "new_work", "set_threads", "max_threads", "THREAD_KINDS"]
 
 #: Projection kinds the multi-threaded loop delivers (population networks' kinds).
 THREAD_KINDS = (KIND_DENSE, KIND_CSR, KIND_CSR_DELAYS)
@@ -166,6 +166,15 @@ def gather_spikes(pop, counters, spk, n_out, spikes):
     return n
 
 
+@numba.njit(**INLINE)
+def owned(parts, i):
+    """Whether neuron ``i`` lies in one of a thread's population slices ``parts``."""
+    for p in range(parts.shape[0]):
+        if parts[p, POP_START] <= i < parts[p, POP_END]:
+            return True
+    return False
+
+
 def new_work(model, n_threads: int):
     """The :class:`~neurosim.kernels.layout.Threads` record of a run of ``model`` on
     ``n_threads`` threads (sorts CSR rows by target first where they are not)."""
@@ -177,7 +186,7 @@ def new_work(model, n_threads: int):
                                                   parts),
                    spk=np.zeros((n_threads, n), np.int32),
                    n_out=np.zeros((n_threads, model.pop.shape[0]), np.int64),
-                   ops=np.zeros((n_threads, model.proj.shape[0]), np.int64))
+                   ops=np.zeros((n_threads, model.proj.shape[0] + 1), np.int64))
 
 
 def set_threads(n_threads: int) -> None:
