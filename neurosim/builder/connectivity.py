@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..kernels.csr import pairs_to_csr, runs_to_csr
+from ..kernels.csr import pairs_to_csr, pairs_to_csr_numpy, runs_to_csr
 
 __all__ = ["Connectivity", "all_to_all", "one_to_one", "random_connectivity",
            "fixed_indegree", "fixed_outdegree", "fixed_total_number", "connectivity_from_pairs"]
@@ -111,10 +111,17 @@ def random_connectivity(n_pre: int, n_post: int, p: float, rng: np.random.Genera
     return Connectivity(n_pre, n_post, indptr, post.astype(np.int32))  # already row-sorted
 
 
+#: Synapses from which a projection's rows are built by the compiled counting sort
+#: (:mod:`neurosim.kernels.csr`, linear time, one int32 temporary per synapse); below, by
+#: NumPy's sort of one int64 key, as fast at that size and free of the compiled code's
+#: first-use cost in a process (Numba's start, about 0.3 s). The rows are the same.
+COMPILED_CSR_FROM = 1 << 20
+
+
 def _rows_from_pre(n_pre: int, n_post: int, pre: np.ndarray, post: np.ndarray) -> Connectivity:
-    """CSR of pairs in any order, rows sorted by target: a counting sort in linear time with
-    one int32 temporary per synapse (:func:`neurosim.kernels.csr.pairs_to_csr`)."""
-    indptr, indices = pairs_to_csr(n_pre, n_post, pre, post)
+    """CSR of pairs in any order, rows sorted by target (:data:`COMPILED_CSR_FROM`)."""
+    rows = pairs_to_csr if np.size(pre) >= COMPILED_CSR_FROM else pairs_to_csr_numpy
+    indptr, indices = rows(n_pre, n_post, pre, post)
     return Connectivity(n_pre, n_post, indptr, indices)
 
 
@@ -149,9 +156,10 @@ def fixed_indegree(n_pre: int, n_post: int, k: int, rng: np.random.Generator, *,
                    autapses: bool = True, multapses: bool = False) -> Connectivity:
     """Every target gets ``k`` sources, chosen uniformly (distinct unless ``multapses``)."""
     forbid = None if autapses else np.arange(n_post)
-    pre = _draw_rows(rng, n_post, k, n_pre, multapses=multapses, forbid=forbid)
-    indptr, indices = runs_to_csr(n_pre, np.arange(n_post + 1, dtype=np.int64) * k,
-                                  pre.ravel())
+    pre = _draw_rows(rng, n_post, k, n_pre, multapses=multapses, forbid=forbid).ravel()
+    if pre.size < COMPILED_CSR_FROM:
+        return _rows_from_pre(n_pre, n_post, pre, np.repeat(np.arange(n_post), k))
+    indptr, indices = runs_to_csr(n_pre, np.arange(n_post + 1, dtype=np.int64) * k, pre)
     return Connectivity(n_pre, n_post, indptr, indices)
 
 
