@@ -18,6 +18,8 @@ Modules, one concept each:
   :func:`neurosim.kernels.bptt.if_backward`; the projections through the classic layers'
   local backward), readouts and losses;
 - :mod:`.objective`: :class:`SpikingObjective`, what the trainer calls;
+- :mod:`.recurrent`: the same for a recurrent spiking layer (``rlif``: LIF or the ALIF units
+  of LSNNs) on sequences, its NumPy twins in :mod:`.reference_recurrent`;
 - :mod:`.reference`: the NumPy twins of the kernels and a smooth forward pass (a sigmoid in
   place of the step) for the finite-difference checks.
 
@@ -30,4 +32,17 @@ from .net import SpikingNet
 from .objective import SpikingObjective
 from .surrogates import SURROGATES, get_surrogate
 
-__all__ = ["SpikingNet", "SpikingObjective", "SURROGATES", "get_surrogate"]
+__all__ = ["SpikingNet", "SpikingObjective", "SURROGATES", "get_surrogate", "objective_for"]
+
+
+def objective_for(spec) -> SpikingObjective:
+    """The spiking objective of ``spec``: :class:`~neurosim.bptt.recurrent.RecurrentObjective`
+    for a spec with a recurrent spiking layer (``rlif``), :class:`SpikingObjective`
+    otherwise."""
+    from ..builder.recurrent import is_recurrent_spiking
+
+    if is_recurrent_spiking(spec):
+        from .recurrent import RecurrentObjective
+
+        return RecurrentObjective(spec)
+    return SpikingObjective(spec)

@@ -93,7 +93,12 @@ class SpikingObjective:
         loss, dz = readout_loss(tr.loss, z, y, self.readout, self.timesteps)
         grads = backward(snet, params, records, xa, xs, dz.astype(np.float32), masks,
                          self.grad, neuron_kernels=self.neuron_kernels)
-        reg_loss, reg_grads = _regularisation(tr, params)
+        return self._finish(params, loss, grads, z, pred)
+
+    def _finish(self, params, loss, grads, z, pred):
+        """``(loss, grads, output)`` with the l1/l2 terms added and ``output`` one-hot of the
+        engine's predictions ``pred``."""
+        reg_loss, reg_grads = _regularisation(self.spec.training, params)
         for g, rg in zip(grads, reg_grads):
             if rg is not None:
                 g["W"] += rg

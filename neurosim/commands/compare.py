@@ -7,6 +7,11 @@ each number of time steps and writes into ``--out`` (default ``runs/compare-<mod
 classic parameters used) and the figures ``accuracy_vs_timesteps.png``,
 ``operations_energy.png``, ``firing_rates.png`` and ``raster.png``.
 
+Recurrent models (``rnn``, ``lstm``, ``rlif`` layers) are compared by
+:mod:`neurosim.commands.compare_recurrent`: classic MACs per step, the conversion of a ReLU
+RNN to recurrent IF neurons at several ``--holds`` (or its refusal, by name, for a tanh RNN
+or an LSTM), and a directly trained recurrent spiking network beside its classic twin.
+
 Methods side by side (``--methods``; by default all of them when the command trains, none
 beyond ``--norm`` with ``--params``): ``percentile`` and ``max`` (the ReLU net converted),
 ``qcfs`` (a QCFS network: ``--qcfs-params RUN_DIR``, else the model's QCFS twin trained here)
@@ -91,6 +96,12 @@ def add_parser(subparsers) -> None:
                         "method (default: train it here)")
     p.add_argument("--direct-timesteps", type=int, default=8, metavar="T",
                    help="time steps of the direct training done here (default 8)")
+    p.add_argument("--holds", type=_timesteps, default=None, metavar="LIST",
+                   help="recurrent models: steps per sequence row of the converted network "
+                        "(default 1,4,16,64)")
+    p.add_argument("--classic-params", default=None, metavar="RUN_DIR",
+                   help="recurrent spiking models: a classic run of the model's classic twin "
+                        "(a relu rnn of the same size; default: train it here)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of training, normalisation subset and Poisson input")
     p.add_argument("--out", default=None, help="output folder (default runs/compare-<model>)")
@@ -118,6 +129,11 @@ def run(args: argparse.Namespace) -> int:
     from ..monitor.energy import load_energy_table
 
     table = load_energy_table(args.energy_table)  # a bad table fails before training too
+    from .compare_recurrent import is_recurrent_model, run_recurrent_compare
+
+    model = load_model(args.model)
+    if is_recurrent_model(model):  # classic op counts, conversion where it is sound
+        return run_recurrent_compare(args, model, table, progress)
     methods = _methods(args)
     t0 = time.perf_counter()
     if args.params is not None:

@@ -160,8 +160,8 @@ def _train(args, spec, ds, out: Path) -> int:
     spiking = spec.training.mode == "spiking"
     objective = None
     if spiking:
-        from ..bptt import SpikingObjective
-        objective = SpikingObjective(spec)
+        from ..bptt import objective_for
+        objective = objective_for(spec)
     t0 = time.perf_counter()
     trainer = Trainer(spec, seed=args.seed, progress=not args.no_progress,
                       checkpoint_path=out / "checkpoint.npz", objective=objective)
@@ -234,9 +234,16 @@ def engine_run(spec, params, x, seed, progress):
     (``run_spiking``): the one :class:`~neurosim.spike.layered.SpikeResult`."""
     import numpy as np
 
+    from ..builder.recurrent import is_recurrent_spiking
     from ..spike.layered import run_spiking
 
     tr = spec.training
+    if is_recurrent_spiking(spec):
+        from ..bptt.recurrent import sequence_hold
+        from ..spike.recurrent import run_recurrent
+
+        return run_recurrent(spec, params, x, hold=sequence_hold(spec), dt=tr.dt,
+                             progress=progress)
     rng = np.random.default_rng(tr.seed if seed is None else seed)
     return run_spiking(spec, params, x, timesteps=tr.timesteps, encoder=tr.encoder,
                        readout=tr.readout, rng=rng, dt=tr.dt, progress=progress)

@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from ..builder.params import init_params, load_params, save_params
-from ..errors import DataError, NeurosimError, where
+from ..errors import DataError, NeurosimError, SpecError, where
 from .heap import keep_freed_memory
 from .network import _loss_grads, _prepare, evaluate_loss
 from .optimizers import make_optimizer
@@ -113,6 +113,16 @@ def spec_difference(saved, current, prefix: str = "") -> str | None:
     return None
 
 
+def check_classic(spec) -> None:
+    """:class:`~neurosim.errors.SpecError` naming the layer if ``spec`` has a layer without a
+    classic forward pass (the recurrent spiking ``rlif``)."""
+    for i, layer in enumerate(spec.layers):
+        if layer.kind == "rlif":
+            raise SpecError(f"{where(spec.source, i, layer.kind)}: a recurrent spiking layer "
+                            "has no classic forward pass; train it with mode = \"spiking\" "
+                            "(its classic counterpart is kind = \"rnn\")")
+
+
 class ClassicObjective:
     """What the trainer optimises in the classic mode: backprop through the rate network
     (:mod:`.network`). Another objective (the spiking one, :class:`neurosim.bptt.
@@ -121,6 +131,7 @@ class ClassicObjective:
     ``evaluate_loss(params, x, y) -> (loss, accuracy)``."""
 
     def __init__(self, spec):
+        check_classic(spec)
         self.spec = spec
 
     def prepare(self, params, x):

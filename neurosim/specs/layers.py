@@ -23,7 +23,7 @@ from .activations import ACTIVATIONS, QCFS_LEVELS
 RATE = "rate"
 
 __all__ = ["Layer", "Dense", "Conv2D", "AvgPool2D", "MaxPool2D", "Flatten", "Dropout",
-           "Rnn", "Lstm", "LAYER_KINDS", "Shape", "RNN_NONLINEARITIES"]
+           "Rnn", "Lstm", "RecurrentLIF", "LAYER_KINDS", "Shape", "RNN_NONLINEARITIES"]
 
 Shape = tuple[int, ...]
 
@@ -397,6 +397,54 @@ class Lstm(_Recurrent):
         return b
 
 
+@dataclass(frozen=True, kw_only=True)
+class RecurrentLIF(_Recurrent):
+    """A recurrent layer of spiking LIF neurons, with adaptive thresholds when ``adaptation``
+    is not 0 (the ALIF units of LSNNs, Bellec et al. 2018). One step of ``dt`` ms per step of
+    the sequence (or ``hold`` steps per row, :mod:`neurosim.bptt.recurrent`); per neuron
+    ``j``::
+
+        I_j[t] = sum_i W_ji x_i[t] + sum_k U_jk z_k[t-1] + b_j      (z[-1] = 0: delay 1)
+        B_j[t] = rho B_j[t-1] + (1 - rho) z_j[t-1],   A_j[t] = v_th + beta B_j[t]
+        u_j[t] = alpha v_j[t-1] + I_j[t],   z_j[t] = H(u_j[t] - A_j[t])
+        v_j[t] = u_j[t] - A_j[t] z_j[t]                              (reset by subtraction)
+
+    with ``alpha = exp(-dt / tau_m)`` (1 when ``tau_m = inf``: the IF neuron),
+    ``rho = exp(-dt / tau_adapt)``, ``beta = adaptation``; ``I`` is the potential added per
+    step (the input gain of deep-learning frameworks, ``v <- alpha v + I``), potentials in
+    units of the threshold. ``tau_m``, ``tau_adapt`` in ms. The recurrent weights ``U`` form a
+    projection of delay one step (the spikes of step ``t - 1`` reach step ``t``). It has no
+    classic twin of its own: it is trained directly as spiking neurons (``mode = "spiking"``);
+    the classic ``rnn`` of the same size is its classic counterpart. ``W (units, F)``,
+    ``U (units, units)``; operations per step and sample: ``units F`` MACs (analog input) and
+    ``units`` SOPs per recurrent spike."""
+
+    kind: ClassVar[str] = "rlif"
+    tau_m: float = 20.0
+    v_th: float = 1.0
+    adaptation: float = 0.0
+    tau_adapt: float = 200.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("tau_m", "v_th", "tau_adapt"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not value > 0 or value != value:
+                raise ValueError(f"{name}: must be a positive number, got {value!r}")
+        a = self.adaptation
+        if isinstance(a, bool) or not isinstance(a, (int, float)) or not 0 <= a < float("inf"):
+            raise ValueError(f"adaptation: must be a finite number >= 0, got {a!r}")
+        if self.return_sequences:
+            raise ValueError("return_sequences: an rlif layer is read out by the layer after "
+                             "it at every step; leave return_sequences out")
+
+    def decays(self, dt: float) -> tuple[float, float]:
+        """``(alpha, rho)`` for a step of ``dt`` ms (module equations)."""
+        return float(np.exp(-dt / self.tau_m)), float(np.exp(-dt / self.tau_adapt))
+
+
 LAYER_KINDS: dict[str, type[Layer]] = {
-    cls.kind: cls for cls in (Dense, Conv2D, AvgPool2D, MaxPool2D, Flatten, Dropout, Rnn, Lstm)
+    cls.kind: cls for cls in (Dense, Conv2D, AvgPool2D, MaxPool2D, Flatten, Dropout, Rnn, Lstm,
+                              RecurrentLIF)
 }
