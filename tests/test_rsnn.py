@@ -26,7 +26,7 @@ from neurosim.kernels import recurrent as KR
 from neurosim.rate import Trainer, predict
 from neurosim.rate.losses import LOSSES
 from neurosim.specs import loads_model
-from neurosim.spike.recurrent import run_recurrent
+from neurosim.spike.recurrent import run_general, run_recurrent
 
 #: Relative agreement of BPTT and central differences (step FD_STEP) in float64.
 FD_RTOL = 1e-5
@@ -295,3 +295,76 @@ def test_compare_recurrent_counts_by_hand():
     d = comp.direct
     assert d.timesteps == 6 and d.ops.layers[0].macs == 3 * 4 * 6
     assert d.to_dict()["ops"]["mode"] == "spiking"
+
+
+def test_general_engine_runs_the_graph_spike_for_spike():
+    """The lowered graph (DiscreteLIF population, recurrent dense projection of delay 1,
+    membrane readout) on the general engine, the rows as the layer's per-step drive: the
+    spikes of the sequence loop, every one, and its readout within float32 rounding (the
+    loop sums currents in float32, the engine in float64). An adaptive layer is refused
+    there by name."""
+    spec = _rsnn(0.0, timesteps=10)
+    params = _params(spec, scale=3.0, dtype=np.float32)
+    x = np.random.default_rng(1).random((7, 5, 3)).astype(np.float32)
+    net = RecurrentSpikingNet(spec, params, hold=2)
+    net.sync(params)
+    tr = net.forward(x)
+    spikes, v_out = run_general(spec, params, x, hold=2)
+    assert 0.05 < tr.spikes.mean() < 0.95
+    np.testing.assert_array_equal(spikes, tr.spikes)
+    np.testing.assert_allclose(v_out, tr.v_out, rtol=1e-5, atol=1e-5 * np.abs(tr.v_out).max())
+    with pytest.raises(SpecError, match=r"layer 0 \(rlif\): adaptation"):
+        run_general(_rsnn(1.5), params, x)
+
+
+DIGITS_RSNN = """
+name = "digits-{kind}"
+input_shape = [8, 8]
+[data]
+dataset = "digits"
+scaling = "unit"
+[[layers]]
+kind = "{kind}"
+units = 16
+{extra}
+[[layers]]
+kind = "dense"
+units = 10
+[training]
+epochs = 2
+batch_size = 64
+{training}
+"""
+
+
+@pytest.mark.parametrize("kind,extra,training", [
+    ("rnn", 'nonlinearity = "tanh"', ""),
+    ("rlif", "adaptation = 1.0", 'mode = "spiking"\ntimesteps = 8')])
+def test_compare_command_on_recurrent_models(tmp_path, kind, extra, training):
+    """``neurosim compare`` on a tanh RNN: the classic figures (MACs per step 16 (8 + 16) =
+    384, times 8 steps, plus the readout's 160) and the conversion refused by name; on an
+    RSNN: the direct network beside its classic ReLU twin and the twin's conversion."""
+    import argparse
+    import json
+
+    from neurosim.commands import compare as cmd
+
+    model = tmp_path / f"{kind}.toml"
+    model.write_text(DIGITS_RSNN.format(kind=kind, extra=extra, training=training))
+    parser = argparse.ArgumentParser()
+    cmd.add_parser(parser.add_subparsers())
+    out = tmp_path / "out"
+    args = parser.parse_args(["compare", str(model), "--samples", "50", "--holds", "2",
+                              "--out", str(out), "--no-progress"])
+    assert args.func(args) == 0
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["classic"]["macs_per_step"] == 384
+    assert rep["classic"]["ops"]["total"]["macs"] == 384 * 8 + 160
+    if kind == "rnn":
+        assert "layer 0 (rnn): nonlinearity" in rep["convert"]["refusal"]
+        assert rep["convert"]["points"] == [] and rep["direct"] is None
+    else:
+        assert rep["classic_model"] == "digits-rlif-classic"
+        assert rep["direct"]["timesteps"] == 8 and rep["convert"]["points"][0]["hold"] == 2
+        assert (out / "direct" / "params.npz").is_file()
+    assert "Classic recurrent layer: 384 MACs per step." in (out / "report.md").read_text()

@@ -227,11 +227,11 @@ def check_spiking_spec(spec: Network, readout: str = "count") -> None:
             raise SpecError(f"{where(spec.source, i, layer.kind)}: an LSTM's gates multiply "
                             "two activities, which no spiking neuron does; use kind = \"rnn\" "
                             "with nonlinearity = \"relu\" for a recurrent layer that spikes")
-        if layer.kind == "rnn":
+        if layer.kind in ("rnn", "rlif"):
             raise SpecError(f"{where(spec.source, i, layer.kind)}: a recurrent layer does not "
-                            "run as spiking neurons here (its recurrent projection would need "
-                            "a one-step delay the layered engine does not have); compare it "
-                            "in the classic mode only")
+                            "run on the layered engine; it runs in the recurrent sequence loop "
+                            "(neurosim.spike.recurrent: kind = \"rlif\" trained directly, or a "
+                            "relu rnn converted by neurosim.convert_recurrent)")
         if isinstance(layer, MaxPool2D):
             feeder = before.activation_name if before is not None else None
             if before is None or feeder in ("lif", RATE):

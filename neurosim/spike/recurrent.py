@@ -19,7 +19,7 @@ from ..errors import DataError
 from ..monitor.opcounts import LayerOps, OpCounts
 from .layered import SpikeResult
 
-__all__ = ["run_recurrent", "recurrent_opcounts"]
+__all__ = ["run_recurrent", "run_general", "recurrent_opcounts"]
 
 
 def recurrent_opcounts(net, timesteps: int, ops, spikes) -> OpCounts:
@@ -84,3 +84,46 @@ def run_recurrent(spec, params, x, *, hold: int = 1, dt: float = 1.0, delay: int
                        predictions_at=pred[None], opcounts_at=(oc,), layer_names=net.names,
                        layer_neurons=(net.units, net.n_out), readout="membrane",
                        encoder="current")
+
+
+def run_general(spec, params, x, *, hold: int = 1, dt: float = 1.0, reference: bool = False):
+    """The same network on the general engine (:class:`~neurosim.spike.population.Simulator`),
+    sample by sample: ``(spikes, v_out)``, the recurrent layer's spikes ``(n, T, m)`` uint8 and
+    the readout's potentials ``(n, c)`` after the last step. The analog rows enter as the
+    layer's per-step drive (``W x[row] + b``, the float32 current the sequence loop computes);
+    the recurrent projection (delay 1) and the readout's are the general engine's own
+    deliveries. An adaptive layer (``adaptation > 0``) is refused: DiscreteLIF, the graph's
+    neuron model, has no adaptive threshold."""
+    from ..builder.recurrent import build_recurrent
+    from ..errors import SpecError, where
+    from ..kernels.layout import POP_END, POP_START, ROW_V
+    from .population import Simulator
+
+    if getattr(spec.layers[0], "adaptation", 0.0) > 0:
+        raise SpecError(f"{where(spec.source, 0, 'rlif', 'adaptation')}: the general engine's "
+                        "DiscreteLIF has no adaptive threshold; run it with run_recurrent")
+    net = build_recurrent(spec, params, dt=dt)
+    built, model = net.built, net.built.model
+    (r0, r1), (o0, o1) = ((int(model.pop[p, POP_START]), int(model.pop[p, POP_END]))
+                          for p in (1, 2))
+    w_in = np.asarray(params[0]["W"], np.float32)
+    x = np.asarray(x, np.float32).reshape(len(x), *spec.input_shape)
+    n, rows = x.shape[:2]
+    t_all = rows * hold
+    spikes = np.zeros((n, t_all, r1 - r0), np.uint8)
+    v_out = np.zeros((n, o1 - o0), np.float32)
+    name = built.pop_names[1]
+    for s in range(n):
+        drive = np.repeat(model.drive[:1], t_all, axis=0)
+        for t in range(t_all):
+            row = x[s, t // hold]
+            cur = np.zeros(r1 - r0, np.float32)
+            for i in np.flatnonzero(row):  # the loop's float32 order of additions
+                cur += row[i] * w_in[:, i]
+            drive[t, r0:r1] += cur.astype(np.float64)
+        sim = Simulator(built, spikes=[name], reference=reference, drive=drive)
+        sim.run(t_all)
+        trains = sim.result().spikes[name]
+        spikes[s, np.rint(trains.times / dt).astype(np.int64), trains.indices] = 1
+        v_out[s] = sim.state.x[ROW_V, o0:o1]
+    return spikes, v_out
