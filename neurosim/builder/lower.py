@@ -153,8 +153,15 @@ def _drive_steps(current: StepCurrent, size: int, dt: float):
     return steps, values
 
 
-def _pack_delays(steps: np.ndarray) -> np.ndarray:
-    return steps.astype(np.uint8 if steps.max(initial=1) < 256 else np.uint16)
+def _packed_delay_steps(ms: np.ndarray, dt: float) -> np.ndarray:
+    """:func:`delay_steps` of drawn delays ``ms`` (float64, overwritten), packed as ``uint8``
+    (``uint16`` from 256 steps): computed in place, so that no temporary of the synapse count
+    is allocated (each costs its page faults again at the microcircuit's size). The values
+    are exact integers from ``rint``, so ``+ 1`` and the conversion are exact."""
+    np.divide(ms, dt, out=ms)
+    np.rint(ms, out=ms)
+    ms += 1.0
+    return ms.astype(np.uint8 if ms.max(initial=1.0) < 256 else np.uint16)
 
 
 def lower_populations(spec: PopulationNetwork, *, seed: int | None = None,
@@ -220,7 +227,7 @@ def lower_populations(spec: PopulationNetwork, *, seed: int | None = None,
             if ms.size and ms.min() < 0:
                 raise SpecError(f"{where}projection {q} ({proj.label}): delay: drew a "
                                 "negative delay; bound the distribution (min = 0.0)")
-            delays = _pack_delays(delay_steps(ms, dt))
+            delays = _packed_delay_steps(ms, dt)
             delay = int(delays.min(initial=1))
         else:
             delay = delay_steps(proj.delay, dt)
