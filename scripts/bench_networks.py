@@ -11,7 +11,9 @@ thread counts as neurosim. For each run it prints:
 - ``build``: seconds from the model file to a network ready to run (neurosim: lowering,
   connectivity and the built arrays; NEST: lowering plus NEST's Create/Connect; Brian2 as
   its engine reports), compile (neurosim's kernel compile or cache load) apart;
-- ``s/sim-s``: seconds of the time loop per simulated second;
+- ``s/sim-s``: seconds of the time loop per simulated second (neurosim: also its CPU
+  seconds, all threads together: on a busy machine the wall clock mostly measures waiting,
+  and CPU seconds per thread bound what the threads give on a quiet one);
 - ``peak``: the process's peak resident memory (GB);
 - ``B/syn``: (peak - resident memory before building) / synapses; for neurosim also the
   exact bytes of its synapse tables per synapse;
@@ -90,9 +92,10 @@ def worker(case: dict) -> dict:
         sim = Simulator(built, rates=built.pop_names, threads=case["threads"])
         out["compile_s"] = sim.compile()
         n_steps = int(round(dur / built.dt))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         sim.run(n_steps)
         out["run_s"] = time.perf_counter() - t0
+        out["run_cpu_s"] = time.process_time() - c0
         res = sim.result()
     else:
         opts = {"threads": case["threads"]}
@@ -170,9 +173,12 @@ def main() -> None:
                       if "table_bytes_per_synapse" in r else "")
                 bps = f"{r['bytes_per_synapse']:.1f}" if r["bytes_per_synapse"] else "-"
                 ev = f"{r['events_per_s']:.3g}" if r["events_per_s"] else "-"
+                cpu = (f" (cpu {r['run_cpu_s'] / (args.duration / 1000.0):.2f})"
+                       if "run_cpu_s" in r else "")
                 rates = " ".join(f"{k} {v:.2f}" for k, v in r["rates_hz"].items())
                 print(f"{_label(case):34s} (load {load[0]:.1f}) build {r['build_s']:7.2f} s  "
-                      f"{r['s_per_sim_s']:8.2f} s/sim-s  peak {r['peak_bytes'] / 1e9:6.2f} GB  "
+                      f"{r['s_per_sim_s']:8.2f} s/sim-s{cpu}  "
+                      f"peak {r['peak_bytes'] / 1e9:6.2f} GB  "
                       f"B/syn {bps}{tb}  events/s {ev}  rates Hz: {rates}", flush=True)
     print("\nneurosim / NEST at the same threads (time per simulated second, peak memory, "
           "build time):")
@@ -186,8 +192,10 @@ def main() -> None:
     for (name, engine, threads), r in by.items():
         one = by.get((name, engine, 1))
         if engine == "native" and threads > 1 and one:
+            cpu = (f" (CPU seconds per thread: {one['run_cpu_s'] * threads / r['run_cpu_s']:.2f}x)"
+                   if "run_cpu_s" in r and r["run_cpu_s"] > 0 else "")
             print(f"  {name:28s} native {threads} threads: "
-                  f"{one['s_per_sim_s'] / r['s_per_sim_s']:.2f}x faster than 1")
+                  f"{one['s_per_sim_s'] / r['s_per_sim_s']:.2f}x faster than 1{cpu}")
     load = os.getloadavg()
     print(f"load average after {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on "
           f"{os.cpu_count()} cores")
