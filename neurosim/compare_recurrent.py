@@ -161,7 +161,8 @@ def compare_recurrent(spec, params, dataset, *, direct=None, holds=HOLDS,
                      "integrates every step")
     if refusal is None:
         notes.append(f"convert: {spec.name} as recurrent IF neurons (threshold 1, reset by "
-                     f"subtraction), rows held hold steps, recurrent delay = hold, "
+                     "subtraction, membrane bounded below by 0), rows held hold steps, "
+                     "recurrent delay = hold, "
                      f"{percentile:g}th-percentile normalisation (lambda {lam:.4g}) on "
                      f"{min(int(norm_samples), len(dataset.x_train))} training samples; the "
                      "readout integrates the last row's window")

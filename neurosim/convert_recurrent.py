@@ -17,7 +17,12 @@ step: over ``k`` steps its rate is ``min(relu(J), 1)`` (:mod:`neurosim.convert`)
   ``b <- b / lambda``, ``U`` unchanged (rates in and out share the scale), and the readout
   ``W_o <- lambda W_o``;
 - the readout (the RNN's dense layer on its **last** hidden state) integrates only the last
-  row's window (``readout_from = T - k``): its potential is ``k (lambda W_o r_S + b_o)``.
+  row's window (``readout_from = T - k``): its potential is ``k (lambda W_o r_S + b_o)``;
+- the membrane is **bounded below by 0** (``v <- max(v + I, 0)`` before the threshold
+  test): the RNN forgets a negative pre-activation at every step (``relu``), while an
+  unbounded IF membrane would carry it, as an ever deeper negative potential, into the windows
+  of the rows after it (measured on row-by-row Fashion-MNIST, 2,000 test images, 64 steps per
+  row: 41.75% with an unbounded membrane, 87.55% with the bound at 0, the RNN 87.85%).
 
 The error grows along the sequence (each row inherits the previous row's rate error), so
 accuracy approaches the RNN's as ``k`` grows; :func:`neurosim.compare_recurrent.

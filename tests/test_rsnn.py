@@ -147,6 +147,8 @@ def test_forward_kernel_matches_twin(case):
     net.sync(params)
     a, b = net.forward(x), net.forward(x, kernel=R.forward)
     assert 0.05 < a.spikes.mean() < 0.95  # both regimes exercised
+    if case == "converted":  # the converted RNN's membrane is bounded below by 0
+        assert a.u.min() == 0.0
     for f in a._fields:
         np.testing.assert_array_equal(getattr(a, f), getattr(b, f), err_msg=f)
     # input MACs by hand: 2 non-zero features per row, fan-out = units, at every step

@@ -48,7 +48,7 @@ def forward(net, seq, tr):
     pop = model.pop
     r0, r1 = pop[net.pops[0], L.POP_START], pop[net.pops[0], L.POP_END]
     o0, o1 = pop[net.pops[1], L.POP_START], pop[net.pops[1], L.POP_END]
-    alpha, rho, beta, vth = (float(a) for a in net.prm)
+    alpha, rho, beta, vth, v_min = (float(a) for a in net.prm)
     w_in, w_rec, w_out = (_dense_rows(model, q) for q in range(3))
     b_rec = net.bias[r0:r1].astype(np.float64)
     b_out = net.bias[o0:o1].astype(np.float64)
@@ -68,7 +68,7 @@ def forward(net, seq, tr):
             tr.ops[s, 1] += prev.size * m
             adapt = rho * adapt + (1.0 - rho) * z
             thr = vth + beta * adapt
-            u = alpha * v + (cur.astype(np.float64) + b_rec)
+            u = np.maximum(alpha * v + (cur.astype(np.float64) + b_rec), v_min)
             z = (u >= thr).astype(np.float64)
             v = u - thr * z
             hist = [*hist[1:], z]

@@ -20,7 +20,8 @@ layer, :mod:`neurosim.convert`) and a dense output layer into a
 as a :class:`RecurrentNet` for the compiled sequence loop (:mod:`neurosim.kernels.recurrent`),
 which delivers through the built fan-out tables, event by event. The adaptive threshold of
 ALIF units (``adaptation > 0``) is a parameter of that loop (``prm``); DiscreteLIF itself has
-no adaptation, so the general engine does not run an adaptive layer.
+no adaptation, so the general engine does not run an adaptive layer; nor the lower bound of
+a converted ReLU RNN's membrane (``v_min = 0``, :mod:`neurosim.convert_recurrent`).
 """
 
 from __future__ import annotations
@@ -55,22 +56,24 @@ def is_recurrent_spiking(spec) -> bool:
 @dataclass(frozen=True)
 class _Neuron:
     """The recurrent layer's neuron: ``alpha``, ``rho``, ``beta``, ``v_th`` (see
-    :class:`~neurosim.specs.layers.RecurrentLIF`)."""
+    :class:`~neurosim.specs.layers.RecurrentLIF`) and the membrane's lower bound ``v_min``."""
 
     alpha: float
     rho: float
     beta: float
     v_th: float
+    v_min: float = -np.inf
 
 
 def recurrent_layer(layer, dt: float) -> _Neuron:
     """The neuron of an ``rlif`` layer, or of a ReLU ``rnn`` converted to IF neurons
-    (``alpha = 1``, no adaptation, threshold 1)."""
+    (``alpha = 1``, no adaptation, threshold 1, the membrane bounded below by 0: see
+    :mod:`neurosim.convert_recurrent`)."""
     if isinstance(layer, RecurrentLIF):
         alpha, rho = layer.decays(dt)
         return _Neuron(alpha=alpha, rho=rho, beta=float(layer.adaptation),
                        v_th=float(layer.v_th))
-    return _Neuron(alpha=1.0, rho=0.0, beta=0.0, v_th=1.0)
+    return _Neuron(alpha=1.0, rho=0.0, beta=0.0, v_th=1.0, v_min=0.0)
 
 
 def check_recurrent_spec(spec, source=None) -> None:
@@ -165,7 +168,7 @@ def build_recurrent(spec, params, *, dt: float = 1.0, delay: int = 1) -> Recurre
                             "layout in the built model".lstrip(": "))
     record = KR.Net(model=m._replace(weights=m.weights.astype(np.float32)),
                     bias=m.drive[0].astype(np.float32),
-                    prm=np.array([nrn.alpha, nrn.rho, nrn.beta, nrn.v_th]),
+                    prm=np.array([nrn.alpha, nrn.rho, nrn.beta, nrn.v_th, nrn.v_min]),
                     pops=np.array([1, 2], np.int64), delay=int(delay))
     return RecurrentNet(built=built, record=record, dt=float(dt),
                         names=tuple(p.name for p in graph.populations[1:]), n_in=n_in,

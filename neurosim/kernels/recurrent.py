@@ -9,7 +9,7 @@ and ``2`` (layer -> readout). Per step ``t`` of a sample (row ``t // hold`` of i
 
     I[t] = W x[row] + U z[t-D] + b       (deliveries through the built fan-out tables)
     B[t] = rho B[t-1] + (1 - rho) z[t-1],   A[t] = v_th + beta B[t]
-    u[t] = alpha v[t-1] + I[t],   z[t] = [u[t] >= A[t]],   v[t] = u[t] - A[t] z[t]
+    u[t] = max(alpha v[t-1] + I[t], v_min),   z[t] = [u[t] >= A[t]],   v[t] = u[t] - A[t] z[t]
     o[t] = o[t-1] + W_o z[t] + b_o       (the readout integrates without firing, from step
                                           readout_from on)
 
@@ -20,14 +20,15 @@ output projection (:func:`~neurosim.kernels.layers.deliver_events`, SOPs counted
 state is float64 (private to the sample), currents and records float32.
 
 Records (``namedtuple``): :data:`Net` ``model`` (the built Model, float32 weights), ``bias``
-float32 ``(N,)``, ``prm`` float64 ``(alpha, rho, beta, v_th)``, ``pops`` int64 (the layer's
-and the readout's population), ``delay`` (``D``, steps); :data:`Sequences` ``x`` float32
-``(n, S, F)``, ``hold`` (steps per row), ``readout_from`` (the first step the readout
-integrates); :data:`Trace` ``u``, ``thr`` float32 and ``spikes`` uint8 ``(n, T, m)`` (no
-rows: not recorded), ``counts`` int32 ``(n, m)`` spikes per neuron, ``v_out`` float32
-``(n, c)`` the readout after the last step, ``ops`` int64 ``(n, 3)`` (input MACs, recurrent
-SOPs, output SOPs); :data:`RecGrad` surrogate ``code`` and ``slope``, ``keep_reset``,
-``window``, ``alpha``, ``rho``, ``beta``.
+float32 ``(N,)``, ``prm`` float64 ``(alpha, rho, beta, v_th, v_min)`` (``v_min``: the
+membrane's lower bound, ``-inf`` for an ``rlif`` layer, 0 for a converted ReLU RNN),
+``pops`` int64 (the layer's and the readout's population), ``delay`` (``D``, steps);
+:data:`Sequences` ``x`` float32 ``(n, S, F)``, ``hold`` (steps per row), ``readout_from``
+(the first step the readout integrates); :data:`Trace` ``u``, ``thr`` float32 and
+``spikes`` uint8 ``(n, T, m)`` (no rows: not recorded), ``counts`` int32 ``(n, m)`` spikes
+per neuron, ``v_out`` float32 ``(n, c)`` the readout after the last step, ``ops`` int64
+``(n, 3)`` (input MACs, recurrent SOPs, output SOPs); :data:`RecGrad` surrogate ``code``
+and ``slope``, ``keep_reset``, ``window``, ``alpha``, ``rho``, ``beta``.
 
 The adjoint (:func:`rlif_backward`; ``H'`` the surrogate at ``u - A``, ``g[t] = dL/dz[t]``
 from the readout)::
@@ -71,7 +72,7 @@ def forward_sample(s, net, seq, tr):
     m = pop[net.pops[0], POP_END] - r0
     o0 = pop[net.pops[1], POP_START]
     c = pop[net.pops[1], POP_END] - o0
-    alpha, rho, beta, vth = net.prm[0], net.prm[1], net.prm[2], net.prm[3]
+    alpha, rho, beta, vth, v_min = net.prm[0], net.prm[1], net.prm[2], net.prm[3], net.prm[4]
     n_total = net.bias.shape[0]
     n_in = seq.x.shape[2]
     n_steps = seq.x.shape[1] * seq.hold
@@ -101,6 +102,8 @@ def forward_sample(s, net, seq, tr):
             thr = vth + beta * b
             u = alpha * v[k] + (np.float64(cur[r0 + k]) + np.float64(net.bias[r0 + k]))
             cur[r0 + k] = 0.0
+            if u < v_min:
+                u = v_min
             z = 0.0
             if u >= thr:
                 z = 1.0
