@@ -54,7 +54,7 @@ DEMOS: dict[str, Demo] = {d.name: d for d in (
     Demo("same-input", "neurosim.demos.same_input", "08_same_input.py",
          "one digit through the same net in classic and spiking mode, with MACs vs SOPs"),
     Demo("memory", "neurosim.demos.memory", "09_memory.py",
-         "what an RNN, an LSTM and a spiking neuron remember and for how long; the "
+         "what an RNN, an LSTM and a recurrent spiking net remember and for how long; the "
          "vanishing gradient measured"),
     Demo("plasticity", "neurosim.demos.plasticity", "10_plasticity.py",
          "digit receptive fields emerging under STDP without labels, next to backprop "

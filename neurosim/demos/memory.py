@@ -1,10 +1,15 @@
-"""Memory: what an RNN, an LSTM and a spiking neuron remember, and for how long.
+"""Memory: what an RNN, an LSTM and a recurrent spiking network remember, and for how long.
 
 1. **Delayed recall** (:func:`recall_task`). The class is the sign of a value marked at the
-   first step, followed by ``delay`` steps of values that look alike but are not marked;
-   it is read at the last step. An
-   Elman RNN (tanh) and an LSTM (:mod:`neurosim.rate.recurrent`), trained by backpropagation
-   through time, are tested at growing delays. Measured: test accuracy per delay.
+   first step, followed by ``delay`` steps of values that look alike but are not marked.
+   An Elman RNN (tanh) and an LSTM (:mod:`neurosim.rate.recurrent`), trained by
+   backpropagation through time, read it at the last step. A recurrent spiking network (32
+   adaptive LIF neurons with recurrent weights, ``kind = "rlif"``, the ALIF units of LSNNs,
+   Bellec et al. 2018), trained directly by BPTT with a surrogate gradient, reads it through
+   its membrane readout, which integrates the layer's spikes over the whole sequence: the
+   cue's spikes stay in the readout's potential, a memory the last-step readouts of the RNN
+   and the LSTM do not have. All three are tested at growing delays. Measured: test accuracy
+   per delay.
 2. **The vanishing gradient** (Hochreiter 1991; Bengio, Simard & Frasconi 1994). For the
    longest delay, the size of ``d p / d x_t`` (the output probability's gradient with respect
    to the input at step ``t``, :func:`neurosim.rate.input_gradient`, mean over samples) shows
@@ -30,6 +35,7 @@ from ..builder.params import init_params
 from ..neurons.lif import AdaptiveLIF
 from ..rate import Trainer, accuracy, input_gradient
 from ..specs import Dense, Init, Lstm, Network, Rnn, Training
+from ..specs.layers import RecurrentLIF
 
 __all__ = ["run", "recall_task", "DELAYS", "NOISE", "SPIKING"]
 
@@ -62,6 +68,27 @@ def _net(layer, delay, seed, epochs):
                                      seed=seed))
 
 
+def _spiking_net(delay, seed, epochs):
+    """The recurrent spiking network of the recall task: one ALIF step per item (1 ms)."""
+    return Network(name="recall-rlif", input_shape=(delay + 1, 2),
+                   layers=(RecurrentLIF(units=32, tau_m=SPIKING.tau_m, adaptation=1.0,
+                                        tau_adapt=SPIKING.tau_w), Dense(units=2)),
+                   init=Init(weights="glorot", seed=seed),
+                   training=Training(mode="spiking", timesteps=delay + 1, dt=1.0,
+                                     surrogate_slope=5.0, optimizer="adam", learning_rate=0.01,
+                                     batch_size=32, epochs=epochs, clip_norm=1.0,
+                                     validation_fraction=0.0, seed=seed))
+
+
+def _spiking_accuracy(delay, seed, epochs, x, y, xt, yt) -> float:
+    from ..bptt import objective_for
+
+    spec = _spiking_net(delay, seed, epochs)
+    objective = objective_for(spec)
+    params = Trainer(spec, progress=False, objective=objective).fit(x, y).params_
+    return float(objective.evaluate_loss(params, xt, yt)[1])
+
+
 def _e_fold_ms(decay: float, dt: float) -> float:
     """Time for a trace multiplied by ``decay`` each step to fall to ``1/e`` (linear
     interpolation between steps)."""
@@ -77,7 +104,7 @@ def run(out_dir, *, seed: int = 0, quick: bool = False) -> dict:
     delays = DELAYS[quick]
     n_train, n_test, epochs = (600, 300, 25) if quick else (2000, 1000, 40)
     layers = {"rnn": Rnn(units=16, nonlinearity="tanh"), "lstm": Lstm(units=8)}
-    acc = {k: [] for k in layers}
+    acc = {k: [] for k in (*layers, "rsnn")}
     grads = {}
     for d in delays:
         x, y = recall_task(d, n_train, rng)
@@ -91,6 +118,7 @@ def run(out_dir, *, seed: int = 0, quick: bool = False) -> dict:
                 grads[name] = g.mean(axis=0)
                 g0 = np.abs(input_gradient(spec, init_params(spec), xt[:200], -1, 1))[..., 0]
                 grads[name + "_init"] = g0.mean(axis=0)
+        acc["rsnn"].append(_spiking_accuracy(d, seed, epochs, x, y, xt, yt))
 
     dt = 1.0
     prm = SPIKING.param_values(dt)
@@ -105,6 +133,8 @@ def run(out_dir, *, seed: int = 0, quick: bool = False) -> dict:
         axes[0].plot(delays, 100 * np.array(acc[name]), style, label=name)
         axes[1].semilogy(np.arange(delays[-1] + 1), grads[name + "_init"], style, ms=3,
                          label=f"{name} at initialisation")
+    axes[0].plot(delays, 100 * np.array(acc["rsnn"]), "^-",
+                 label="recurrent spiking (ALIF), integrating readout")
     axes[0].axhline(50, color="grey", ls=":", label="chance")
     axes[0].set(xlabel="delay (steps of noise after the cue)", ylabel="test accuracy (%)",
                 title="delayed recall")
@@ -124,6 +154,7 @@ def run(out_dir, *, seed: int = 0, quick: bool = False) -> dict:
         "delays": list(delays),
         "rnn_accuracy": acc["rnn"],
         "lstm_accuracy": acc["lstm"],
+        "rsnn_accuracy": acc["rsnn"],
         "rnn_gradient_first_over_last_init": ratio["rnn_init"],
         "lstm_gradient_first_over_last_init": ratio["lstm_init"],
         "rnn_gradient_first_over_last_trained": ratio["rnn"],

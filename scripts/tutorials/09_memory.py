@@ -1,7 +1,9 @@
-"""09 - Memory: what an RNN, an LSTM and a spiking neuron remember, and for how long.
+"""09 - Memory: what an RNN, an LSTM and a recurrent spiking net remember, and for how long.
 
 A value marked at the first step must be recalled after growing delays of look-alike values:
-an Elman RNN and an LSTM, trained by backpropagation through time, are tested at each delay;
+an Elman RNN, an LSTM and a recurrent spiking network of adaptive LIF neurons, trained by
+backpropagation through time (the spiking one with a surrogate gradient), are tested at each
+delay;
 the gradient that reaches each input step shows the vanishing gradient (Hochreiter 1991;
 Bengio, Simard & Frasconi 1994); a LIF neuron's membrane and an adaptive LIF's adaptation
 current show how long a spiking neuron's own memory lasts (tau_m, tau_w). Figure: memory.png.
