@@ -113,9 +113,9 @@ def train(job: TrainJob):
     ds = _dataset(spec, job.dataset, job.data_dir)
     objective = None
     if spec.training.mode == "spiking":
-        from ..bptt import SpikingObjective
+        from ..bptt import objective_for
 
-        objective = SpikingObjective(spec)
+        objective = objective_for(spec)
     params = Trainer(spec, seed=job.seed, progress=False, objective=objective).fit(
         ds.x_train, ds.y_train).params_
     return params, time.perf_counter() - t0

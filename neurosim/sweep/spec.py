@@ -383,9 +383,9 @@ def _check_kind(spec, kind: str, settings: dict, where: str, label: str) -> None
     try:
         check_spiking_spec(spec, settings["readout"])
         if settings["method"] == "direct":
-            from ..bptt import SpikingObjective
+            from ..bptt import objective_for
 
-            SpikingObjective(spec)  # refuses what BPTT cannot train, by layer and field
+            objective_for(spec)  # refuses what BPTT cannot train, by layer and field
     except (SpecError, ValueError) as err:
         raise SpecError(f"{where}: {label}: {err}") from None
     if settings["params"] is not None and not (Path(settings["params"]) / "params.npz").exists():
