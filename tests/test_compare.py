@@ -10,30 +10,22 @@ import re
 
 import numpy as np
 import pytest
+from toy_conv import toy_conv
 
 from neurosim.builder.params import init_params, save_params
 from neurosim.compare import LATENCY_GAP, READOUTS, compare
-from neurosim.data import Dataset, load_data_for
+from neurosim.data import load_data_for
 from neurosim.errors import DataError, NeurosimError, SpecError
 from neurosim.monitor.energy import EnergyTable
 from neurosim.report import report_json, report_markdown, write_report
-from neurosim.specs import AvgPool2D, Conv2D, Dense, Flatten, Network
+from neurosim.specs import Conv2D, Dense, Flatten, Network
 
 #: Energies are sums of float64 products of counts and pJ costs.
 ENERGY_RTOL = 1e-9
 
 
 def _toy():
-    rng = np.random.default_rng(0)
-    spec = Network(name="toy", input_shape=(1, 6, 6), layers=(
-        Conv2D(filters=3, kernel_size=3, padding=1, activation="relu"), AvgPool2D(pool_size=2),
-        Flatten(), Dense(units=4, activation="softmax")))
-    params = init_params(spec, rng)
-    x = rng.random((80, 1, 6, 6)).astype(np.float32)
-    y = rng.integers(0, 4, 80)
-    ds = Dataset(name="toy", x_train=x[:60], y_train=y[:60], x_test=x[60:], y_test=y[60:],
-                 input_shape=(1, 6, 6), n_classes=4, description="random images")
-    return spec, params, ds
+    return toy_conv(60)
 
 
 def test_comparison_numbers_follow_their_definitions():

@@ -8,26 +8,17 @@ import json
 
 import numpy as np
 import pytest
+from toy_conv import toy_conv
 
 from neurosim.builder.params import init_params, save_params
 from neurosim.compare import LATENCY_GAP
-from neurosim.data import Dataset
 from neurosim.methods import compare_methods, qcfs_twin
 from neurosim.monitor.energy import energy_joules
-from neurosim.specs import AvgPool2D, Conv2D, Dense, Flatten, Network, load_model
+from neurosim.specs import load_model
 
 
 def _toy():
-    rng = np.random.default_rng(0)
-    spec = Network(name="toy", input_shape=(1, 6, 6), layers=(
-        Conv2D(filters=3, kernel_size=3, padding=1, activation="relu"), AvgPool2D(pool_size=2),
-        Flatten(), Dense(units=4, activation="softmax")))
-    params = init_params(spec, rng)
-    x = rng.random((70, 1, 6, 6)).astype(np.float32)
-    y = rng.integers(0, 4, 70)
-    ds = Dataset(name="toy", x_train=x[:50], y_train=y[:50], x_test=x[50:], y_test=y[50:],
-                 input_shape=(1, 6, 6), n_classes=4, description="random images")
-    return spec, params, ds
+    return toy_conv(50)
 
 
 def test_cheapest_and_break_even_follow_their_definitions():
