@@ -1,12 +1,17 @@
 """The standard population networks on neurosim's engine, NEST and Brian2, side by side.
 
     python scripts/bench_networks.py [--models cuba,coba,brunel2000:AI,cobahh,microcircuit@0.1]
-        [--engines native,nest,brian2] [--threads 1,2] [--duration 1000] [--json out.json]
+        [--engines native,nest,brian2] [--threads 1,2] [--duration 1000] [--spin 10000]
+        [--json out.json]
 
 A model is ``NAME`` (``models/NAME.toml``), with ``:VARIANT`` (one of its ``[variants]``) and
 ``@SCALE`` (``neurosim simulate --scale``). Every run is its own subprocess, so that its peak
-memory (``ru_maxrss``) is its own; NEST runs with ``OMP_WAIT_POLICY=PASSIVE`` and the same
-thread counts as neurosim. For each run it prints:
+memory (``ru_maxrss``) is its own. Both engines' threads are libgomp's (OpenMP) and run in the
+same environment: ``OMP_WAIT_POLICY=PASSIVE`` (NEST's threads do not spin for ever on a shared
+machine) with ``GOMP_SPINCOUNT=--spin`` (default 10,000: a thread spins under a millisecond
+for the next parallel region before it sleeps, neurosim's own default; ``--spin 0`` sleeps at
+once, and every region then pays a wake-up through the kernel), and the same thread counts.
+For each run it prints:
 
 - ``build``: seconds from the model file to a network ready to run (neurosim: lowering,
   connectivity and the built arrays; NEST: lowering plus NEST's Create/Connect; Brian2 as
@@ -143,14 +148,17 @@ def main() -> None:
     parser.add_argument("--engines", default="native,nest,brian2")
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--duration", type=float, default=1000.0, help="ms")
+    parser.add_argument("--spin", type=int, default=10_000,
+                        help="GOMP_SPINCOUNT for both engines (default 10000)")
     parser.add_argument("--json", default=None, help="also write every run's figures here")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print("RESULT " + json.dumps(worker(json.loads(args.worker))), flush=True)
         return
-    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE",
+    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", GOMP_SPINCOUNT=str(args.spin),
                NUMBA_NUM_THREADS=str(max(int(t) for t in args.threads.split(","))))
+    print(f"OMP_WAIT_POLICY=PASSIVE GOMP_SPINCOUNT={args.spin} for every engine", flush=True)
     results = []
     for model in args.models.split(","):
         for engine in args.engines.split(","):

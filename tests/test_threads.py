@@ -91,16 +91,33 @@ def compare_threads() -> None:
         for name, values in res1.state.items():
             for var, arr in values.items():
                 np.testing.assert_array_equal(res.state[name][var], arr)
-    print("threads agree")
+    print("threads agree", os.environ.get("GOMP_SPINCOUNT"))
 
 
-def test_two_and_three_threads_equal_one_bit_for_bit():
-    env = dict(os.environ, NUMBA_NUM_THREADS="3", OMP_WAIT_POLICY="PASSIVE")
+@pytest.mark.parametrize("wait", ["PASSIVE", None])
+def test_two_and_three_threads_equal_one_bit_for_bit(wait):
+    """Sleeping threads (PASSIVE) and the engine's own bounded spin give the same results."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY",
+                                                            "GOMP_SPINCOUNT")}
+    env["NUMBA_NUM_THREADS"] = "3"
+    if wait:
+        env["OMP_WAIT_POLICY"] = wait
     code = ("import runpy; runpy.run_path('tests/test_threads.py')['compare_threads']()")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, text=True,
                           capture_output=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "threads agree" in done.stdout
+    spin = "None" if wait else str(partition.SPIN_COUNT)
+    assert f"threads agree {spin}" in done.stdout
+
+
+def test_spin_policy_leaves_the_users_choice():
+    env = {}
+    partition.spin_policy(env)
+    assert env == {"GOMP_SPINCOUNT": "10000"}
+    for chosen in ({"OMP_WAIT_POLICY": "PASSIVE"}, {"GOMP_SPINCOUNT": "0"}):
+        env = dict(chosen)
+        partition.spin_policy(env)
+        assert env == chosen
 
 
 def test_thread_bounds_split_each_row_at_the_slices():

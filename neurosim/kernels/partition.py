@@ -25,7 +25,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .config import INLINE, JIT
+from .config import INLINE, JIT, SPIN_COUNT, spin_policy
 from .layout import (
     KIND_CSR,
     KIND_CSR_DELAYS,
@@ -48,7 +48,8 @@ from .layout import (
 )
 
 __all__ = ["thread_pops", "row_bounds", "rows_sorted", "sort_rows", "gather_spikes",
-           "owned", "new_work", "set_threads", "max_threads", "THREAD_KINDS"]
+           "owned", "new_work", "set_threads", "spin_policy", "SPIN_COUNT", "max_threads",
+           "THREAD_KINDS"]
 
 #: Projection kinds the multi-threaded loop delivers (population networks' kinds).
 THREAD_KINDS = (KIND_DENSE, KIND_CSR, KIND_CSR_DELAYS)
@@ -191,6 +192,7 @@ def new_work(model, n_threads: int):
 
 def set_threads(n_threads: int) -> None:
     """Run Numba's parallel loops on ``n_threads`` threads (at most :func:`max_threads`)."""
+    spin_policy()
     numba.set_num_threads(n_threads)
 
 
