@@ -14,8 +14,13 @@ once, and every region then pays a wake-up through the kernel), and the same thr
 For each run it prints:
 
 - ``build``: seconds from the model file to a network ready to run (neurosim: lowering,
-  connectivity and the built arrays; NEST: lowering plus NEST's Create/Connect; Brian2 as
-  its engine reports), compile (neurosim's kernel compile or cache load) apart;
+  connectivity and the built arrays; NEST: the populations' lowering plus NEST's Create and
+  Connect, each projection one ``nest.Connect`` with NEST's own rule and distributions
+  (``nest_engine.run_rules``: NEST draws the synapses, no synapse passes through Python, so
+  NEST's memory is NEST's own; ``--nest-connect lists`` hands NEST neurosim's synapse lists
+  instead, the same network but neurosim's build and arrays inside NEST's figures); Brian2
+  as its engine reports, from neurosim's synapse lists), compile (neurosim's kernel compile
+  or cache load) apart;
 - ``s/sim-s``: seconds of the time loop per simulated second (neurosim: also its CPU
   seconds, all threads together: on a busy machine the wall clock mostly measures waiting,
   and CPU seconds per thread bound what the threads give on a quiet one);
@@ -107,7 +112,13 @@ def worker(case: dict) -> dict:
         if case["engine"] == "brian2":
             opts = {"target": "cython"} if case["threads"] == 1 else {
                 "device": "cpp_standalone", "threads": case["threads"]}
-        res = simulate(spec, engine=case["engine"], duration=dur, **opts)
+        if case["engine"] == "nest" and case.get("nest_connect", "rules") == "rules":
+            from neurosim.engines import nest_engine
+
+            names = [p.name for p in spec.populations if p.neuron.kind != "poisson_generator"]
+            res = nest_engine.run_rules(spec, dur, rates=names, threads=case["threads"])
+        else:
+            res = simulate(spec, engine=case["engine"], duration=dur, **opts)
         out["build_s"] = res.timings.get("build", float("nan"))
         out["run_s"] = res.timings["run"]
         if case["engine"] == "nest":
@@ -150,6 +161,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=1000.0, help="ms")
     parser.add_argument("--spin", type=int, default=10_000,
                         help="GOMP_SPINCOUNT for both engines (default 10000)")
+    parser.add_argument("--nest-connect", choices=("rules", "lists"), default="rules",
+                        help="NEST builds with its own connection rules (default) or takes "
+                        "neurosim's synapse lists")
     parser.add_argument("--json", default=None, help="also write every run's figures here")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -166,7 +180,8 @@ def main() -> None:
                 if engine == "brian2" and threads > 1:
                     continue  # Brian2's runtime device is one thread
                 case = _parse_model(model) | {"engine": engine, "threads": threads,
-                                              "duration": args.duration}
+                                              "duration": args.duration,
+                                              "nest_connect": args.nest_connect}
                 load = os.getloadavg()
                 done = subprocess.run([sys.executable, __file__, "--worker", json.dumps(case)],
                                       cwd=ROOT, env=env, capture_output=True, text=True)

@@ -15,6 +15,7 @@ import pytest
 
 from neurosim.builder.scaling import scale_network
 from neurosim.engines import simulate
+from neurosim.errors import SpecError
 from neurosim.monitor.spectrum import rate_spectrum, synchrony
 from neurosim.specs.io import load_model
 
@@ -108,3 +109,101 @@ def test_microcircuit_rates_match_nest(models_dir):
         assert set(quiet[:2]) == {"L23E", "L6E"}
     _agree(native, nest)
     assert np.all([native[p][0] > 0 for p in native])
+
+
+RULES_MODEL = """
+name = "rules"
+[[populations]]
+name = "a"
+size = 40
+current = 0.2
+neuron = { kind = "lif", tau_m = 10.0, r_m = 100.0, v_rest = -65.0, v_th = -50.0, \
+  v_reset = -65.0, t_ref = 2.0 }
+[[populations]]
+name = "b"
+size = 30
+current = 0.2
+neuron = { kind = "lif", tau_m = 10.0, r_m = 100.0, v_rest = -65.0, v_th = -50.0, \
+  v_reset = -65.0, t_ref = 2.0 }
+[[projections]]
+pre = "a"
+post = "b"
+synapse = { kind = "exp_current", tau = 2.0 }
+weight = { dist = "normal_redraw", mean = 0.05, std = 0.05, min = 0.0, max = 0.08 }
+delay = { dist = "uniform", low = 0.5, high = 1.5 }
+connectivity = "fixed_total_number"
+n = 500
+[[projections]]
+pre = "b"
+post = "a"
+synapse = { kind = "exp_current", tau = 2.0 }
+weight = { dist = "normal_clipped", mean = 0.02, std = 0.02, min = 0.0, max = 1.0 }
+delay = 1.0
+connectivity = "fixed_indegree"
+indegree = 7
+[[projections]]
+pre = "a"
+post = "a"
+synapse = { kind = "exp_current", tau = 2.0 }
+weight = 0.01
+connectivity = "pairwise_bernoulli"
+p = 0.5
+allow_autapses = false
+[simulation]
+dt = 0.1
+duration = 10.0
+"""
+
+
+def test_nest_rules_draw_what_each_rule_says(tmp_path):
+    """nest_engine.run_rules hands every projection to NEST as its rule and distributions:
+    the exact counts of fixed_total_number and fixed_indegree, no autapses where refused,
+    weights (nA, NEST's pA = 1000 times) inside their redraw and clip bounds, delays on the
+    grid from the uniform's range (graph delay round(D / dt) + 1 steps, NEST's one fewer)."""
+    import nest
+
+    from neurosim.engines import nest_engine
+
+    path = tmp_path / "rules.toml"
+    path.write_text(RULES_MODEL, encoding="utf-8")
+    spec = load_model(path)
+    res = nest_engine.run_rules(spec, 50.0, rates=("a", "b"))
+    neurons = nest.GetNodes({"model": "iaf_psc_exp"})
+    a, b = neurons[:40], neurons[40:70]
+    ab = nest.GetConnections(source=a, target=b).get(["source", "target", "weight", "delay"])
+    assert len(ab["source"]) == 500
+    w = np.asarray(ab["weight"])
+    assert w.min() >= 0.0 and w.max() <= 80.0 and 40.0 < w.mean() < 50.0
+    d = np.asarray(ab["delay"])
+    assert set(np.round(d / 0.1).astype(int)) <= set(range(5, 16)) and d.min() < 0.65
+    ba = nest.GetConnections(source=b, target=a).get(["target", "weight", "delay"])
+    assert np.bincount(np.asarray(ba["target"]) - a[0].global_id).tolist() == [7] * 40
+    assert min(ba["weight"]) >= 0.0 and np.mean(np.asarray(ba["weight"]) == 0.0) > 0.1
+    assert set(np.round(ba["delay"], 6)) == {1.0}
+    aa = nest.GetConnections(source=a, target=a).get(["source", "target"])
+    assert all(s != t for s, t in zip(aa["source"], aa["target"]))
+    assert 0.4 * 40 * 39 < len(aa["source"]) < 0.6 * 40 * 39
+    # synaptic operations: each pre spike times the projection's expected fan-out
+    spikes = {x.name: x.spikes for x in res.op_counts.layers if x.neurons}
+    ops = {x.name: x.sops for x in res.op_counts.layers if not x.neurons}
+    assert spikes["a"] > 0 and spikes["b"] > 0
+    assert ops["a->b"] == pytest.approx(spikes["a"] * 500 / 40)
+    assert ops["b->a"] == pytest.approx(spikes["b"] * 7 * 40 / 30)
+    path.write_text(RULES_MODEL.replace('n = 500', 'n = 500\nallow_multapses = false'),
+                    encoding="utf-8")
+    with pytest.raises(SpecError, match=r"projection 0 \(a->b\): allow_multapses: NEST's "
+                       "fixed_total_number"):
+        nest_engine.run_rules(load_model(path), 10.0)
+
+
+def test_brunel_rates_match_nest_with_nests_own_rules(brunel, models_dir):
+    """Brunel AI at a tenth of the size, NEST drawing its own connectivity (the benchmark's
+    way, ``scripts/bench_networks.py``): another network of the same statistics, whose rate
+    matches the native one within RATE_RTOL."""
+    from neurosim.engines import nest_engine
+
+    spec = scale_network(load_model(models_dir / "brunel2000.toml", variant="AI"), 0.1)
+    native = brunel["AI"][0]
+    res = nest_engine.run_rules(spec, 400.0, spikes=tuple(native))
+    for pop in native:
+        assert res.spikes[pop].mean_rate == pytest.approx(native[pop][0], rel=RATE_RTOL), pop

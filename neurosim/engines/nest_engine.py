@@ -81,7 +81,7 @@ from ..graph import Graph
 from ..spike.result import Result
 from .common import population_values, prepare, spike_result, where
 
-__all__ = ["run", "nest_model", "root_process"]
+__all__ = ["run", "run_rules", "nest_model", "root_process"]
 
 
 def _import_nest():
@@ -337,36 +337,217 @@ def run(graph_or_built: Graph | Built, duration: float, *, spikes=(), rates=(), 
         threads: int = 1, progress: bool = False) -> Result:
     """Run a population network in NEST for ``duration`` ms; monitors as
     :class:`neurosim.spike.population.Simulator` takes them (``state``: ``(population,
-    variables, local indices)``). Timings: ``build`` (network in NEST), ``run``
+    variables, local indices)``). Every synapse of the graph goes over as it is (the same
+    network as the native engine's). Timings: ``build`` (network in NEST), ``run``
     (``nest.Simulate``)."""
     t0 = time.perf_counter()
     built, n_steps = prepare(graph_or_built, duration, threads, "nest")
     g = built.graph
-    dt = built.dt
-    maps = [nest_model(built, k) for k in range(len(g.populations))]
+    nest, maps, nodes, first = _create(built, threads, progress)
     state_req = _state_requests(built, maps, state)
-    nest = _import_nest()
-    nest.ResetKernel()
-    nest.verbosity = nest.VerbosityLevel.ERROR
-    nest.SetKernelStatus({"resolution": dt, "local_num_threads": threads,
-                          "print_time": bool(progress)})
-    nodes, first = {}, {}
-    for pop, m in zip(g.populations, maps):
-        nc = nest.Create(m.model, pop.size)
-        _set(nc, m.params)
-        nodes[pop.name] = nc
-        first[pop.name] = int(nc.global_id if pop.size == 1 else nc[0].global_id)
     names = [p.name for p in g.populations]
     for q, pj in enumerate(g.projections):
         pre, post, w = built.pairs(q)
         if pre.size == 0:
             continue
         factor, shift = maps[names.index(pj.post)].route[pj.target]
-        delays = np.maximum(built.delays(q) + shift, 1) * dt
+        delays = np.maximum(built.delays(q) + shift, 1) * built.dt
         nest.Connect(np.asarray(first[pj.pre] + pre, np.int64),
                      np.asarray(first[pj.post] + post, np.int64), "one_to_one",
                      syn_spec={"weight": np.asarray(w * factor[post], np.float64),
                                "delay": delays})
+    return _simulate(nest, built, n_steps, maps, nodes, first, t0, spikes=spikes, rates=rates,
+                     state_req=state_req)
+
+
+def run_rules(spec, duration: float, *, seed: int | None = None, spikes=(), rates=(),
+              threads: int = 1, progress: bool = False) -> Result:
+    """Run a population network's model file (a
+    :class:`~neurosim.specs.populations.PopulationNetwork`) in NEST with **NEST's own
+    connection rules**: each projection is one ``nest.Connect`` with its rule
+    (``pairwise_bernoulli``, ``fixed_indegree``, ``fixed_outdegree``,
+    ``fixed_total_number``, ``one_to_one``, ``all_to_all``, with ``allow_autapses`` and
+    ``allow_multapses``) and its weights and delays as NEST parameters
+    (``nest.random.normal`` under ``nest.math.redraw`` or ``nest.math.min``/``max`` for the
+    clipped normal, ``uniform``, ``lognormal``), as a NEST user writes the model. NEST draws
+    the connectivity (seeded from the model's seed), so the network has the statistics of
+    the native one, not its synapses; neurons, initial states, sources and background drives
+    are those of :func:`run`. This is how NEST is timed and its memory measured
+    (``scripts/bench_networks.py``): no synapse passes through Python. ``build`` is the
+    populations' lowering plus NEST's Create and Connect; synaptic operations are spikes
+    times each projection's expected fan-out. A projection given as a weight matrix, or into
+    neurons whose weight factor differs from neuron to neuron, is refused by name."""
+    from ..builder.connectivity import connectivity_from_pairs
+    from ..builder.lower import lower_populations
+
+    t0 = time.perf_counter()
+    sizes = {p.name: p.size for p in spec.populations}
+    gens = {p.name for p in spec.populations if p.neuron.kind == "poisson_generator"}
+    # each projection lowered on a sample of min(n_pre, n_post, 1000) one-to-one synapses:
+    # its weights' signs and scale choose NEST's channels as the full projection's would
+    sample = {}
+    for q, proj in enumerate(spec.projections):
+        if proj.pre in gens:
+            continue
+        if isinstance(proj.weight, tuple):
+            raise SpecError(f"{where_spec(spec)}projection {q} ({proj.label}): weight: NEST's "
+                            "rules take a number or a distribution, not a matrix")
+        k = np.arange(min(sizes[proj.pre], sizes[proj.post], 1000))
+        sample[q] = connectivity_from_pairs(sizes[proj.pre], sizes[proj.post], k, k)
+    graph = lower_populations(spec, seed=seed, connectivity=sample)
+    built, n_steps = prepare(graph, duration, threads, "nest")
+    nest, maps, nodes, first = _create(built, threads, progress, rng_seed=1 + (
+        spec.simulation.seed if seed is None else seed) % (2 ** 31 - 2))
+    names = [p.name for p in graph.populations]
+    fan_out = {}
+    for q, proj in enumerate(spec.projections):
+        if proj.pre in gens:
+            continue
+        what = f"{where_spec(spec)}projection {q} ({proj.label})"
+        factor, shift = maps[names.index(proj.post)].route[proj.target]
+        factor = np.asarray(factor, np.float64)
+        if factor.size and np.ptp(factor) > 0:
+            raise SpecError(f"{what}: weight: NEST's rules take one weight factor, but the "
+                            "targets' differ neuron by neuron; run it with nest_engine.run")
+        f = float(factor.flat[0]) if factor.size else 1.0
+        conn = _conn_spec(proj, what)
+        syn = {"synapse_model": "static_synapse",
+               "weight": _parameter(nest, proj.weight, f),
+               "delay": _delay_parameter(nest, proj.delay, shift, built.dt)}
+        nest.Connect(nodes[proj.pre], nodes[proj.post], conn, syn)
+        fan_out[proj.label] = _expected_synapses(proj, sizes[proj.pre], sizes[proj.post]) / max(
+            sizes[proj.pre], 1)
+    res = _simulate(nest, built, n_steps, maps, nodes, first, t0, spikes=spikes, rates=rates,
+                    state_req=[])
+    return _with_fan_out(res, graph, fan_out)
+
+
+def where_spec(spec) -> str:
+    return f"{spec.source}: " if getattr(spec, "source", None) else ""
+
+
+#: NEST's keys of each rule (``pairwise_bernoulli`` never makes multapses).
+_RULE_KEYS = {"pairwise_bernoulli": ("p",), "random": ("p",),
+              "fixed_indegree": ("indegree",), "fixed_outdegree": ("outdegree",),
+              "fixed_total_number": ("N",), "one_to_one": (), "all_to_all": ()}
+
+
+def _conn_spec(proj, what: str) -> dict:
+    rule = proj.connectivity
+    if rule not in _RULE_KEYS:
+        raise SpecError(f"{what}: connectivity: NEST has no rule {rule!r}")
+    value = {"p": proj.p, "indegree": proj.indegree, "outdegree": proj.outdegree,
+             "N": proj.n}
+    out = {"rule": "pairwise_bernoulli" if rule == "random" else rule,
+           "allow_autapses": bool(proj.allow_autapses)}
+    for key in _RULE_KEYS[rule]:
+        out[key] = float(value[key]) if key == "p" else int(value[key])
+    if rule in ("fixed_indegree", "fixed_outdegree"):
+        out["allow_multapses"] = bool(proj.allow_multapses)
+    elif rule == "fixed_total_number" and not proj.allow_multapses:
+        raise SpecError(f"{what}: allow_multapses: NEST's fixed_total_number cannot refuse "
+                        "multapses; run it with nest_engine.run (neurosim's synapses)")
+    if rule == "one_to_one":
+        del out["allow_autapses"]
+    return out
+
+
+def _parameter(nest, value, factor: float = 1.0, shift: float = 0.0):
+    """``factor * X + shift`` as a NEST value: a float, or a parameter of the distribution
+    ``X`` (:class:`~neurosim.specs.distributions.Dist`)."""
+    from ..specs.distributions import Dist
+
+    if not isinstance(value, Dist):
+        return factor * float(value) + shift
+    d = value.scaled(factor) if factor > 0 else None
+    if d is None:  # a negative factor flips the bounds
+        return -1.0 * _parameter(nest, value, -factor) + shift
+    if d.dist == "constant":
+        return d.value + shift
+    if d.dist == "uniform":
+        p = nest.random.uniform(min=d.low, max=d.high)
+    elif d.dist == "lognormal":
+        p = nest.random.lognormal(mean=d.mu, std=d.sigma)
+    else:
+        p = nest.random.normal(mean=d.mean, std=d.std)
+        if d.dist == "normal_redraw":
+            p = nest.math.redraw(p, min=d.min, max=d.max)
+        elif d.dist == "normal_clipped":
+            if math.isfinite(d.min):
+                p = nest.math.max(p, d.min)
+            if math.isfinite(d.max):
+                p = nest.math.min(p, d.max)
+    return p + shift if shift else p
+
+
+def _delay_parameter(nest, delay, shift: int, dt: float):
+    """NEST's delay (ms) of a model-file delay (ms, a number or a distribution): the graph's
+    ``round(D / dt) + 1`` steps less NEST's one (module doc, the time grid) plus the
+    channel's ``shift``, at least one step; NEST rounds it to its grid."""
+    p = _parameter(nest, delay, 1.0, (1 + shift) * dt)
+    if isinstance(p, float):
+        return max(p, dt)
+    return nest.math.max(p, dt)
+
+
+def _expected_synapses(proj, n_pre: int, n_post: int) -> float:
+    rule = proj.connectivity
+    if rule in ("pairwise_bernoulli", "random"):
+        return proj.p * n_pre * (n_post - (0 if proj.allow_autapses or proj.pre != proj.post
+                                           else 1))
+    if rule == "fixed_indegree":
+        return float(proj.indegree * n_post)
+    if rule == "fixed_outdegree":
+        return float(proj.outdegree * n_pre)
+    if rule == "fixed_total_number":
+        return float(proj.n)
+    if rule == "one_to_one":
+        return float(n_pre)
+    return float(n_pre * n_post - (0 if proj.allow_autapses or proj.pre != proj.post
+                                   else n_pre))
+
+
+def _with_fan_out(res: Result, graph: Graph, fan_out: dict) -> Result:
+    """``res`` with each projection's synaptic operations = its pre population's spikes
+    times the projection's expected fan-out."""
+    import dataclasses
+
+    spikes = {x.name: x.spikes for x in res.op_counts.layers if x.neurons}
+    pre_of = {pj.name: pj.pre for pj in graph.projections}
+    rows = tuple(dataclasses.replace(x, sops=spikes[pre_of[x.name]] * fan_out[x.name])
+                 if x.name in fan_out else x for x in res.op_counts.layers)
+    return dataclasses.replace(res, op_counts=dataclasses.replace(res.op_counts, layers=rows))
+
+
+def _create(built: Built, threads: int, progress: bool, rng_seed: int | None = None):
+    """NEST's kernel reset (its random seed ``rng_seed`` when given) and the populations
+    created with their parameters: ``(nest, mappings, nodes, first global id)`` per
+    population name."""
+    g = built.graph
+    maps = [nest_model(built, k) for k in range(len(g.populations))]
+    nest = _import_nest()
+    nest.ResetKernel()
+    nest.verbosity = nest.VerbosityLevel.ERROR
+    nest.SetKernelStatus({"resolution": built.dt, "local_num_threads": threads,
+                          "print_time": bool(progress)})
+    if rng_seed is not None:
+        nest.SetKernelStatus({"rng_seed": int(rng_seed)})
+    nodes, first = {}, {}
+    for pop, m in zip(g.populations, maps):
+        nc = nest.Create(m.model, pop.size)
+        _set(nc, m.params)
+        nodes[pop.name] = nc
+        first[pop.name] = int(nc.global_id if pop.size == 1 else nc[0].global_id)
+    return nest, maps, nodes, first
+
+
+def _simulate(nest, built, n_steps, maps, nodes, first, t0, *, spikes, rates,
+              state_req) -> Result:
+    """Inputs, recorders and meters (``state_req``: :func:`_state_requests`) connected,
+    ``n_steps`` simulated, the events read back into the :class:`Result` (``t0``: when the
+    build started)."""
+    g = built.graph
+    dt = built.dt
     for pop, m in zip(g.populations, maps):
         _connect_inputs(nest, built, pop, m, nodes[pop.name], dt)
     recorders = {}
