@@ -208,7 +208,7 @@ def neurosim_run(n: int, duration: float, repeats: int = 3) -> dict:
     spikes = sum(t.count for t in res.spikes.values())
     return {"build": t_build, "compile": t_compile, "run": min(runs),
             "spikes": spikes, "rate_hz": spikes / n / (duration / 1000.0),
-            "events": res.op_counts.sops, "synapses": int(built.model.weights.size)}
+            "events": res.op_counts.sops, "synapses": built.n_synapses}
 
 
 def child_neurosim_cold(duration: float) -> dict:

@@ -26,10 +26,12 @@ from neurosim.spike.population import Simulator
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def network(seed: int = 7) -> Graph:
+def network(seed: int = 7, shared: bool = True) -> Graph:
     """Three LIF populations (200, 101 and 1 neurons): random CSR rows (shuffled, so the
     engine must sort them), per-synapse delays 1..15 steps, a dense projection of delay 3,
-    delta synapses onto the single neuron."""
+    delta synapses onto the single neuron. Two CSR projections (e -> e, and i -> x with
+    per-synapse delays) have one weight for all their synapses: broadcast (``shared``, stored
+    once by the builder) or written out synapse by synapse."""
     rng = np.random.default_rng(seed)
     nrn = LIF(tau_m=10.0, r_m=10.0, v_rest=-65.0, v_th=-50.0, t_ref=2.0)
     sizes = {"e": 200, "i": 101, "x": 1}
@@ -56,6 +58,8 @@ def network(seed: int = 7) -> Graph:
         for r in range(n_pre):  # rows out of order
             rng.shuffle(idx[ip[r]:ip[r + 1]])
         w = sign * rng.uniform(0.05, 0.3, idx.size)
+        if (pre, post) in (("e", "e"), ("i", "x")):
+            w = np.broadcast_to(0.2, idx.size) if shared else np.full(idx.size, 0.2)
         projs.append(Projection(
             name=f"{pre}{post}", pre=pre, post=post, kind="csr",
             synapse=Delta() if post == "x" else ExpCurrent(tau=5.0),
@@ -110,6 +114,38 @@ def test_two_and_three_threads_equal_one_bit_for_bit(wait):
     assert f"threads agree {spin}" in done.stdout
 
 
+def test_shared_weights_are_stored_once_and_change_nothing():
+    """A CSR projection whose weights are one value broadcast is stored with one weight
+    (PROJ_SHARED); its spikes, state and synaptic operations are those of the same weight
+    written out per synapse, bit for bit, in the compiled loop and in its NumPy twin."""
+    from neurosim.kernels import layout as L
+
+    one, each = build(network(shared=True)), build(network(shared=False))
+    names = [pj.name for pj in one.graph.projections]
+    flags = dict(zip(names, one.model.proj[:, L.PROJ_SHARED].tolist()))
+    assert flags == {"src_e": 0, "ei": 0, "ie": 0, "ee": 1, "ix": 1, "ie_dense": 0}
+    n_shared = sum(np.size(pj.weights) for pj in network().projections
+                   if pj.name in ("ee", "ix"))
+    assert each.model.weights.size - one.model.weights.size == n_shared - 2
+    for q in range(len(names) - 1):  # the csr and the first dense projection
+        for a, b in zip(one.pairs(q), each.pairs(q)):
+            np.testing.assert_array_equal(a, b)
+    for reference in (False, True):
+        runs = []
+        for built in (one, each):
+            sim = Simulator(built, spikes=built.pop_names, reference=reference,
+                            state=[("x", ["v"], [0])])
+            sim.run(600)
+            runs.append((sim.result(), sim.state))
+        (r1, s1), (r2, s2) = runs
+        assert r1.spikes["x"].indices.size > 0 and r1.spikes["e"].indices.size > 20
+        for name in one.pop_names:
+            np.testing.assert_array_equal(r1.spikes[name].times, r2.spikes[name].times)
+            np.testing.assert_array_equal(r1.spikes[name].indices, r2.spikes[name].indices)
+        np.testing.assert_array_equal(s1.x, s2.x)
+        np.testing.assert_array_equal(s1.counters, s2.counters)
+
+
 def test_spin_policy_leaves_the_users_choice():
     env = {}
     partition.spin_policy(env)
@@ -151,3 +187,25 @@ def test_layered_networks_and_bad_counts_are_refused():
     alone = build(Graph(populations=(pre,), projections=(), dt=0.1))
     with pytest.raises(SpecError, match="--threads: at most"):
         Simulator(alone, threads=partition.max_threads() + 1)
+
+
+@pytest.mark.parametrize("model, scale", [("microcircuit.toml", 0.02), ("cuba.toml", None)])
+def test_the_build_is_the_same_on_two_threads(models_dir, model, scale):
+    """Projections drawn and copied side by side give the Model of one thread, array for
+    array (the microcircuit's normal weights and delays; CUBA's shared weights)."""
+    from neurosim.builder.lower import lower_populations
+    from neurosim.builder.scaling import scale_network
+    from neurosim.specs.io import load_model
+
+    spec = load_model(models_dir / model)
+    if scale:
+        spec = scale_network(spec, scale)
+    one = build(lower_populations(spec), release=True).model
+    two = build(lower_populations(spec, threads=2), release=True, threads=2).model
+    assert one.indices.size > 100_000
+    if model == "cuba.toml":  # four projections of one weight each: four weights stored
+        assert one.weights.tolist() == [0.0162, 0.0162, -0.09, -0.09]
+    for field in one._fields:
+        a, b = getattr(one, field), getattr(two, field)
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, b, err_msg=field)

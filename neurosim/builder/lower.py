@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import zipfile
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -165,9 +166,10 @@ def _packed_delay_steps(ms: np.ndarray, dt: float) -> np.ndarray:
 
 
 def lower_populations(spec: PopulationNetwork, *, seed: int | None = None,
-                      connectivity: dict | None = None) -> Graph:
+                      connectivity: dict | None = None, threads: int = 1) -> Graph:
     """The graph of a population network. ``seed`` overrides ``spec.simulation.seed``;
-    ``connectivity`` may give prebuilt :class:`Connectivity` per projection index."""
+    ``connectivity`` may give prebuilt :class:`Connectivity` per projection index;
+    ``threads``: projections lowered on that many threads at once (the same graph)."""
     sim = spec.simulation
     dt = sim.dt
     seed = sim.seed if seed is None else seed
@@ -199,18 +201,20 @@ def lower_populations(spec: PopulationNetwork, *, seed: int | None = None,
                             drive_steps=_drive_steps(p.current, p.size, dt) if stepped
                             else None, background=[])
     sizes = {p.name: p.size for p in spec.populations}
-    projs = []
-    for q, proj in enumerate(spec.projections):
+
+    def lower_projection(q: int):
+        """Projection ``q``: a background drive ``(post, Background)`` or a Projection. Each
+        draws from its own stream, so projections may be lowered in any order, at once."""
+        proj = spec.projections[q]
         n_pre, n_post = sizes[proj.pre], sizes[proj.post]
         prng = np.random.default_rng(proj.seed if proj.seed is not None else proj_seqs[q])
         if proj.pre not in pops:  # from a poisson_generator
             gen = spec.population(proj.pre)
             rate = drawn[proj.pre].get("rate", np.full(n_pre, gen.neuron.rate))
-            pops[proj.post]["background"].append(Background(
+            return proj.post, Background(
                 name=proj.label, target=proj.target, synapse=proj.synapse,
                 rate=_target_rates(proj, rate, n_post, prng), weight=float(proj.weight),
-                key=stream_key(seed, _label(proj.post), _label(proj.label))))
-            continue
+                key=stream_key(seed, _label(proj.post), _label(proj.label)))
         if connectivity is not None and q in connectivity:
             conn = connectivity[q]
         else:
@@ -219,8 +223,11 @@ def lower_populations(spec: PopulationNetwork, *, seed: int | None = None,
         if isinstance(proj.weight, tuple):
             pre, post = conn.pairs()
             w = np.asarray(proj.weight, dtype=np.float64)[pre, post]
-        else:
+        elif isinstance(proj.weight, Dist) and proj.weight.dist != "constant":
             w = draw(proj.weight, prng, n_syn)
+        else:  # one value, broadcast: the builder stores it once (PROJ_SHARED)
+            value = proj.weight.value if isinstance(proj.weight, Dist) else proj.weight
+            w = np.broadcast_to(np.float64(value), (n_syn,))
         delays = None
         if isinstance(proj.delay, Dist):
             ms = draw(proj.delay, prng, n_syn)
@@ -234,10 +241,24 @@ def lower_populations(spec: PopulationNetwork, *, seed: int | None = None,
         common = dict(name=proj.label, pre=proj.pre, post=proj.post, synapse=proj.synapse,
                       target=proj.target, delay=delay, weights=w, delays=delays)
         if conn.dense:
-            projs.append(Projection(kind="dense", **common))
+            return Projection(kind="dense", **common)
+        return Projection(kind="csr", indptr=conn.indptr, indices=np.asarray(conn.indices),
+                          **common)
+
+    # NumPy's draws and sorts and the compiled CSR kernels release the GIL: on threads,
+    # projections are lowered side by side, the same arrays as one by one
+    order = range(len(spec.projections))
+    if threads > 1 and len(spec.projections) > 1:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            lowered = list(pool.map(lower_projection, order))
+    else:
+        lowered = [lower_projection(q) for q in order]
+    projs = []
+    for item in lowered:
+        if isinstance(item, Projection):
+            projs.append(item)
         else:
-            projs.append(Projection(kind="csr", indptr=conn.indptr,
-                                    indices=np.asarray(conn.indices), **common))
+            pops[item[0]]["background"].append(item[1])
     graph_pops = tuple(Population(**(d | {"background": tuple(d["background"])}))
                        for d in pops.values())
     return Graph(populations=graph_pops, projections=tuple(projs), dt=dt, name=spec.name,

@@ -22,6 +22,7 @@ This is the one builder: population networks and layered networks alike are lowe
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -81,6 +82,18 @@ class Built:
         p = self.pop_names.index(name)
         return slice(int(self.model.pop[p, L.POP_START]), int(self.model.pop[p, L.POP_END]))
 
+    @property
+    def n_synapses(self) -> int:
+        """Synapses of the dense and CSR projections (a shared weight counts once per
+        synapse it serves), from the row pointers."""
+        total = 0
+        for row in self.model.proj:
+            if int(row[L.PROJ_KIND]) in (L.KIND_DENSE, L.KIND_CSR, L.KIND_CSR_DELAYS):
+                ptr0 = int(row[L.PROJ_PTR])
+                n_pre = int(row[L.PROJ_PRE_END] - row[L.PROJ_PRE_START])
+                total += int(self.model.indptr[ptr0 + n_pre] - self.model.indptr[ptr0])
+        return total
+
     def pairs(self, q: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(pre, post, weight)`` of every synapse of dense or CSR projection ``q``
         (population-local indices, in row order), read from the Model's tables."""
@@ -96,7 +109,9 @@ class Built:
             ip = m.indptr[ptr0:ptr0 + n_pre + 1]
             e0, e1, eo = int(ip[0]), int(ip[-1]), int(row[L.PROJ_ENTRY])
             post = m.indices[eo + e0:eo + e1].astype(np.int64) - int(row[L.PROJ_POST_START])
-            return np.repeat(np.arange(n_pre), np.diff(ip)), post, m.weights[wo + e0:wo + e1]
+            w = (np.full(e1 - e0, m.weights[wo]) if row[L.PROJ_SHARED]
+                 else m.weights[wo + e0:wo + e1])
+            return np.repeat(np.arange(n_pre), np.diff(ip)), post, w
         raise ValueError(f"projection {self.proj_names[q]}: pairs are listed for dense and csr "
                          "only")
 
@@ -175,6 +190,15 @@ def _packed_delays(values, n_synapses: int, where: str) -> np.ndarray:
     return d.astype(dtype, copy=False)
 
 
+def shared_weight(pj) -> bool:
+    """Whether CSR projection ``pj``'s synapses share one weight: its ``weights`` are one
+    value broadcast over them (a stride of 0, as the lowering of a model file's constant
+    weight makes them), stored once (``PROJ_SHARED``) rather than once per synapse."""
+    w = pj.weights
+    return (pj.kind == "csr" and isinstance(w, np.ndarray) and w.ndim == 1 and w.size > 0
+            and w.strides == (0,))
+
+
 class _Tables:
     """The Model's synapse tables, allocated whole before the first projection is copied in
     (untouched pages cost no memory), so that a projection's own arrays can be let go as soon
@@ -189,7 +213,7 @@ class _Tables:
             n_post = int(starts[index[pj.post] + 1] - starts[index[pj.post]])
             n_syn = int(np.size(pj.weights))
             n_ptr += n_pre + 1
-            n_w += n_syn
+            n_w += 1 if shared_weight(pj) else n_syn
             if pj.kind == "dense":
                 n_ent += n_pre * n_post if pj.delays is not None else 0
             else:
@@ -213,11 +237,13 @@ class _Tables:
             self.delays[n_del:n_del + d.size] = d
 
 
-def build(graph: Graph, *, release: bool = False) -> Built:
+def build(graph: Graph, *, release: bool = False, threads: int = 1) -> Built:
     """The frozen arrays of ``graph`` (see the module docstring). ``release``: the graph was
     made to be built only (:func:`neurosim.spike.population.simulate_network`); its
     projections' synapse tables are let go once copied into the Model, which keeps the peak
-    memory near one copy of them (``Built.pairs`` and ``Built.delays`` read the Model)."""
+    memory near one copy of them (``Built.pairs`` and ``Built.delays`` read the Model).
+    ``threads``: the projections' checks and copies into the tables run on that many
+    threads (disjoint parts of the tables: the same Model)."""
     dt = float(graph.dt)
     pops, projs = graph.populations, graph.projections
     sizes = [p.size for p in pops]
@@ -335,14 +361,15 @@ def build(graph: Graph, *, release: bool = False) -> Built:
     n_ptr = n_ent = n_w = n_del = 0
     kof_end = 0  # entries up to the end of the last convolution's: all that kof must hold
     max_delay = 1
+    copies = []  # (where, projection, arguments of _Tables.put), run after the offsets
     for q, pj in enumerate(projs):
         a, b = starts[index[pj.pre]], starts[index[pj.pre] + 1]
         pa, pb = starts[index[pj.post]], starts[index[pj.post] + 1]
         where = f"{graph._where()}projection {q} ({pj.name})"
         kind = _KIND_CODES[pj.kind]
-        w = np.asarray(pj.weights).ravel()
-        if not np.all(np.isfinite(w)):
-            raise SpecError(f"{where}: weight: contains NaN or infinite values")
+        shared = shared_weight(pj)
+        # a shared weight is one value broadcast over the synapses: keep the one value
+        w = np.asarray(pj.weights)[:1] if shared else np.asarray(pj.weights).ravel()
         delay = int(pj.delay)
         if pj.kind == "dense":
             ip = np.arange(b - a + 1, dtype=np.int64) * (pb - pa)
@@ -355,12 +382,12 @@ def build(graph: Graph, *, release: bool = False) -> Built:
             pa_add = int(pa)
         d = None
         if pj.delays is not None:
-            d = _packed_delays(pj.delays, w.size, where)
+            d = _packed_delays(pj.delays, int(np.size(pj.weights)), where)
             kind = L.KIND_CSR_DELAYS
             delay = int(d.max()) if d.size else 1
         proj[q] = [kind, a, b, pa, pb, channels[(pj.post, pj.target)], delay, n_ptr, n_ent,
-                   n_w, q, pj.c_in, pj.c_out, pj.taps, n_del]
-        tables.put(n_ptr, ip, n_ent, ind, pa_add, n_w, w, n_del, d)
+                   n_w, q, pj.c_in, pj.c_out, pj.taps, n_del, int(shared)]
+        copies.append((where, pj, (n_ptr, ip, n_ent, ind, pa_add, n_w, w, n_del, d)))
         if pj.kind == "conv":
             kof.append(np.zeros(n_ent - kof_end, np.int64))
             kof.append(np.asarray(pj.kof, np.int64))
@@ -371,9 +398,25 @@ def build(graph: Graph, *, release: bool = False) -> Built:
         n_del += d.size if d is not None else 0
         max_delay = max(max_delay, delay)
         del w, ind, d, ip
+
+    def copy_in(job) -> None:
+        where, pj, args = job
+        job[2] = None
+        if not np.all(np.isfinite(args[6])):
+            raise SpecError(f"{where}: weight: contains NaN or infinite values")
+        tables.put(*args)
         if release and pj.kind in ("dense", "csr"):  # the Model holds them now
             for name in ("weights", "indices", "indptr", "delays"):
                 object.__setattr__(pj, name, None)
+
+    copies = [list(c) for c in copies]
+    if threads > 1 and len(copies) > 1:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(copy_in, copies))
+    else:
+        for job in copies:
+            copy_in(job)
+    del copies
     if events:
         np.cumsum(ev_ptr, out=ev_ptr)
         for p in events:  # initial cursor: the neuron's first entry

@@ -400,9 +400,17 @@ def run_rules(spec, duration: float, *, seed: int | None = None, spikes=(), rate
         spec.simulation.seed if seed is None else seed) % (2 ** 31 - 2))
     names = [p.name for p in graph.populations]
     fan_out = {}
+    # NEST holds at most 2^27 - 2 synapses per thread and synapse model (the full-scale
+    # microcircuit has 3e8): a fresh copy of static_synapse whenever one would fill up
+    syn_model, held = "static_synapse", 0.0
     for q, proj in enumerate(spec.projections):
         if proj.pre in gens:
             continue
+        expected = _expected_synapses(proj, sizes[proj.pre], sizes[proj.post])
+        if held + expected > 0.8 * _NEST_MAX_SYNAPSES * threads:
+            syn_model, held = f"neurosim_static_{q}", 0.0
+            nest.CopyModel("static_synapse", syn_model)
+        held += expected
         what = f"{where_spec(spec)}projection {q} ({proj.label})"
         factor, shift = maps[names.index(proj.post)].route[proj.target]
         factor = np.asarray(factor, np.float64)
@@ -411,12 +419,11 @@ def run_rules(spec, duration: float, *, seed: int | None = None, spikes=(), rate
                             "targets' differ neuron by neuron; run it with nest_engine.run")
         f = float(factor.flat[0]) if factor.size else 1.0
         conn = _conn_spec(proj, what)
-        syn = {"synapse_model": "static_synapse",
+        syn = {"synapse_model": syn_model,
                "weight": _parameter(nest, proj.weight, f),
                "delay": _delay_parameter(nest, proj.delay, shift, built.dt)}
         nest.Connect(nodes[proj.pre], nodes[proj.post], conn, syn)
-        fan_out[proj.label] = _expected_synapses(proj, sizes[proj.pre], sizes[proj.post]) / max(
-            sizes[proj.pre], 1)
+        fan_out[proj.label] = expected / max(sizes[proj.pre], 1)
     res = _simulate(nest, built, n_steps, maps, nodes, first, t0, spikes=spikes, rates=rates,
                     state_req=[])
     return _with_fan_out(res, graph, fan_out)
@@ -425,6 +432,9 @@ def run_rules(spec, duration: float, *, seed: int | None = None, spikes=(), rate
 def where_spec(spec) -> str:
     return f"{spec.source}: " if getattr(spec, "source", None) else ""
 
+
+#: Synapses NEST holds per thread (virtual process) and synapse model.
+_NEST_MAX_SYNAPSES = 134_217_726
 
 #: NEST's keys of each rule (``pairwise_bernoulli`` never makes multapses).
 _RULE_KEYS = {"pairwise_bernoulli": ("p",), "random": ("p",),

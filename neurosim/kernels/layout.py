@@ -25,7 +25,9 @@ module (:mod:`neurosim.neurons`), and the builder sizes ``par`` and ``x`` for th
   projection, concatenated (``PROJ_PTR``, ``PROJ_ENTRY``, ``PROJ_WEIGHT`` and ``PROJ_AUX``
   give each one's offsets).
   Dense: row ``i`` of the ``(n_pre, n_post)`` weight matrix is the fan-out of source ``i``.
-  CSR: ``indptr`` rows, ``indices`` targets (population-local), ``weights``. Conv: for input
+  CSR: ``indptr`` rows, ``indices`` targets (population-local), ``weights`` (one per synapse,
+  or, when ``PROJ_SHARED`` is 1, one for the whole projection: a model file's constant
+  weight, 8 bytes instead of 8 per synapse). Conv: for input
   position ``pos`` entries ``indptr[pos] .. indptr[pos+1]`` give the target position's first
   neuron (``indices``) and the kernel tap (``kof``); weights ``Wk[c, u, v, o]``. Pool: one row
   per source neuron, ``indices`` the targets, one weight ``1 / (kh kw)`` per projection.
@@ -76,8 +78,8 @@ __all__ = ["Model", "State", "Recorders", "Threads", "ROW_V",
            "PROJ_KIND", "PROJ_PRE_START", "PROJ_PRE_END", "PROJ_POST_START", "PROJ_POST_END",
            "PROJ_CHANNEL", "PROJ_DELAY", "PROJ_PTR", "PROJ_ENTRY", "PROJ_WEIGHT",
            "PROJ_COUNTER", "PROJ_C_IN", "PROJ_C_OUT", "PROJ_TAPS", "N_PROJ_COLS",
-           "PROJ_AUX", "KIND_DENSE", "KIND_CSR", "KIND_CONV", "KIND_POOL", "KIND_CSR_DELAYS",
-           "KIND_MAXPOOL", "KIND_NAMES"]
+           "PROJ_AUX", "PROJ_SHARED", "KIND_DENSE", "KIND_CSR", "KIND_CONV", "KIND_POOL",
+           "KIND_CSR_DELAYS", "KIND_MAXPOOL", "KIND_NAMES"]
 
 Model = namedtuple("Model", ["dt", "pop", "par", "chan", "chan_coef", "drive", "proj",
                              "indptr", "indices", "weights", "kof", "delays", "bg", "bg_key",
@@ -114,9 +116,10 @@ SYN_DELTA, SYN_CURRENT, SYN_CONDUCTANCE = 0, 1, 2
 # Projection table columns. Offsets: PROJ_PTR into indptr, PROJ_ENTRY into indices/kof,
 # PROJ_WEIGHT into weights; PROJ_COUNTER: its slot in State.counters. Conv geometry:
 # PROJ_C_IN, PROJ_C_OUT, PROJ_TAPS (kh * kw). PROJ_AUX: offset into delays (CSR with delays).
+# PROJ_SHARED: 1 when a CSR projection's synapses share one weight, weights[PROJ_WEIGHT].
 (PROJ_KIND, PROJ_PRE_START, PROJ_PRE_END, PROJ_POST_START, PROJ_POST_END, PROJ_CHANNEL,
  PROJ_DELAY, PROJ_PTR, PROJ_ENTRY, PROJ_WEIGHT, PROJ_COUNTER, PROJ_C_IN, PROJ_C_OUT,
- PROJ_TAPS, PROJ_AUX) = range(15)
-N_PROJ_COLS = 15
+ PROJ_TAPS, PROJ_AUX, PROJ_SHARED) = range(16)
+N_PROJ_COLS = 16
 KIND_DENSE, KIND_CSR, KIND_CONV, KIND_POOL, KIND_CSR_DELAYS, KIND_MAXPOOL = range(6)
 KIND_NAMES = ("dense", "csr", "conv", "pool", "csr_delays", "maxpool")

@@ -43,6 +43,7 @@ from .layout import (
     PROJ_PRE_END,
     PROJ_PRE_START,
     PROJ_PTR,
+    PROJ_SHARED,
     PROJ_WEIGHT,
     Threads,
 )
@@ -126,7 +127,8 @@ def rows_sorted(proj, indptr, indices):
 @numba.njit(**JIT)
 def sort_rows(proj, indptr, indices, weights, delays):
     """Sort every CSR row by target in place, stably (synapses to one target keep their
-    order, so each target's sum is unchanged), carrying weights and per-synapse delays."""
+    order, so each target's sum is unchanged), carrying weights (unless shared) and
+    per-synapse delays."""
     for q in range(proj.shape[0]):
         kind = proj[q, PROJ_KIND]
         if kind != KIND_CSR and kind != KIND_CSR_DELAYS:
@@ -141,8 +143,9 @@ def sort_rows(proj, indptr, indices, weights, delays):
             tg = indices[eo + e0:eo + e1]
             order = np.argsort(tg, kind="mergesort")
             indices[eo + e0:eo + e1] = tg[order]
-            w = weights[wo + e0:wo + e1]
-            weights[wo + e0:wo + e1] = w[order]
+            if proj[q, PROJ_SHARED] == 0:
+                w = weights[wo + e0:wo + e1]
+                weights[wo + e0:wo + e1] = w[order]
             if kind == KIND_CSR_DELAYS:
                 d = delays[do + e0:do + e1]
                 delays[do + e0:do + e1] = d[order]

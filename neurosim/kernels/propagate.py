@@ -41,6 +41,7 @@ from .layout import (
     PROJ_PRE_END,
     PROJ_PRE_START,
     PROJ_PTR,
+    PROJ_SHARED,
     PROJ_TAPS,
     PROJ_WEIGHT,
     ROW_V,
@@ -90,13 +91,16 @@ def deliver_dense(pj, tables, spikes, a, b, target):
 
 @numba.njit(**INLINE)
 def deliver_csr(pj, tables, spikes, a, b, target):
-    """CSR rows: a spike of source ``i`` adds its row's weights to its row's targets."""
+    """CSR rows: a spike of source ``i`` adds its row's weights (or the projection's one
+    shared weight, ``PROJ_SHARED``) to its row's targets."""
     pre_start = pj[PROJ_PRE_START]
     pre_end = pj[PROJ_PRE_END]
     ptr0 = pj[PROJ_PTR]
     eo = pj[PROJ_ENTRY]
     wo = pj[PROJ_WEIGHT]
+    shared = pj[PROJ_SHARED] != 0
     lo, hi, indices, weights, _, _ = tables
+    w0 = weights[wo] if shared else 0.0
     ops = 0
     for s in range(a, b):
         i = spikes[s]
@@ -107,24 +111,30 @@ def deliver_csr(pj, tables, spikes, a, b, target):
         e1 = hi[r]
         ops += e1 - e0
         tg = indices[eo + e0:eo + e1]
-        wt = weights[wo + e0:wo + e1]
-        for k in range(e1 - e0):
-            target[tg[k]] += wt[k]
+        if shared:
+            for k in range(e1 - e0):
+                target[tg[k]] += w0
+        else:
+            wt = weights[wo + e0:wo + e1]
+            for k in range(e1 - e0):
+                target[tg[k]] += wt[k]
     return ops
 
 
 @numba.njit(**INLINE)
 def deliver_csr_delays(pj, tables, spikes, a, b, ring, step):
     """CSR rows with one delay ``d`` (steps) per synapse: a spike of source ``i`` in step
-    ``step`` adds each weight of its row to its target in ring slot ``(step + d - 1) % L``
-    (``ring``: the channel's ``(L, N)`` slots)."""
+    ``step`` adds each weight of its row (or the shared one, ``PROJ_SHARED``) to its target
+    in ring slot ``(step + d - 1) % L`` (``ring``: the channel's ``(L, N)`` slots)."""
     pre_start = pj[PROJ_PRE_START]
     pre_end = pj[PROJ_PRE_END]
     ptr0 = pj[PROJ_PTR]
     eo = pj[PROJ_ENTRY]
     wo = pj[PROJ_WEIGHT]
     do = pj[PROJ_AUX]
+    shared = pj[PROJ_SHARED] != 0
     lo, hi, indices, weights, _, delays = tables
+    w0 = weights[wo] if shared else 0.0
     n_slots = ring.shape[0]
     # slot of delay d: (step + d - 1) % L = s0 + d, less L if past the end (1 <= d <= L):
     # a compare instead of an integer division per synapse
@@ -139,11 +149,16 @@ def deliver_csr_delays(pj, tables, spikes, a, b, ring, step):
         e1 = hi[r]
         ops += e1 - e0
         tg = indices[eo + e0:eo + e1]
-        wt = weights[wo + e0:wo + e1]
         dl = delays[do + e0:do + e1]
-        for k in range(e1 - e0):
-            j = s0 + dl[k]
-            ring[j - n_slots if j >= n_slots else j, tg[k]] += wt[k]
+        if shared:
+            for k in range(e1 - e0):
+                j = s0 + dl[k]
+                ring[j - n_slots if j >= n_slots else j, tg[k]] += w0
+        else:
+            wt = weights[wo + e0:wo + e1]
+            for k in range(e1 - e0):
+                j = s0 + dl[k]
+                ring[j - n_slots if j >= n_slots else j, tg[k]] += wt[k]
     return ops
 
 

@@ -297,7 +297,13 @@ def simulate_network(spec: PopulationNetwork, *, duration: float | None = None,
     ``spike_file``, ``interruptible`` and ``threads``: see :class:`Simulator`.
     """
     t0 = time.perf_counter()
-    built = build(lower_populations(spec, seed=seed), release=True)  # graph made here
+    from ..kernels import partition
+
+    # the build takes the run's threads (checked by the Simulator; a bad value builds on one)
+    n = threads if isinstance(threads, int) and not isinstance(threads, bool) else 1
+    n = max(1, min(n, partition.max_threads()))
+    built = build(lower_populations(spec, seed=seed, threads=n), release=True,
+                  threads=n)  # graph made here
     build_s = time.perf_counter() - t0
     mon = spec.simulation.monitors
     sim = Simulator(built, spikes=mon.spikes, rates=mon.rates,

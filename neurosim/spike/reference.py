@@ -46,13 +46,14 @@ def deliver(model, state, q, fired, step):
         for i in src:  # each synapse into the ring slot of its own delay
             e = np.arange(ip[ptr0 + i], ip[ptr0 + i + 1])
             d = model.delays[pj[L.PROJ_AUX] + e].astype(np.int64)
-            np.add.at(slots, ((step + d - 1) % slots.shape[0], model.indices[eo + e]),
-                      model.weights[wo + e])
+            w = model.weights[wo] if pj[L.PROJ_SHARED] else model.weights[wo + e]
+            np.add.at(slots, ((step + d - 1) % slots.shape[0], model.indices[eo + e]), w)
             ops += e.size
     elif kind == L.KIND_CSR:
         for i in src:
             e0, e1 = ip[ptr0 + i], ip[ptr0 + i + 1]
-            np.add.at(target, model.indices[eo + e0:eo + e1], model.weights[wo + e0:wo + e1])
+            w = model.weights[wo] if pj[L.PROJ_SHARED] else model.weights[wo + e0:wo + e1]
+            np.add.at(target, model.indices[eo + e0:eo + e1], w)
             ops += e1 - e0
     elif kind == L.KIND_CONV:
         c_in, c_out, taps = pj[L.PROJ_C_IN], pj[L.PROJ_C_OUT], pj[L.PROJ_TAPS]
