@@ -61,6 +61,11 @@ threshold test and without the step's decay the native engine gives it, so it ge
 ``d dt`` and weight ``w exp(-dt / tau_m)``: exact. (Delta input arriving while the neuron is
 refractory is dropped by NEST and kept by the native engine.)
 
+Two ways in: :func:`run` hands NEST the graph's synapses one by one (the very network of the
+native engine: the agreement tests), :func:`run_rules` a model file's projections as NEST's
+own connection rules and distributions (NEST draws the synapses: how a NEST user builds the
+model, and how ``scripts/bench_networks.py`` times NEST).
+
 Threads and processes: ``threads`` sets NEST's ``local_num_threads``; ``OMP_WAIT_POLICY`` is
 set to ``PASSIVE`` when unset (NEST's OpenMP threads otherwise spin on a shared machine).
 Under ``mpirun`` with an MPI-enabled NEST every process builds the same network, NEST keeps
