@@ -48,7 +48,7 @@ from neurosim.kernels.layout import CHAN_KIND, PROJ_CHANNEL, PROJ_COUNTER, PROJ_
 from neurosim.kernels.layout import ROW_V
 from neurosim.kernels.layout import SYN_DELTA
 from neurosim.kernels.background import add_background, add_background_part
-from neurosim.kernels.propagate import drain_ring
+from neurosim.kernels.propagate import drain_ring, drain_ring_part
 from neurosim.kernels.recording import count_pop_spikes, record_probes, record_spike_list
 from neurosim.kernels.recording import source_spikes
 {imports}
@@ -133,8 +133,7 @@ def thread_step(t, model, state, rec, work, spikes, when):
                 if model.bg.shape[1] > 0:  # its events in the last column of ops
                     ops[ops.shape[0] - 1] += add_background_part(
                         model.chan, model.bg, model.bg_key, state.syn, state.x, step, lo, hi)
-                drain_ring(model.chan, state.ring[:, :, lo:hi], state.x[:, lo:hi],
-                           state.syn[:, lo:hi], step)
+                drain_ring_part(model.chan, state.ring, state.x, state.syn, step, lo, hi)
     if when[2] & 2:
         step = when[0]
         n_rows = state.x.shape[0]
