@@ -95,13 +95,13 @@ def worker(case: dict) -> dict:
     out = dict(case)
     dur = case["duration"]
     if case["engine"] == "native":
-        from neurosim.builder.lower import lower_populations
+        from neurosim.builder.lower import build_threads, lower_populations
         from neurosim.builder.model import build
         from neurosim.spike.population import Simulator
 
         t0 = time.perf_counter()
-        built = build(lower_populations(spec, threads=case["threads"]), release=True,
-                      threads=case["threads"])
+        n = build_threads(spec, case["threads"])  # one below 2^22 synapses
+        built = build(lower_populations(spec, threads=n), release=True, threads=n)
         out["build_s"] = time.perf_counter() - t0
         m = built.model
         n_syn = built.n_synapses

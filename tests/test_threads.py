@@ -209,3 +209,16 @@ def test_the_build_is_the_same_on_two_threads(models_dir, model, scale):
         a, b = getattr(one, field), getattr(two, field)
         if isinstance(a, np.ndarray):
             np.testing.assert_array_equal(a, b, err_msg=field)
+
+
+def test_small_networks_build_on_one_thread(models_dir):
+    """Below 2^22 expected synapses the build ignores threads (CUBA: 4,000^2 x 0.02 = 320,000
+    expected); the full-scale microcircuit (about 3e8) takes them."""
+    from neurosim.builder.lower import build_threads, expected_synapses
+    from neurosim.specs.io import load_model
+
+    cuba = load_model(models_dir / "cuba.toml")
+    ee = cuba.projections[0]
+    assert expected_synapses(ee, 3200, 3200) == pytest.approx(0.02 * 3200 * 3200)
+    assert build_threads(cuba, 2) == 1
+    assert build_threads(load_model(models_dir / "microcircuit.toml"), 2) == 2

@@ -383,7 +383,7 @@ def run_rules(spec, duration: float, *, seed: int | None = None, spikes=(), rate
     times each projection's expected fan-out. A projection given as a weight matrix, or into
     neurons whose weight factor differs from neuron to neuron, is refused by name."""
     from ..builder.connectivity import connectivity_from_pairs
-    from ..builder.lower import lower_populations
+    from ..builder.lower import expected_synapses, lower_populations
 
     t0 = time.perf_counter()
     sizes = {p.name: p.size for p in spec.populations}
@@ -411,7 +411,7 @@ def run_rules(spec, duration: float, *, seed: int | None = None, spikes=(), rate
     for q, proj in enumerate(spec.projections):
         if proj.pre in gens:
             continue
-        expected = _expected_synapses(proj, sizes[proj.pre], sizes[proj.post])
+        expected = expected_synapses(proj, sizes[proj.pre], sizes[proj.post])
         if held + expected > 0.8 * _NEST_MAX_SYNAPSES * threads:
             syn_model, held = f"neurosim_static_{q}", 0.0
             nest.CopyModel("static_synapse", syn_model)
@@ -503,23 +503,6 @@ def _delay_parameter(nest, delay, shift: int, dt: float):
     if isinstance(p, float):
         return max(p, dt)
     return nest.math.max(p, dt)
-
-
-def _expected_synapses(proj, n_pre: int, n_post: int) -> float:
-    rule = proj.connectivity
-    if rule in ("pairwise_bernoulli", "random"):
-        return proj.p * n_pre * (n_post - (0 if proj.allow_autapses or proj.pre != proj.post
-                                           else 1))
-    if rule == "fixed_indegree":
-        return float(proj.indegree * n_post)
-    if rule == "fixed_outdegree":
-        return float(proj.outdegree * n_pre)
-    if rule == "fixed_total_number":
-        return float(proj.n)
-    if rule == "one_to_one":
-        return float(n_pre)
-    return float(n_pre * n_post - (0 if proj.allow_autapses or proj.pre != proj.post
-                                   else n_pre))
 
 
 def _with_fan_out(res: Result, graph: Graph, fan_out: dict) -> Result:

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from ..builder.lower import lower_populations
+from ..builder.lower import build_threads, lower_populations
 from ..builder.model import Built, build
 from ..errors import SpecError
 from ..kernels.layout import POP_END, POP_START, Recorders
@@ -301,7 +301,7 @@ def simulate_network(spec: PopulationNetwork, *, duration: float | None = None,
 
     # the build takes the run's threads (checked by the Simulator; a bad value builds on one)
     n = threads if isinstance(threads, int) and not isinstance(threads, bool) else 1
-    n = max(1, min(n, partition.max_threads()))
+    n = build_threads(spec, max(1, min(n, partition.max_threads())))
     built = build(lower_populations(spec, seed=seed, threads=n), release=True,
                   threads=n)  # graph made here
     build_s = time.perf_counter() - t0
