@@ -387,7 +387,7 @@ def build(graph: Graph, *, release: bool = False, threads: int = 1) -> Built:
             delay = int(d.max()) if d.size else 1
         proj[q] = [kind, a, b, pa, pb, channels[(pj.post, pj.target)], delay, n_ptr, n_ent,
                    n_w, q, pj.c_in, pj.c_out, pj.taps, n_del, int(shared)]
-        copies.append((where, pj, (n_ptr, ip, n_ent, ind, pa_add, n_w, w, n_del, d)))
+        copies.append([where, pj, (n_ptr, ip, n_ent, ind, pa_add, n_w, w, n_del, d)])
         if pj.kind == "conv":
             kof.append(np.zeros(n_ent - kof_end, np.int64))
             kof.append(np.asarray(pj.kof, np.int64))
@@ -401,7 +401,7 @@ def build(graph: Graph, *, release: bool = False, threads: int = 1) -> Built:
 
     def copy_in(job) -> None:
         where, pj, args = job
-        job[2] = None
+        job[2] = None  # the job lets go of the arrays: once copied they can be freed
         if not np.all(np.isfinite(args[6])):
             raise SpecError(f"{where}: weight: contains NaN or infinite values")
         tables.put(*args)
@@ -409,7 +409,6 @@ def build(graph: Graph, *, release: bool = False, threads: int = 1) -> Built:
             for name in ("weights", "indices", "indptr", "delays"):
                 object.__setattr__(pj, name, None)
 
-    copies = [list(c) for c in copies]
     if threads > 1 and len(copies) > 1:
         with ThreadPoolExecutor(max_workers=threads) as pool:
             list(pool.map(copy_in, copies))

@@ -395,7 +395,7 @@ def run_rules(spec, duration: float, *, seed: int | None = None, spikes=(), rate
         if proj.pre in gens:
             continue
         if isinstance(proj.weight, tuple):
-            raise SpecError(f"{where_spec(spec)}projection {q} ({proj.label}): weight: NEST's "
+            raise SpecError(f"{_where_spec(spec)}projection {q} ({proj.label}): weight: NEST's "
                             "rules take a number or a distribution, not a matrix")
         k = np.arange(min(sizes[proj.pre], sizes[proj.post], 1000))
         sample[q] = connectivity_from_pairs(sizes[proj.pre], sizes[proj.post], k, k)
@@ -416,7 +416,7 @@ def run_rules(spec, duration: float, *, seed: int | None = None, spikes=(), rate
             syn_model, held = f"neurosim_static_{q}", 0.0
             nest.CopyModel("static_synapse", syn_model)
         held += expected
-        what = f"{where_spec(spec)}projection {q} ({proj.label})"
+        what = f"{_where_spec(spec)}projection {q} ({proj.label})"
         factor, shift = maps[names.index(proj.post)].route[proj.target]
         factor = np.asarray(factor, np.float64)
         if factor.size and np.ptp(factor) > 0:
@@ -434,7 +434,7 @@ def run_rules(spec, duration: float, *, seed: int | None = None, spikes=(), rate
     return _with_fan_out(res, graph, fan_out)
 
 
-def where_spec(spec) -> str:
+def _where_spec(spec) -> str:
     return f"{spec.source}: " if getattr(spec, "source", None) else ""
 
 
@@ -468,17 +468,16 @@ def _conn_spec(proj, what: str) -> dict:
 
 
 def _parameter(nest, value, factor: float = 1.0, shift: float = 0.0):
-    """``factor * X + shift`` as a NEST value: a float, or a parameter of the distribution
-    ``X`` (:class:`~neurosim.specs.distributions.Dist`)."""
+    """``factor * X + shift`` as a NEST value: a float, or NEST's parameter of the
+    distribution ``X`` (:class:`~neurosim.specs.distributions.Dist`, its bounds applied to
+    ``X`` as the native draw applies them) times ``factor``, plus ``shift``."""
     from ..specs.distributions import Dist
 
     if not isinstance(value, Dist):
         return factor * float(value) + shift
-    d = value.scaled(factor) if factor > 0 else None
-    if d is None:  # a negative factor flips the bounds
-        return -1.0 * _parameter(nest, value, -factor) + shift
+    d = value
     if d.dist == "constant":
-        return d.value + shift
+        return factor * d.value + shift
     if d.dist == "uniform":
         p = nest.random.uniform(min=d.low, max=d.high)
     elif d.dist == "lognormal":
@@ -492,6 +491,8 @@ def _parameter(nest, value, factor: float = 1.0, shift: float = 0.0):
                 p = nest.math.max(p, d.min)
             if math.isfinite(d.max):
                 p = nest.math.min(p, d.max)
+    if factor != 1.0:
+        p = factor * p
     return p + shift if shift else p
 
 
