@@ -2,7 +2,7 @@
 
     python scripts/bench_networks.py [--models cuba,coba,brunel2000:AI,cobahh,microcircuit@0.1]
         [--engines native,nest,brian2] [--threads 1,2] [--duration 1000] [--spin 10000]
-        [--nest-connect rules|lists] [--cold] [--json out.json]
+        [--nest-connect rules|lists] [--cold] [--numba] [--json out.json]
 
 A model is ``NAME`` (``models/NAME.toml``), with ``:VARIANT`` (one of its ``[variants]``) and
 ``@SCALE`` (``neurosim simulate --scale``). Every run is its own subprocess, so that its peak
@@ -24,6 +24,9 @@ For each run it prints:
 - ``s/sim-s``: seconds of the time loop per simulated second (neurosim: also its CPU
   seconds, all threads together: on a busy machine the wall clock mostly measures waiting,
   and CPU seconds per thread bound what the threads give on a quiet one);
+- ``loop``: how neurosim's time loop ran: ``native`` (its machine code linked from the kernel
+  cache, without Numba's compiler in the process: :mod:`neurosim.kernels.native`) or
+  ``numba`` (``--numba``: Numba dispatching, as ``NEUROSIM_NATIVE=0``);
 - ``peak``: the peak resident memory (GB) of the engine: neurosim's process; for NEST and
   Brian2 their process's less what importing neurosim (and with it Numba and LLVM) and
   reading the model added before the engine was loaded (about 65 MB: a PyNEST script has
@@ -116,6 +119,7 @@ def worker(case: dict) -> dict:
         out["run_s"] = time.perf_counter() - t0
         out["run_cpu_s"] = time.process_time() - c0
         res = sim.result()
+        out["loop"] = sim._fn.last
     else:
         opts = {"threads": case["threads"]}
         if case["engine"] == "brian2":
@@ -152,8 +156,8 @@ def worker(case: dict) -> dict:
 def _warm_up(case: dict, env: dict) -> None:
     """Compile (or load) a native case's kernels in a process of its own, 1 ms of the same
     model (at scale 0.05 above 20,000 neurons: the same kernels), so that the measured run
-    loads them from Numba's cache: its compile time and memory are a first run's only, which
-    ``--cold`` measures."""
+    loads them from the kernel cache: its compile time and memory are a first run's only,
+    which ``--cold`` measures."""
     small = dict(case, duration=1.0)
     if sum(p.size for p in _spec(case).populations) > 20_000:
         small["scale"] = 0.05
@@ -191,6 +195,9 @@ def main() -> None:
                         "neurosim's synapse lists")
     parser.add_argument("--cold", action="store_true",
                         help="no warm-up: a native run may compile its kernels (first run)")
+    parser.add_argument("--numba", action="store_true",
+                        help="neurosim's loops dispatched by Numba (NEUROSIM_NATIVE=0) instead "
+                        "of linked from native object code")
     parser.add_argument("--json", default=None, help="also write every run's figures here")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -198,7 +205,8 @@ def main() -> None:
         print("RESULT " + json.dumps(worker(json.loads(args.worker))), flush=True)
         return
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", GOMP_SPINCOUNT=str(args.spin),
-               NUMBA_NUM_THREADS=str(max(int(t) for t in args.threads.split(","))))
+               NUMBA_NUM_THREADS=str(max(int(t) for t in args.threads.split(","))),
+               NEUROSIM_NATIVE="0" if args.numba else "1")
     print(f"OMP_WAIT_POLICY=PASSIVE GOMP_SPINCOUNT={args.spin} for every engine", flush=True)
     results = []
     for model in args.models.split(","):
@@ -232,7 +240,7 @@ def main() -> None:
                       f"{r['s_per_sim_s']:8.2f} s/sim-s{cpu}  "
                       f"peak {r['own_peak_bytes'] / 1e9:6.2f} GB"
                       + (f" (process {r['peak_bytes'] / 1e9:.2f})" if engine != "native"
-                         else "") + "  "
+                         else f" loop {r['loop']}") + "  "
                       f"B/syn {bps}{tb}  events/s {ev}  rates Hz: {rates}", flush=True)
     print("\nneurosim / NEST at the same threads (time per simulated second, peak memory, "
           "build time):")

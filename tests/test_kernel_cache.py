@@ -27,7 +27,10 @@ print(json.dumps(stats))
 
 
 def _run(cache_dir) -> dict:
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir), NEUROSIM_CACHE_DIR=str(cache_dir))
+    # Numba dispatching (NEUROSIM_NATIVE=0): a native run calls no dispatcher in the second
+    # process (tests/test_native.py)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir), NEUROSIM_CACHE_DIR=str(cache_dir),
+               NEUROSIM_NATIVE="0")
     out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True,
                          text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])

@@ -47,6 +47,7 @@ from .layout import (
     PROJ_WEIGHT,
     Threads,
 )
+from .native import Native
 
 __all__ = ["thread_pops", "row_bounds", "rows_sorted", "sort_rows", "gather_spikes",
            "owned", "new_work", "set_threads", "spin_policy", "SPIN_COUNT", "max_threads",
@@ -69,13 +70,12 @@ def thread_pops(pop: np.ndarray, n_threads: int) -> np.ndarray:
 
 
 @numba.njit(**JIT)
-def row_bounds(proj, indptr, indices, parts):
-    """``(T + 1, R)`` row bounds: thread ``t``'s entries of row ``r`` are
+def row_bounds(proj, indptr, indices, parts, bounds):
+    """Fill ``bounds`` ``(T + 1, R)``, the row bounds: thread ``t``'s entries of row ``r`` are
     ``bounds[t, r] <= e < bounds[t + 1, r]`` (``parts``: :func:`thread_pops`). CSR rows must
-    be sorted by target (:func:`rows_sorted`); dense rows cover their targets in order."""
+    be sorted by target (:func:`rows_sorted`); dense rows cover their targets in order. (It
+    fills rather than returns, so that it runs from native code: :func:`new_work`.)"""
     n_threads = parts.shape[0]
-    n_rows = indptr.shape[0] - 1
-    bounds = np.zeros((n_threads + 1, n_rows), np.int64)
     bounds[0] = indptr[:-1]
     bounds[n_threads] = indptr[1:]
     for q in range(proj.shape[0]):
@@ -179,15 +179,23 @@ def owned(parts, i):
     return False
 
 
+#: The two run before every multi-threaded run from native code (:mod:`.native`): the run
+#: itself then needs no more of Numba than its loop does. (Sorting is the builder's: rows
+#: come sorted, and :func:`sort_rows` runs through Numba on the rare table that is not.)
+_ROWS_SORTED = Native(rows_sorted, returns=bool)
+_ROW_BOUNDS = Native(row_bounds, returns=None)
+
+
 def new_work(model, n_threads: int):
     """The :class:`~neurosim.kernels.layout.Threads` record of a run of ``model`` on
     ``n_threads`` threads (sorts CSR rows by target first where they are not)."""
-    if not rows_sorted(model.proj, model.indptr, model.indices):
+    if not _ROWS_SORTED(model.proj, model.indptr, model.indices):
         sort_rows(model.proj, model.indptr, model.indices, model.weights, model.delays)
     parts = thread_pops(model.pop, n_threads)
     n = model.par.shape[1]
-    return Threads(parts=parts, bounds=row_bounds(model.proj, model.indptr, model.indices,
-                                                  parts),
+    bounds = np.zeros((n_threads + 1, model.indptr.shape[0] - 1), np.int64)
+    _ROW_BOUNDS(model.proj, model.indptr, model.indices, parts, bounds)
+    return Threads(parts=parts, bounds=bounds,
                    spk=np.zeros((n_threads, n), np.int32),
                    n_out=np.zeros((n_threads, model.pop.shape[0]), np.int64),
                    ops=np.zeros((n_threads, model.proj.shape[0] + 1), np.int64))

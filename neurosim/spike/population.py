@@ -37,16 +37,17 @@ __all__ = ["Simulator", "NetworkResult", "simulate_network", "kernel_function"]
 
 def kernel_function(built: Built, reference: bool = False, threads: int = 1):
     """The time loop of ``built``: generated for the models it uses and compiled
-    (:mod:`neurosim.kernels.dispatch`; its multi-threaded form for ``threads > 1``), or its
-    NumPy twin."""
+    (:mod:`neurosim.kernels.dispatch`; its multi-threaded form for ``threads > 1``) and run
+    from native object code (:mod:`neurosim.kernels.native`), or its NumPy twin."""
     if reference:
         from .reference import run_network_for
 
         return run_network_for(built.steps)
     from ..kernels.dispatch import network_kernels
+    from ..kernels.native import Native
 
     module = network_kernels(built.steps, built.kinds, built.same_step, threaded=threads > 1)
-    return module.run_network_threads if threads > 1 else module.run_network
+    return Native(module.run_network_threads if threads > 1 else module.run_network)
 
 
 def _thread_work(built: Built, model, threads, reference: bool):
