@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from neurosim.builder.model import build
 from neurosim.kernels import native, partition
@@ -139,3 +140,25 @@ def test_a_later_process_links_the_cached_object_without_numbas_compiler(tmp_pat
     objects[0].with_suffix(".json").write_text("{")
     assert _probe(tmp_path)["compiled"] == first["compiled"]
     assert _probe(tmp_path)["compiled"] == []
+
+
+def test_an_entry_that_cannot_be_made_warns_and_runs_through_numba(monkeypatch, tmp_path):
+    """A compile failure (here forced) is one warning; the calls then go through Numba, with
+    the same answer, and the failure is not retried on every call."""
+    monkeypatch.setenv("NEUROSIM_CACHE_DIR", str(tmp_path))
+    calls = []
+
+    def broken(*args):
+        calls.append(args)
+        raise RuntimeError("no object")
+
+    monkeypatch.setattr(native, "_compile", broken)
+    monkeypatch.setattr(native, "_ENTRIES", {})
+    built = build(__import__("test_threads").network())
+    m = built.model
+    f = native.Native(partition.rows_sorted, returns=bool)
+
+    with pytest.warns(RuntimeWarning, match="rows_sorted: no object; its calls go through"):
+        assert f(m.proj, m.indptr, m.indices) is False
+    assert f.last == "numba" and len(calls) == 1
+    assert f(m.proj, m.indptr, m.indices) is False and len(calls) == 1
