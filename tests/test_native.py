@@ -101,6 +101,12 @@ def test_unsuitable_arguments_go_through_numba():
     strided = np.repeat(m.indices, 2)[::2]
     assert f(m.proj, m.indptr, m.indices) is True and f.last == "native"
     assert f(m.proj, m.indptr, strided) is True and f.last == "numba"
+    # scalars Numba types other than int64 / float64, and 0-d arrays, are not packed
+    assert native.signature((1, np.int64(2), 0.5, np.float64(1.0))) == (
+        ("i",), ("i",), ("f",), ("f",))
+    for value in (True, np.int32(3), np.uint64(4), np.float32(1.0), np.zeros(()), 2**70):
+        with pytest.raises(native._Unsupported):
+            native.signature((value,))
 
 
 PROBE = r"""

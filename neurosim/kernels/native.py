@@ -24,8 +24,9 @@ Numba's and llvmlite's versions and the CPU's name and features, so a changed ke
 upgrade or another machine gives another file. A sidecar JSON file holds the entry's symbol
 and the object's SHA-1: a damaged object is compiled again, never linked.
 
-Arguments that do not suit (a strided or read-only array, another type), ``NEUROSIM_NATIVE=0``
-and ``NUMBA_DISABLE_JIT=1`` call the function through Numba as usual.
+Arguments that do not suit (a strided, read-only or 0-d array, a scalar Numba would type
+other than int64 or float64, another type), ``NEUROSIM_NATIVE=0`` and ``NUMBA_DISABLE_JIT=1``
+call the function through Numba as usual.
 """
 
 from __future__ import annotations
@@ -82,18 +83,18 @@ def enabled() -> bool:
 def _pack(value, sig, ptrs, ints, floats) -> None:
     """Append ``value``'s signature to ``sig`` and its leaves to the three tables."""
     if isinstance(value, np.ndarray):
-        if not (value.flags.c_contiguous and value.flags.writeable) or value.dtype.kind not in \
-                "biuf" or value.dtype.byteorder not in "=|":
+        if not (value.flags.c_contiguous and value.flags.writeable) or value.ndim == 0 or \
+                value.dtype.kind not in "biuf" or value.dtype.byteorder not in "=|":
             raise _Unsupported
         sig.append(("a", value.dtype.name, value.ndim))
         ptrs.append(value.ctypes.data)
         ints.extend(value.shape)
-    elif isinstance(value, (bool, np.bool_)):
-        raise _Unsupported  # Numba types it as a boolean, not an integer
-    elif isinstance(value, (int, np.integer)):
+    elif type(value) in (int, np.int64):  # what Numba types as int64 (not bool, not int32)
+        if not -2**63 <= value < 2**63:
+            raise _Unsupported
         sig.append(("i",))
         ints.append(int(value))
-    elif isinstance(value, (float, np.floating)):
+    elif type(value) in (float, np.float64):
         sig.append(("f",))
         floats.append(float(value))
     elif isinstance(value, tuple) and hasattr(value, "_fields"):
