@@ -168,3 +168,43 @@ def test_an_entry_that_cannot_be_made_warns_and_runs_through_numba(monkeypatch, 
         assert f(m.proj, m.indptr, m.indices) is False
     assert f.last == "numba" and len(calls) == 1
     assert f(m.proj, m.indptr, m.indices) is False and len(calls) == 1
+
+
+KERNEL = '''import numba
+
+
+@numba.njit(cache=False)
+def fill(a):
+    a[0] = {value}
+    return 0
+'''
+
+FILL = r"""
+import sys
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+import kernel_probe
+from neurosim.kernels.native import Native
+f = Native(kernel_probe.fill)
+a = np.zeros(1)
+f(a)
+print(f.last, a[0])
+"""
+
+
+def test_a_changed_kernel_is_compiled_again_not_linked_stale(tmp_path):
+    """The same function name and signature, another body: a later process runs the new
+    body (the entry's name carries a digest of the sources it compiles)."""
+    env = dict(os.environ, NEUROSIM_CACHE_DIR=str(tmp_path / "cache"))
+    env.pop("NEUROSIM_NATIVE", None)
+    src = tmp_path / "src"
+    src.mkdir()
+    out = []
+    for value in (1.5, 2.5, 1.5):
+        (src / "kernel_probe.py").write_text(KERNEL.format(value=value))
+        done = subprocess.run([sys.executable, "-c", FILL, str(src)], env=env, text=True,
+                              capture_output=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        out.append(done.stdout.split())
+    assert out == [["native", "1.5"], ["native", "2.5"], ["native", "1.5"]]
+    assert len(list((tmp_path / "cache" / "kernels").glob("neurosim_entry_*.o"))) == 2

@@ -18,11 +18,11 @@ compiles it for a call from Python (its own flags, this CPU and its features), s
 are the same bit for bit (tested against the Numba-dispatched function).
 
 The object is made once, by the first process that needs it: Numba compiles the wrapper and
-its LLVM module is emitted as an object file. Its name is a digest of the wrapper's text
-(which names the function's module: a generated loop's name is a digest of its sources),
-Numba's and llvmlite's versions and the CPU's name and features, so a changed kernel, an
-upgrade or another machine gives another file. A sidecar JSON file holds the entry's symbol
-and the object's SHA-1: a damaged object is compiled again, never linked.
+its LLVM module is emitted as an object file. Its name is a digest of the wrapper's text, of
+the sources it compiles (:func:`neurosim.kernels.dispatch.source_digest`), of Numba's and
+llvmlite's versions and of the CPU's name and features, so a changed kernel, an upgrade or
+another machine gives another file. A sidecar JSON file holds the entry's symbol and the
+object's SHA-1: a damaged object is compiled again, never linked.
 
 Arguments that do not suit (a strided, read-only or 0-d array, a scalar Numba would type
 other than int64 or float64, another type), ``NEUROSIM_NATIVE=0`` and ``NUMBA_DISABLE_JIT=1``
@@ -325,12 +325,14 @@ class Native:
         import llvmlite
         import numba
 
-        from .dispatch import cache_dir
+        from .dispatch import cache_dir, source_digest
 
         py = self.dispatcher.py_func
         text = entry_source(py.__module__, py.__name__, sig, self.returns)
-        cpu = _cpu()
-        key = "\n".join((text, numba.__version__, llvmlite.__version__, *cpu))
+        # the sources it compiles: the entry's text names the function, not its code, and a
+        # kernel such as partition.row_bounds keeps its name when its body changes
+        sources = source_digest(((py.__module__, py.__name__),))
+        key = "\n".join((text, sources, numba.__version__, llvmlite.__version__, *_cpu()))
         name = f"neurosim_entry_{hashlib.sha1(key.encode()).hexdigest()[:16]}"
         folder = cache_dir() / "kernels"
         folder.mkdir(parents=True, exist_ok=True)
