@@ -282,10 +282,6 @@ class Native:
         self.returns = returns
         self.last = None
 
-    @property
-    def py_func(self):
-        return self.dispatcher.py_func
-
     def __call__(self, *args):
         if not enabled():
             self.last = "numba"

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .config import INLINE, JIT, SPIN_COUNT, spin_policy
+from .config import INLINE, JIT, SPIN_COUNT, set_threads, spin_policy
 from .layout import (
     KIND_CSR,
     KIND_CSR_DELAYS,
@@ -199,12 +199,6 @@ def new_work(model, n_threads: int):
                    spk=np.zeros((n_threads, n), np.int32),
                    n_out=np.zeros((n_threads, model.pop.shape[0]), np.int64),
                    ops=np.zeros((n_threads, model.proj.shape[0] + 1), np.int64))
-
-
-def set_threads(n_threads: int) -> None:
-    """Run Numba's parallel loops on ``n_threads`` threads (at most :func:`max_threads`)."""
-    spin_policy()
-    numba.set_num_threads(n_threads)
 
 
 def max_threads() -> int:
